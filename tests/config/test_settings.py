@@ -1,0 +1,199 @@
+"""The configuration contract: good inputs parse, every bad input names its key."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stacks.settings import ConfigError, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def with_overrides(context: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """A copy of the context plus `-c key=value` style entries (dotted keys)."""
+    result = copy.deepcopy(context)
+    result.update({k.replace("__", "."): v for k, v in overrides.items()})
+    return result
+
+
+def error_of(context: dict[str, Any]) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_settings(context)
+    return str(info.value)
+
+
+def test_default_context_gives_dev_and_prod_in_distinct_accounts(base_context):
+    settings = load_settings(base_context)
+    dev, prod = settings.environment("dev"), settings.environment("prod")
+    assert (dev.account, prod.account) == ("222222222222", "333333333333")
+    assert dev.account != prod.account
+    assert settings.package_types == ("mailer", "bag", "box", "sioc")
+    assert settings.tooling.account == "111111111111"
+    assert prod.removal_policy == "retain"
+    assert dev.removal_policy == "destroy"
+
+
+def test_settings_are_frozen(base_context):
+    settings = load_settings(base_context)
+    with pytest.raises(ValueError):
+        settings.environment("dev").data.raw_unload_expiry_days = 1  # type: ignore[misc]
+
+
+def test_defaults_apply_to_every_environment_and_environment_values_win(base_context):
+    context = with_overrides(
+        base_context,
+        defaults__data__raw_unload_expiry_days="45",
+        environments__prod__data__raw_unload_expiry_days="60",
+    )
+    settings = load_settings(context)
+    assert settings.environment("dev").data.raw_unload_expiry_days == 45
+    assert settings.environment("prod").data.raw_unload_expiry_days == 60
+
+
+def test_single_key_override_changes_exactly_that_setting(base_context):
+    before = load_settings(base_context).model_dump()
+    after = load_settings(
+        with_overrides(base_context, environments__dev__data__access_log_expiry_days="7")
+    ).model_dump()
+    changed = [
+        (before_env["name"], key)
+        for before_env, after_env in zip(before["environments"], after["environments"], strict=True)
+        for key in before_env["data"]
+        if before_env["data"][key] != after_env["data"][key]
+    ]
+    assert changed == [("dev", "access_log_expiry_days")]
+    assert {k: v for k, v in before.items() if k != "environments"} == {
+        k: v for k, v in after.items() if k != "environments"
+    }
+
+
+def test_package_types_override_as_json_list_or_comma_list(base_context):
+    as_json = load_settings(with_overrides(base_context, package_types='["mailer","tube"]'))
+    as_csv = load_settings(with_overrides(base_context, package_types="mailer, tube"))
+    assert as_json.package_types == as_csv.package_types == ("mailer", "tube")
+
+
+def test_cdk_own_context_keys_are_ignored(base_context):
+    context = with_overrides(base_context)
+    context["aws:cdk:enable-path-metadata"] = True
+    context["@aws-cdk/core:newStyleStackSynthesis"] = True
+    assert load_settings(context).project == "pkgml"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "accepted"),
+    [
+        ({"environments.prod.account": "12345"}, "environments.prod.account", "12-digit"),
+        ({"environments.dev.account": 123456789012}, "environments.dev.account", "string"),
+        ({"environments.dev.region": "Mars-1"}, "environments.dev.region", "region code"),
+        ({"tooling.account": "abc"}, "tooling.account", "12-digit"),
+        (
+            {"environments.dev.data.raw_unload_expiry_days": "soon"},
+            "environments.dev.data.raw_unload_expiry_days",
+            "integer",
+        ),
+        (
+            {"defaults.data.raw_unload_expiry_days": "0"},
+            "defaults.data.raw_unload_expiry_days",
+            "greater than or equal to 1",
+        ),
+        (
+            {"environments.dev.removal_policy": "keep"},
+            "environments.dev.removal_policy",
+            "'retain' or 'destroy'",
+        ),
+        (
+            {"environments.prod.removal_policy": "destroy"},
+            "environments.prod",
+            "'retain'",
+        ),
+        ({"package_types": "Mailer"}, "package_types", "lowercase"),
+        ({"package_types": "[]"}, "package_types", "at least 1"),
+        ({"package_types": "box,box"}, "package_types", "duplicate"),
+        ({"project": "Bad Name"}, "project", "lowercase"),
+    ],
+)
+def test_invalid_values_name_the_key_and_the_accepted_form(base_context, overrides, key, accepted):
+    context = copy.deepcopy(base_context)
+    context.update(overrides)
+    message = error_of(context)
+    assert f"{key}:" in message
+    assert accepted in message
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        ({"environments.dev.dta.raw_unload_expiry_days": "5"}, "environments.dev.dta"),
+        ({"defaults.removal": "retain"}, "defaults.removal"),
+        ({"enviroments.dev.region": "us-east-1"}, "enviroments.dev.region"),
+        ({"colour": "blue"}, "colour"),
+    ],
+)
+def test_unknown_keys_are_rejected_by_name(base_context, overrides, key):
+    context = copy.deepcopy(base_context)
+    context.update(overrides)
+    message = error_of(context)
+    assert key in message
+    assert "unknown" in message
+
+
+def test_unknown_environment_in_override_lists_known_ones(base_context):
+    message = error_of(with_overrides(base_context, environments__qa__region="us-east-1"))
+    assert "environments.qa.region: unknown environment 'qa'" in message
+    assert "dev, prod" in message
+
+
+def test_environment_lookup_of_unknown_name(base_context):
+    settings = load_settings(base_context)
+    with pytest.raises(ConfigError, match="unknown environment 'staging'; known environments"):
+        settings.environment("staging")
+
+
+def test_dev_and_prod_are_required(base_context):
+    context = copy.deepcopy(base_context)
+    del context["environments"]["prod"]
+    assert "environments: missing prod" in error_of(context)
+
+
+def test_missing_account_is_named(base_context):
+    context = copy.deepcopy(base_context)
+    del context["environments"]["dev"]["account"]
+    assert "environments.dev.account: required key is missing" in error_of(context)
+
+
+def test_malformed_json_override_is_reported(base_context):
+    message = error_of(with_overrides(base_context, package_types="[mailer"))
+    assert "looks like JSON but does not parse" in message
+
+
+def test_override_into_a_single_value_is_rejected(base_context):
+    message = error_of(with_overrides(base_context, environments__dev__account__x="1"))
+    assert "environments.dev.account is a single value" in message
+
+
+def test_app_reports_bad_configuration_without_a_traceback(base_context):
+    """`cdk synth -c ...` with a bad value: one clear message on stderr, exit 1."""
+    context = with_overrides(base_context, environments__prod__account="12345")
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": "/nonexistent"}
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "configuration error" in result.stderr
+    assert "environments.prod.account: must be a 12-digit AWS account id" in result.stderr
+    assert "Traceback" not in result.stderr

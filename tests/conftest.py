@@ -1,0 +1,57 @@
+"""Session-wide fixtures: one synthesized app for every infrastructure test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Tests never reach AWS: fake credentials and a region before anything imports boto3.
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+os.environ["AWS_SESSION_TOKEN"] = "testing"
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+os.environ["SAGEMAKER_VALIDATE_ROLE"] = "false"
+os.environ.pop("AWS_PROFILE", None)
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    """The app synthesized once per session, and where its assembly went."""
+
+    app: Any
+    settings: Any
+    stages: dict[str, Any]
+    outdir: Path
+
+
+def synthesize(context: dict[str, Any], outdir: Path) -> Synthesized:
+    """Build and synthesize the app (CloudFormation's built-in validation off, nag off)."""
+    from stacks.app_factory import build_app
+
+    app, settings, stages = build_app(
+        context=context, outdir=str(outdir), validation=False, nag=False
+    )
+    app.synth()
+    return Synthesized(app=app, settings=settings, stages=stages, outdir=outdir)
+
+
+@pytest.fixture(scope="session")
+def base_context() -> dict[str, Any]:
+    """cdk.json's context, as the CDK CLI passes it without `-c` flags."""
+    from stacks.app_factory import cdk_json_context
+
+    return cdk_json_context()
+
+
+@pytest.fixture(scope="session")
+def synthesized(
+    base_context: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Synthesized]:
+    """The default app, synthesized once for the whole session."""
+    yield synthesize(base_context, tmp_path_factory.mktemp("cdk.out"))
