@@ -30,7 +30,7 @@ help:
 	@echo "make synth   - set up (venv, Node, CDK CLI) and synthesize every environment to $(CDK_OUT)/"
 	@echo "make test    - set up and run every check (ruff, mypy, pytest incl. cdk-nag, cfn-lint)"
 	@echo "make bench   - benchmarks (figures, not pass/fail)"
-	@echo "make clean   - remove $(CDK_OUT)/ and caches (keeps the venv and node_modules)"
+	@echo "make clean   - remove $(CDK_OUT)/ and caches, incl. pipeline definitions (keeps .venv, node_modules)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,7 +61,8 @@ lint: setup-dev
 	ruff format --check .
 
 typecheck: setup-dev
-	mypy app.py stacks tools
+	mypy app.py stacks tools bench pipeline_defs
+	mypy lambda_src/trigger lambda_src/extract lambda_src/resolve_model
 
 unit: setup-dev
 	python -m pytest
@@ -72,4 +73,4 @@ bench: setup-dev
 	python -m bench
 
 clean:
-	rm -rf $(CDK_OUT) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(CDK_OUT) .cache .pytest_cache .mypy_cache .ruff_cache

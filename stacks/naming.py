@@ -25,6 +25,14 @@ def resource_prefix(project: str, environment: str) -> str:
     return f"{project}-{environment}"
 
 
+def bucket_name(project: str, environment: str, purpose: str, account: str, region: str) -> str:
+    """Globally unique, predictable bucket name, e.g. 'pkgml-dev-data-123456789012-us-east-1'."""
+    name = f"{resource_prefix(project, environment)}-{purpose}-{account}-{region}"
+    if len(name) > 63:
+        raise ValueError(f"bucket name {name!r} is longer than 63 characters; shorten project")
+    return name
+
+
 def pipeline_name(project: str, environment: str, kind: PipelineKind, package_type: str) -> str:
     """SageMaker pipeline name, e.g. 'pkgml-dev-mailer-training'."""
     return f"{resource_prefix(project, environment)}-{package_type}-{kind}"

@@ -25,6 +25,7 @@ import json
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -90,6 +91,173 @@ class DataSettings(_Frozen):
     )
 
 
+_CRON_FIELD = r"[0-9A-Za-z*?/,#L\-]+"
+_CRON = re.compile(rf"^cron\(({_CRON_FIELD} ){{5}}{_CRON_FIELD}\)$")
+_RATE = re.compile(r"^rate\((?P<n>[1-9][0-9]*) (?P<unit>minutes?|hours?|days?)\)$")
+SCHEDULE_FORM = (
+    "an EventBridge Scheduler expression: 'cron(min hour day-of-month month day-of-week year)' "
+    "with '?' in day-of-month or day-of-week, e.g. 'cron(0 3 ? * MON *)', or 'rate(1 day)'"
+)
+
+
+def _schedule_expression(value: str) -> str:
+    value = value.strip()
+    rate = _RATE.fullmatch(value)
+    if rate:
+        singular = rate["n"] == "1"
+        if singular == rate["unit"].endswith("s"):
+            raise ValueError(f"must be {SCHEDULE_FORM} ('rate(1 day)', 'rate(2 days)')")
+        return value
+    if not _CRON.fullmatch(value):
+        raise ValueError(f"must be {SCHEDULE_FORM}")
+    fields = value[len("cron(") : -1].split(" ")
+    if "?" not in (fields[2], fields[4]) or fields[2] == fields[4] == "?":
+        raise ValueError(
+            f"must be {SCHEDULE_FORM}: exactly one of day-of-month and day-of-week is '?'"
+        )
+    return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("must be an IANA time zone name, e.g. 'UTC' or 'Europe/Berlin'") from None
+    return value
+
+
+ScheduleExpression = Annotated[str, AfterValidator(_schedule_expression)]
+TimeZone = Annotated[str, AfterValidator(_timezone)]
+
+
+class Schedule(_Frozen):
+    """One recurring extract: when it fires, and whether it is on."""
+
+    expression: ScheduleExpression
+    enabled: bool = True
+
+
+class SchedulesSettings(_Frozen):
+    """The three extract schedules; defaults: Monday 03:00, daily 05:00, 1st 06:00 (UTC)."""
+
+    timezone: TimeZone = "UTC"
+    flexible_window_minutes: int = Field(default=0, ge=0, le=1440)
+    training: Schedule = Schedule(expression="cron(0 3 ? * MON *)")
+    inference_daily: Schedule = Schedule(expression="cron(0 5 * * ? *)")
+    inference_monthly: Schedule = Schedule(expression="cron(0 6 1 * ? *)")
+
+
+_IDENTIFIER = r"^[a-z][a-z0-9-]{0,62}$"
+_SECRET_ARN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$"  # noqa: S105
+
+
+class RedshiftSettings(_Frozen):
+    """The existing warehouse: a provisioned cluster or a Serverless workgroup, and auth.
+
+    Exactly one of `cluster_identifier` / `workgroup`. Auth is a Secrets Manager
+    secret (`secret_arn`) or IAM: `db_user` with a cluster, nothing with a workgroup.
+    """
+
+    cluster_identifier: str | None = Field(default=None, pattern=_IDENTIFIER)
+    workgroup: str | None = Field(default=None, pattern=r"^[a-z0-9-]{3,64}$")
+    database: str = Field(default="dev", pattern=r"^[a-z_][a-z0-9_$]{0,126}$")
+    secret_arn: str | None = Field(default=None, pattern=_SECRET_ARN)
+    db_user: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_$]{0,126}$")
+    unload_max_file_size_mb: int = Field(default=256, ge=5, le=6200)
+
+    @model_validator(mode="after")
+    def _one_target_and_auth(self) -> RedshiftSettings:
+        if (self.cluster_identifier is None) == (self.workgroup is None):
+            raise ValueError(
+                "set exactly one of cluster_identifier (provisioned) or workgroup (Serverless)"
+            )
+        if self.workgroup and self.db_user:
+            raise ValueError(
+                "db_user is for provisioned clusters; Serverless IAM auth maps the caller's role"
+            )
+        if self.secret_arn and self.db_user:
+            raise ValueError("set secret_arn or db_user, not both")
+        if self.cluster_identifier and not (self.secret_arn or self.db_user):
+            raise ValueError("a provisioned cluster needs secret_arn or db_user (IAM auth)")
+        return self
+
+
+class TriggerSettings(_Frozen):
+    """The run-file trigger Lambda; defaults: 5 concurrent executions, 64 KiB run files."""
+
+    reserved_concurrency: int = Field(default=5, ge=1, le=100)
+    max_run_file_bytes: int = Field(default=65536, ge=1024, le=1048576)
+
+
+_INSTANCE_TYPE = r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
+_ISO_DURATION = r"^P(\d+D|T\d+H|\d+DT\d+H)$"
+
+
+class GateCriteria(_Frozen):
+    """Champion/challenger limits; every field optional so a package type overrides only some."""
+
+    max_score_drop: float | None = Field(default=None, ge=0, le=1)
+    min_score: float | None = Field(default=None, ge=0, le=1)
+    max_label_shift: float | None = Field(default=None, ge=0, le=1)
+    max_label_count_change: float | None = Field(default=None, ge=0, le=100)
+    max_input_size_change: float | None = Field(default=None, ge=0, le=100)
+
+
+class GateSettings(_Frozen):
+    """The gate's defaults (drop 0.02 ROC AUC, floor 0.70, shift 0.10, counts/size +-50%)."""
+
+    max_score_drop: float = Field(default=0.02, ge=0, le=1)
+    min_score: float = Field(default=0.70, ge=0, le=1)
+    max_label_shift: float = Field(default=0.10, ge=0, le=1)
+    max_label_count_change: float = Field(default=0.5, ge=0, le=100)
+    max_input_size_change: float = Field(default=0.5, ge=0, le=100)
+    by_package_type: dict[str, GateCriteria] = Field(default_factory=dict)
+
+    def for_package_type(self, package_type: str) -> dict[str, float]:
+        """Effective criteria of one package type: its overrides on top of the defaults."""
+        base = self.model_dump(exclude={"by_package_type"})
+        override = self.by_package_type.get(package_type)
+        if override is not None:
+            base.update(override.model_dump(exclude_none=True))
+        return base
+
+
+class MlSettings(_Frozen):
+    """SageMaker jobs: instance types, step-cache expiry, container version, optional VPC."""
+
+    cache_expiry: str = Field(default="P30D", pattern=_ISO_DURATION)
+    processing_instance_type: str = Field(default="ml.m5.xlarge", pattern=_INSTANCE_TYPE)
+    training_instance_type: str = Field(default="ml.m5.xlarge", pattern=_INSTANCE_TYPE)
+    transform_instance_type: str = Field(default="ml.m5.xlarge", pattern=_INSTANCE_TYPE)
+    sklearn_version: str = Field(default="1.2-1", pattern=r"^\d+\.\d+-\d+$")
+    operating_threshold: float = Field(default=0.5, gt=0, lt=1)
+    inference_file_mb: int = Field(default=64, ge=1, le=100)
+    predictions_table: str = Field(
+        default="ml.package_type_predictions", pattern=r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$"
+    )
+    subnets: tuple[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")], ...] = ()
+    security_groups: tuple[Annotated[str, Field(pattern=r"^sg-[0-9a-f]{8,17}$")], ...] = ()
+
+    @model_validator(mode="after")
+    def _vpc_is_complete(self) -> MlSettings:
+        if bool(self.subnets) != bool(self.security_groups):
+            raise ValueError(
+                "set both subnets and security_groups to run jobs in a VPC, or neither"
+            )
+        return self
+
+
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class NotificationSettings(_Frozen):
+    """Who hears about what: e-mail subscribers of the alerts and decisions topics (none)."""
+
+    alert_emails: tuple[Annotated[str, Field(pattern=_EMAIL)], ...] = ()
+    decision_emails: tuple[Annotated[str, Field(pattern=_EMAIL)], ...] = ()
+    https_endpoint: str | None = Field(default=None, pattern=r"^https://[^\s]+$")
+
+
 class EnvironmentSettings(_Frozen):
     """One deployment target (an AWS account + region) and its settings."""
 
@@ -101,6 +269,12 @@ class EnvironmentSettings(_Frozen):
         description="what happens to buckets and the key when the stack is deleted",
     )
     data: DataSettings = DataSettings()
+    redshift: RedshiftSettings
+    schedules: SchedulesSettings = SchedulesSettings()
+    trigger: TriggerSettings = TriggerSettings()
+    notifications: NotificationSettings = NotificationSettings()
+    ml: MlSettings = MlSettings()
+    gate: GateSettings = GateSettings()
 
     @model_validator(mode="after")
     def _prod_is_retained(self) -> EnvironmentSettings:
@@ -119,7 +293,7 @@ class EnvironmentSettings(_Frozen):
 class AppSettings(_Frozen):
     """Everything the app needs, validated once."""
 
-    project: str = Field(min_length=2, max_length=20)
+    project: str = Field(min_length=2, max_length=16)
     package_types: tuple[str, ...] = Field(min_length=1, max_length=20)
     tooling: AccountRef
     environments: tuple[EnvironmentSettings, ...]
@@ -144,6 +318,17 @@ class AppSettings(_Frozen):
         if duplicates:
             raise ValueError(f"duplicate package types: {', '.join(duplicates)}")
         return value
+
+    @model_validator(mode="after")
+    def _gate_overrides_name_known_package_types(self) -> AppSettings:
+        for env in self.environments:
+            unknown = sorted(set(env.gate.by_package_type) - set(self.package_types))
+            if unknown:
+                raise ValueError(
+                    f"environments.{env.name}.gate.by_package_type: unknown package type(s) "
+                    f"{', '.join(unknown)}; configured: {', '.join(self.package_types)}"
+                )
+        return self
 
     def environment(self, name: str) -> EnvironmentSettings:
         """The named environment; ConfigError listing the known names otherwise."""
@@ -238,12 +423,15 @@ def _format_errors(exc: ValidationError, origin: Mapping[str, str]) -> str:
             message = "unknown key (check the spelling against the README's configuration table)"
         elif err["type"] == "missing":
             message = "required key is missing"
-        if "input" in err and err["type"] not in ("missing", "extra_forbidden"):
+        shown_input = err.get("input")
+        if err["type"] not in ("missing", "extra_forbidden") and not isinstance(
+            shown_input, (dict, list, tuple)
+        ):
             shown = json.dumps(err["input"], default=str)
             if len(shown) > 60:
                 shown = shown[:57] + "..."
             message = f"{message} (got {shown})"
-        lines.append(f"{key}: {message}")
+        lines.append(message if key == "(root)" else f"{key}: {message}")
     return "invalid configuration:\n  " + "\n  ".join(lines)
 
 
@@ -277,9 +465,9 @@ def _environment_documents(
     result: list[dict[str, Any]] = []
     origin: dict[str, str] = {}
     for index, (name, block) in enumerate(envs.items()):
-        if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name) or len(name) > 10:
+        if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name) or len(name) > 8:
             raise ConfigError(
-                f"environments.{name}: environment names are 1-10 lowercase letters/digits"
+                f"environments.{name}: environment names are 1-8 lowercase letters/digits"
             )
         if not isinstance(block, Mapping):
             raise ConfigError(f"environments.{name}: must be an object with account and region")

@@ -8,7 +8,9 @@ from aws_cdk import Environment, Stage, Tags
 from constructs import Construct
 
 from stacks.data_stack import DataStack
+from stacks.ingest_stack import IngestStack
 from stacks.naming import resource_prefix
+from stacks.notifications_stack import NotificationsStack
 from stacks.settings import AppSettings, EnvironmentSettings
 
 
@@ -42,4 +44,27 @@ class PlatformStage(Stage):
             project=settings.project,
             environment=environment,
             termination_protection=environment.is_production,
+        )
+        self.notifications = NotificationsStack(
+            self,
+            "Notifications",
+            stack_name=f"{prefix}-notifications",
+            description=f"{settings.project} {environment.name}: alert and decision topics",
+            project=settings.project,
+            environment_name=environment.name,
+            settings=environment.notifications,
+            encryption_key=self.data.key,
+        )
+        self.ingest = IngestStack(
+            self,
+            "Ingest",
+            stack_name=f"{prefix}-ingest",
+            description=f"{settings.project} {environment.name}: extract schedules and trigger",
+            project=settings.project,
+            package_types=settings.package_types,
+            environment=environment,
+            data_bucket=self.data.data_bucket,
+            data_bucket_name=self.data.data_bucket_name,
+            key=self.data.key,
+            alerts_topic=self.notifications.alerts_topic,
         )

@@ -23,16 +23,19 @@ class SecureBucket(Construct):
         scope: Construct,
         construct_id: str,
         *,
+        bucket_name: str,
         encryption_key: kms.IKey,
         access_logs_bucket: s3.IBucket,
         removal_policy: RemovalPolicy,
         noncurrent_version_expiry_days: int,
         extra_lifecycle_rules: Sequence[s3.LifecycleRule] = (),
+        event_bridge_enabled: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self.bucket = s3.Bucket(
             self,
             "Bucket",
+            bucket_name=bucket_name,
             encryption=s3.BucketEncryption.KMS,
             encryption_key=encryption_key,
             bucket_key_enabled=True,
@@ -58,6 +61,16 @@ class SecureBucket(Construct):
             removal_policy=removal_policy,
             auto_delete_objects=removal_policy == RemovalPolicy.DESTROY,
         )
+        if event_bridge_enabled:
+            # Set natively on the bucket: the CDK's `event_bridge_enabled` would add a
+            # custom-resource Lambda for what CloudFormation supports itself.
+            cfn_bucket = self.bucket.node.default_child
+            assert isinstance(cfn_bucket, s3.CfnBucket)
+            cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+                event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(
+                    event_bridge_enabled=True
+                )
+            )
 
 
 class AccessLogsBucket(Construct):
@@ -71,6 +84,7 @@ class AccessLogsBucket(Construct):
         scope: Construct,
         construct_id: str,
         *,
+        bucket_name: str,
         removal_policy: RemovalPolicy,
         expiry_days: int,
     ) -> None:
@@ -78,6 +92,7 @@ class AccessLogsBucket(Construct):
         self.bucket = s3.Bucket(
             self,
             "Bucket",
+            bucket_name=bucket_name,
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,

@@ -1,0 +1,82 @@
+"""Extract runner Lambda: one function (one role) submits and finishes UNLOADs.
+
+The Data API lets only the principal that ran a statement describe it, so the finish side
+must run under the same role as the start side: deploy one function with
+`extract_handler.handler` (routes on the event), or two sharing one role.
+
+    extract_handler.handler dispatch: source "aws.redshift-data" -> finish, else -> start
+    extract_handler.start   EventBridge Scheduler target, input
+                            {"kind": "training" | "inference-daily" | "inference-monthly",
+                             optional "run_date": "YYYY-MM-DD"
+                             (or "scheduled_time": "<aws.scheduler.scheduled-time>")}
+    extract_handler.finish  EventBridge rule target for "Redshift Data Statement Status
+                            Change" events (source aws.redshift-data)
+
+See `extract_service.py` for the flow.
+
+Environment variables (validated at import; a bad value fails init naming the variable):
+
+    ENVIRONMENT               required  environment name, e.g. "dev"
+    DATA_BUCKET               required  unload target, run files, extract state
+    ALERT_TOPIC_ARN           required  SNS topic for failed extracts
+    PACKAGE_TYPES             required  JSON list, e.g. ["mailer","bag","box","sioc"]
+    REDSHIFT_UNLOAD_ROLE_ARN  required  role Redshift assumes to write the UNLOAD (IAM_ROLE)
+    REDSHIFT_DATABASE         required  database name
+    REDSHIFT_CLUSTER_ID       one of    provisioned cluster identifier
+    REDSHIFT_WORKGROUP        these     Redshift Serverless workgroup name
+    REDSHIFT_SECRET_ARN       optional  Secrets Manager secret for database credentials
+    REDSHIFT_DB_USER          optional  database user for IAM auth (cluster only); a cluster
+                                        needs REDSHIFT_SECRET_ARN or REDSHIFT_DB_USER
+    UNLOAD_MAX_FILE_SIZE_MB   optional  MAXFILESIZE of each Parquet file (default 256)
+    STATEMENT_PREFIX          optional  StatementName = "<STATEMENT_PREFIX>extract-<run_id>"
+                                        (default "pkgml-<ENVIRONMENT>-"); the finish rule
+                                        filters detail.statementName on this prefix
+    RUNS_PREFIX               optional  run files (default "runs/")
+    EXTRACT_STATE_PREFIX      optional  pending statements and run claims
+                                        (default "extract-state/")
+    CLAIM_LEASE_SECONDS       optional  age after which a claim stuck in "starting" is
+                                        taken over (default 900)
+    LOG_LEVEL                 optional  DEBUG | INFO | WARNING | ERROR (default INFO)
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from extract_log import get_logger, set_context
+from extract_service import Clients, Extractor
+from extract_settings import load_settings
+
+SETTINGS = load_settings(os.environ)
+LOGGER = get_logger("pkgml.extract", SETTINGS.log_level)
+
+_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30
+)
+CLIENTS = Clients(
+    s3=boto3.client("s3", config=_CONFIG),
+    redshift_data=boto3.client("redshift-data", config=_CONFIG),
+    sns=boto3.client("sns", config=_CONFIG),
+)
+EXTRACTOR = Extractor(SETTINGS, CLIENTS, LOGGER)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Single entry point: a Data API status event finishes, a schedule input starts."""
+    set_context(request_id=getattr(context, "aws_request_id", None))
+    return EXTRACTOR.dispatch(event)
+
+
+def start(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduler entry point: submit the UNLOAD for one extract."""
+    set_context(request_id=getattr(context, "aws_request_id", None))
+    return EXTRACTOR.start(event)
+
+
+def finish(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """EventBridge entry point: settle one finished, failed or aborted UNLOAD."""
+    set_context(request_id=getattr(context, "aws_request_id", None))
+    return EXTRACTOR.finish(event)

@@ -1,0 +1,17 @@
+-- pkgml extract template: inference-monthly, version 1
+-- Every product that existed before the run date (a full re-score).
+-- Placeholders (validated values only): ${run_date} YYYY-MM-DD.
+-- Lines starting with "--" are dropped before rendering; no ";" and no backslashes allowed.
+SELECT
+    p.product_id,
+    p.length_cm,
+    p.width_cm,
+    p.height_cm,
+    p.weight_kg,
+    p.fragility,
+    p.is_liquid,
+    p.has_battery,
+    p.category,
+    p.price
+FROM packaging.products AS p
+WHERE p.created_at < DATE '${run_date}'

@@ -1,0 +1,92 @@
+"""Pipeline Lambda step: the latest *Approved* model package of a registry group.
+
+Event (from the inference pipeline's Resolve step): {"model_package_group": "<name>"}.
+Returns {"model_package_arn", "model_package_version", "approved_at"}. Rejected and
+pending versions are ignored, so a rejected challenger never serves; no approved
+version raises `NoApprovedModelError` naming the group, which fails the step (and
+therefore the run) before anything is predicted or loaded.
+
+Environment: ALLOWED_GROUPS (JSON list): the only groups this function may resolve.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from typing import Any
+
+import boto3
+
+LOGGER = logging.getLogger()
+LOGGER.setLevel(logging.INFO)
+
+_GROUP = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+
+
+class NoApprovedModelError(RuntimeError):
+    """The group has no Approved version: nothing may be scored."""
+
+
+class BadRequestError(ValueError):
+    """The event does not name an allowed model package group."""
+
+
+def _allowed_groups() -> frozenset[str]:
+    raw = os.environ.get("ALLOWED_GROUPS", "[]")
+    try:
+        groups = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise RuntimeError(f"ALLOWED_GROUPS is not a JSON list: {exc}") from exc
+    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+        raise RuntimeError("ALLOWED_GROUPS must be a JSON list of group names")
+    return frozenset(groups)
+
+
+ALLOWED_GROUPS = _allowed_groups()
+SAGEMAKER = boto3.client("sagemaker")
+
+
+def latest_approved(client: Any, group: str) -> dict[str, Any]:
+    """Newest Approved version of `group`; NoApprovedModelError if there is none."""
+    response = client.list_model_packages(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus="Approved",
+        ModelPackageType="Versioned",
+        SortBy="CreationTime",
+        SortOrder="Descending",
+        MaxResults=1,
+    )
+    summaries = response.get("ModelPackageSummaryList", [])
+    if not summaries:
+        raise NoApprovedModelError(
+            f"model package group {group!r} has no Approved version: train and approve a "
+            "model (or approve an existing version) before running inference"
+        )
+    latest = summaries[0]
+    return {
+        "model_package_arn": latest["ModelPackageArn"],
+        "model_package_version": str(latest.get("ModelPackageVersion", "")),
+        "approved_at": str(latest.get("CreationTime", "")),
+    }
+
+
+def parse_group(event: Any, allowed: frozenset[str]) -> str:
+    """The group the event names, if it is one this function serves."""
+    group = event.get("model_package_group") if isinstance(event, dict) else None
+    if not isinstance(group, str) or not _GROUP.fullmatch(group):
+        raise BadRequestError(f"event needs a model_package_group name, got {group!r}")
+    if group not in allowed:
+        raise BadRequestError(
+            f"model package group {group!r} is not one of this environment's groups"
+        )
+    return group
+
+
+def handler(event: Any, _context: Any) -> dict[str, Any]:
+    """Lambda entry point."""
+    group = parse_group(event, ALLOWED_GROUPS)
+    result = latest_approved(SAGEMAKER, group)
+    LOGGER.info(json.dumps({"event": "resolved", "group": group, **result}))
+    return result

@@ -1,0 +1,430 @@
+"""Run file, schema version 1: parse, validate, and map to SageMaker pipeline parameters.
+
+Standard library only (the trigger must cold-start fast). `RUN_FILE.md` beside this
+module documents the schema for people; every check here raises `RunFileError` with a
+reason code, the field's dotted path and the accepted form.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+RUN_KINDS: tuple[str, ...] = ("training", "inference-daily", "inference-monthly")
+TRAINING_KINDS = frozenset({"training"})
+INFERENCE_KINDS = frozenset({"inference-daily", "inference-monthly"})
+
+RUN_ID_FORM = "1-63 letters, digits and hyphens, starting with a letter or digit"
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}")
+INSTANCE_TYPE_PATTERN = re.compile(r"ml\.[a-z0-9]+\.[a-z0-9]+")
+# s3://<bucket>/unload/<dataset>/<extract id>/manifest
+MANIFEST_PATTERN = re.compile(
+    r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/unload/"
+    r"(?P<dataset>[a-z0-9-]+)/(?P<extract_id>[A-Za-z0-9][A-Za-z0-9-]{0,62})/manifest"
+)
+# Which unload datasets each kind may read: training needs labels, inference does not.
+DATASETS_FOR_KIND: Mapping[str, frozenset[str]] = {
+    "training": frozenset({"training"}),
+    "inference-daily": frozenset({"inference-daily", "inference-monthly"}),
+    "inference-monthly": frozenset({"inference-daily", "inference-monthly"}),
+}
+
+
+class Reason:
+    """Reason codes written to the quarantine report and the alert."""
+
+    TOO_LARGE = "too_large"
+    NOT_UTF8 = "not_utf8"
+    NOT_JSON = "not_json"
+    BAD_KEY = "bad_key"
+    SCHEMA_VIOLATION = "schema_violation"
+    UNSUPPORTED_SCHEMA_VERSION = "unsupported_schema_version"
+    UNKNOWN_KIND = "unknown_kind"
+    KEY_MISMATCH = "key_mismatch"
+    UNKNOWN_PACKAGE_TYPE = "unknown_package_type"
+    OUT_OF_RANGE = "out_of_range"
+    NOT_FOR_KIND = "parameter_not_for_kind"
+    MANIFEST_MISSING = "manifest_missing"
+    MANIFEST_INVALID = "manifest_invalid"
+    MANIFEST_EMPTY = "manifest_empty"
+
+
+class RunFileError(ValueError):
+    """A run file that must not start anything: reason code, field path, readable message."""
+
+    def __init__(self, reason: str, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.reason = reason
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RunKey:
+    """What a run file's S3 key says: runs/<kind>/<run_id>.json."""
+
+    kind: str
+    run_id: str
+
+
+def parse_run_key(key: str, runs_prefix: str) -> RunKey:
+    """Split `<runs_prefix><kind>/<run_id>.json`; raise RunFileError(bad_key/unknown_kind)."""
+    form = f"{runs_prefix}<kind>/<run_id>.json"
+    rest = key[len(runs_prefix) :] if key.startswith(runs_prefix) else None
+    parts = rest.split("/") if rest is not None else []
+    if len(parts) != 2 or not parts[1].endswith(".json"):
+        raise RunFileError(Reason.BAD_KEY, "key", f"must be {form} (got {key!r})")
+    kind, run_id = parts[0], parts[1][: -len(".json")]
+    if kind not in RUN_KINDS:
+        raise RunFileError(
+            Reason.UNKNOWN_KIND,
+            "key",
+            f"folder must be one of {_choices(RUN_KINDS)} (got {kind!r})",
+        )
+    if not RUN_ID_PATTERN.fullmatch(run_id):
+        raise RunFileError(
+            Reason.BAD_KEY, "key", f"file name must be <run_id>.json, run_id {RUN_ID_FORM}"
+        )
+    return RunKey(kind=kind, run_id=run_id)
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    """Training hyperparameters; None = the pipeline's default."""
+
+    max_iter: int | None = None
+    learning_rate: float | None = None
+    max_depth: int | None = None
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Quality gates; training uses the score ones, inference the drift ones."""
+
+    max_score_drop: float | None = None
+    min_score: float | None = None
+    max_label_shift: float | None = None
+    max_label_count_change: float | None = None
+    max_input_size_change: float | None = None
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """Optional per-run overrides; None = the pipeline's default."""
+
+    validation_ratio: float | None = None
+    training_instance_type: str | None = None
+    training_instance_count: int | None = None
+    transform_instance_type: str | None = None
+    transform_instance_count: int | None = None
+    hyperparameters: Hyperparameters = field(default_factory=Hyperparameters)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+
+
+@dataclass(frozen=True)
+class RunFile:
+    """A validated run file."""
+
+    kind: str
+    run_id: str
+    manifest_uri: str
+    package_types: tuple[str, ...]
+    parameters: Parameters
+    schema_version: int = SCHEMA_VERSION
+
+
+# --- field specs -----------------------------------------------------------------------
+
+_Check = Callable[[Any, str], Any]
+
+
+def _choices(values: tuple[str, ...] | frozenset[str]) -> str:
+    return ", ".join(repr(v) for v in sorted(values))
+
+
+def _number(low: float, high: float) -> _Check:
+    def check(value: Any, path: str) -> float:
+        form = f"a number from {low:g} to {high:g}"
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise RunFileError(Reason.SCHEMA_VIOLATION, path, f"must be {form}")
+        if not math.isfinite(value) or not low <= value <= high:
+            raise RunFileError(Reason.OUT_OF_RANGE, path, f"must be {form} (got {value!r})")
+        return float(value)
+
+    return check
+
+
+def _integer(low: int, high: int) -> _Check:
+    def check(value: Any, path: str) -> int:
+        form = f"an integer from {low} to {high}"
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise RunFileError(Reason.SCHEMA_VIOLATION, path, f"must be {form}")
+        if not low <= value <= high:
+            raise RunFileError(Reason.OUT_OF_RANGE, path, f"must be {form} (got {value!r})")
+        return value
+
+    return check
+
+
+def _instance_type(value: Any, path: str) -> str:
+    if not isinstance(value, str) or not INSTANCE_TYPE_PATTERN.fullmatch(value):
+        raise RunFileError(
+            Reason.SCHEMA_VIOLATION, path, "must be a SageMaker instance type, e.g. 'ml.m5.xlarge'"
+        )
+    return value
+
+
+# name -> (check, kinds it applies to)
+_HYPERPARAMETERS: dict[str, tuple[_Check, frozenset[str]]] = {
+    "max_iter": (_integer(1, 5000), TRAINING_KINDS),
+    "learning_rate": (_number(0.0001, 1.0), TRAINING_KINDS),
+    "max_depth": (_integer(1, 32), TRAINING_KINDS),
+}
+_THRESHOLDS: dict[str, tuple[_Check, frozenset[str]]] = {
+    "max_score_drop": (_number(0.0, 1.0), TRAINING_KINDS),
+    "min_score": (_number(0.0, 1.0), TRAINING_KINDS),
+    "max_label_shift": (_number(0.0, 1.0), INFERENCE_KINDS),
+    "max_label_count_change": (_number(0.0, 10.0), INFERENCE_KINDS),
+    "max_input_size_change": (_number(0.0, 10.0), INFERENCE_KINDS),
+}
+_PARAMETERS: dict[str, tuple[_Check, frozenset[str]]] = {
+    "validation_ratio": (_number(0.05, 0.5), TRAINING_KINDS),
+    "training_instance_type": (_instance_type, TRAINING_KINDS),
+    "training_instance_count": (_integer(1, 20), TRAINING_KINDS),
+    "transform_instance_type": (_instance_type, INFERENCE_KINDS),
+    "transform_instance_count": (_integer(1, 50), INFERENCE_KINDS),
+}
+_TOP_LEVEL = ("schema_version", "kind", "run_id", "data", "package_types", "parameters")
+
+
+def _object(value: Any, path: str, allowed: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise RunFileError(Reason.SCHEMA_VIOLATION, path, "must be a JSON object")
+    unknown = sorted(set(value) - set(allowed))
+    if unknown:
+        where = f"{path}.{unknown[0]}" if path else unknown[0]
+        scope = f" in {path}" if path else ""
+        raise RunFileError(
+            Reason.SCHEMA_VIOLATION,
+            where,
+            f"unknown key; accepted keys{scope}: {_choices(tuple(allowed))}",
+        )
+    return value
+
+
+def _fields(
+    raw: dict[str, Any], path: str, specs: dict[str, tuple[_Check, frozenset[str]]], kind: str
+) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        check, kinds = specs[name]
+        where = f"{path}.{name}"
+        if kind not in kinds:
+            raise RunFileError(
+                Reason.NOT_FOR_KIND, where, f"applies only to run kinds {_choices(kinds)}"
+            )
+        values[name] = check(value, where)
+    return values
+
+
+def _parameters(raw: Any, kind: str) -> Parameters:
+    obj = _object(raw, "parameters", [*_PARAMETERS, "hyperparameters", "thresholds"])
+    plain = {k: v for k, v in obj.items() if k in _PARAMETERS}
+    values = _fields(plain, "parameters", _PARAMETERS, kind)
+    hyper = Hyperparameters()
+    if "hyperparameters" in obj:
+        path = "parameters.hyperparameters"
+        raw_hyper = _object(obj["hyperparameters"], path, [*_HYPERPARAMETERS])
+        hyper = Hyperparameters(**_fields(raw_hyper, path, _HYPERPARAMETERS, kind))
+    thresholds = Thresholds()
+    if "thresholds" in obj:
+        raw_thr = _object(obj["thresholds"], "parameters.thresholds", [*_THRESHOLDS])
+        thresholds = Thresholds(**_fields(raw_thr, "parameters.thresholds", _THRESHOLDS, kind))
+    return Parameters(**values, hyperparameters=hyper, thresholds=thresholds)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def decode_json(body: bytes) -> Any:
+    """UTF-8 JSON, strictly: no NaN/Infinity, no duplicate keys; RunFileError otherwise."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RunFileError(
+            Reason.NOT_UTF8, "", f"must be UTF-8 text (invalid byte at offset {exc.start})"
+        ) from None
+    try:
+        return json.loads(
+            text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicate_keys
+        )
+    except ValueError as exc:
+        raise RunFileError(Reason.NOT_JSON, "", f"must be one JSON object ({exc})") from None
+
+
+def parse_run_file(
+    document: Any,
+    *,
+    expected: RunKey,
+    data_bucket: str,
+    configured_package_types: tuple[str, ...],
+) -> RunFile:
+    """Validate a decoded run file against its key, the data bucket and the package types."""
+    obj = _object(document, "", list(_TOP_LEVEL))
+    for name in ("schema_version", "kind", "run_id", "data"):
+        if name not in obj:
+            raise RunFileError(Reason.SCHEMA_VIOLATION, name, "is required")
+
+    version = obj["schema_version"]
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise RunFileError(Reason.SCHEMA_VIOLATION, "schema_version", f"must be {SCHEMA_VERSION}")
+    if version != SCHEMA_VERSION:
+        raise RunFileError(
+            Reason.UNSUPPORTED_SCHEMA_VERSION,
+            "schema_version",
+            f"must be {SCHEMA_VERSION} (got {version})",
+        )
+
+    kind = obj["kind"]
+    if not isinstance(kind, str) or kind not in RUN_KINDS:
+        raise RunFileError(Reason.UNKNOWN_KIND, "kind", f"must be one of {_choices(RUN_KINDS)}")
+    if kind != expected.kind:
+        raise RunFileError(
+            Reason.KEY_MISMATCH,
+            "kind",
+            f"must match the run file's folder runs/{expected.kind}/ (got {kind!r})",
+        )
+
+    run_id = obj["run_id"]
+    if not isinstance(run_id, str) or not RUN_ID_PATTERN.fullmatch(run_id):
+        raise RunFileError(Reason.SCHEMA_VIOLATION, "run_id", f"must be {RUN_ID_FORM}")
+    if run_id != expected.run_id:
+        raise RunFileError(
+            Reason.KEY_MISMATCH,
+            "run_id",
+            f"must match the file name {expected.run_id}.json (got {run_id!r})",
+        )
+
+    data = _object(obj["data"], "data", ["manifest"])
+    manifest = data.get("manifest")
+    form = f"s3://{data_bucket}/unload/<dataset>/<extract id>/manifest"
+    match = MANIFEST_PATTERN.fullmatch(manifest) if isinstance(manifest, str) else None
+    if not isinstance(manifest, str) or match is None or match["bucket"] != data_bucket:
+        raise RunFileError(Reason.SCHEMA_VIOLATION, "data.manifest", f"must be {form}")
+    datasets = DATASETS_FOR_KIND[kind]
+    if match["dataset"] not in datasets:
+        raise RunFileError(
+            Reason.SCHEMA_VIOLATION,
+            "data.manifest",
+            f"a {kind} run reads dataset {_choices(datasets)} (got {match['dataset']!r})",
+        )
+
+    package_types = configured_package_types
+    if "package_types" in obj:
+        package_types = _package_types(obj["package_types"], configured_package_types)
+
+    parameters = _parameters(obj["parameters"], kind) if "parameters" in obj else Parameters()
+    return RunFile(
+        kind=kind,
+        run_id=run_id,
+        manifest_uri=manifest,
+        package_types=package_types,
+        parameters=parameters,
+    )
+
+
+def _package_types(value: Any, configured: tuple[str, ...]) -> tuple[str, ...]:
+    form = f"a non-empty list of distinct package types from {_choices(tuple(configured))}"
+    if not isinstance(value, list) or not value:
+        raise RunFileError(Reason.SCHEMA_VIOLATION, "package_types", f"must be {form}")
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            where = f"package_types[{index}]"
+            raise RunFileError(Reason.SCHEMA_VIOLATION, where, f"must be {form}")
+        if item not in configured:
+            raise RunFileError(
+                Reason.UNKNOWN_PACKAGE_TYPE,
+                f"package_types[{index}]",
+                f"unknown package type {item!r}; must be {form}",
+            )
+    if len(set(value)) != len(value):
+        raise RunFileError(Reason.SCHEMA_VIOLATION, "package_types", f"must be {form}")
+    # Configuration order, so the starts (and the logs) are always in the same order.
+    return tuple(p for p in configured if p in value)
+
+
+def validate_manifest(body: bytes) -> int:
+    """Check an UNLOAD manifest: JSON with a non-empty `entries` list; return its length."""
+    if not body.strip():
+        raise RunFileError(Reason.MANIFEST_EMPTY, "data.manifest", "the manifest object is empty")
+    try:
+        document = json.loads(body.decode("utf-8"))
+    except ValueError:
+        raise RunFileError(
+            Reason.MANIFEST_INVALID, "data.manifest", "the manifest must be UTF-8 JSON"
+        ) from None
+    entries = document.get("entries") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        raise RunFileError(
+            Reason.MANIFEST_INVALID,
+            "data.manifest",
+            'the manifest must be a JSON object with an "entries" list (an UNLOAD MANIFEST)',
+        )
+    if not entries:
+        raise RunFileError(
+            Reason.MANIFEST_EMPTY, "data.manifest", 'the manifest lists no files ("entries" is [])'
+        )
+    return len(entries)
+
+
+# --- SageMaker pipeline parameters ------------------------------------------------------
+
+_PIPELINE_PARAMETER_NAMES: tuple[tuple[str, str, str], ...] = (
+    # (pipeline parameter, group or "", attribute)
+    ("ValidationRatio", "", "validation_ratio"),
+    ("TrainingInstanceType", "", "training_instance_type"),
+    ("TrainingInstanceCount", "", "training_instance_count"),
+    ("TransformInstanceType", "", "transform_instance_type"),
+    ("TransformInstanceCount", "", "transform_instance_count"),
+    ("MaxIter", "hyperparameters", "max_iter"),
+    ("LearningRate", "hyperparameters", "learning_rate"),
+    ("MaxDepth", "hyperparameters", "max_depth"),
+    ("MaxScoreDrop", "thresholds", "max_score_drop"),
+    ("MinScore", "thresholds", "min_score"),
+    ("MaxLabelShift", "thresholds", "max_label_shift"),
+    ("MaxLabelCountChange", "thresholds", "max_label_count_change"),
+    ("MaxInputSizeChange", "thresholds", "max_input_size_change"),
+)
+
+
+def _format(value: object) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def pipeline_parameters(run: RunFile) -> list[dict[str, str]]:
+    """StartPipelineExecution parameters: InputManifestUri and RunId, then only what is set."""
+    result = [
+        {"Name": "InputManifestUri", "Value": run.manifest_uri},
+        {"Name": "RunId", "Value": run.run_id},
+    ]
+    for name, group, attribute in _PIPELINE_PARAMETER_NAMES:
+        holder: object = getattr(run.parameters, group) if group else run.parameters
+        value = getattr(holder, attribute)
+        if value is not None:
+            result.append({"Name": name, "Value": _format(value)})
+    return result

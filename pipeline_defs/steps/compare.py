@@ -1,0 +1,544 @@
+"""Champion/challenger gate: approve or reject a new model against the last Approved one.
+
+Runs as `python3 /opt/ml/processing/input/code/compare.py` in a SageMaker Processing job,
+after evaluation and before registration. The pure core is `decide()`.
+
+Champion = the most recently created *Approved* model package of the group. The
+registration step MUST attach to every model package these CustomerMetadataProperties
+(S3 URIs of the files this run produced):
+
+- `evaluation_s3_uri` (EVALUATION_URI_KEY): the evaluate step's evaluation.json;
+- `statistics_s3_uri` (STATISTICS_URI_KEY): the split step's statistics.json.
+
+A champion without them, or whose files are missing or malformed, is an error: the gate
+never approves silently on missing evidence.
+
+Checks (all evaluated and reported; approve iff every non-skipped check passes):
+- min_score: challenger primary score (default roc_auc) >= floor;
+- max_score_drop: champion score - challenger score <= limit (absolute);
+- max_label_shift: total-variation distance of the label distributions <= limit
+  (for 0/1 labels this equals the absolute difference of the positive rates);
+- max_label_count_change: |challenger labelled rows / champion's - 1| <= limit;
+- max_input_size_change: |challenger input bytes / champion's - 1| <= limit (rows when a
+  side lacks `input_bytes`).
+Without a champion only the floor is judged; the others are reported as skipped.
+
+Outputs: `--output-dir` (default /opt/ml/processing/output/decision)/decision.json:
+{"decision": "approve"|"reject", "reasons": [str], "checks": [check], "deviations": {...},
+ "champion_model_package_arn": str|null, ...}; and CloudWatch metrics in namespace
+PackagingML/Gate with dimensions PackageType and ModelPackageGroup (skip with --no-metrics).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+EVALUATION_URI_KEY = "evaluation_s3_uri"
+STATISTICS_URI_KEY = "statistics_s3_uri"
+METRIC_NAMESPACE = "PackagingML/Gate"
+APPROVE = "approve"
+REJECT = "reject"
+
+
+class EvidenceError(ValueError):
+    """Evidence (metrics or statistics) is missing or malformed; the gate cannot decide."""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a model is judged on: its metrics and the statistics of its training data."""
+
+    metrics: Mapping[str, float | None]
+    label_counts: Mapping[str, int]
+    input_bytes: int | None = None
+    model_package_arn: str | None = None
+
+    @property
+    def label_count(self) -> int:
+        """Labelled rows."""
+        return sum(self.label_counts.values())
+
+    @property
+    def label_distribution(self) -> dict[str, float]:
+        """Share of each label value."""
+        total = self.label_count
+        return {label: count / total for label, count in self.label_counts.items()}
+
+    @property
+    def positive_rate(self) -> float:
+        """Share of label '1'."""
+        return self.label_distribution.get("1", 0.0)
+
+    def score(self, name: str) -> float | None:
+        """The named metric (None if undefined); EvidenceError if absent or not a number."""
+        if name not in self.metrics:
+            raise EvidenceError(
+                f"{self._who()} metrics have no {name!r}; present: {sorted(self.metrics)}"
+            )
+        value = self.metrics[name]
+        if value is None:
+            return None
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise EvidenceError(f"{self._who()} metric {name!r} is not a finite number: {value!r}")
+        return float(value)
+
+    def _who(self) -> str:
+        """How to name this evidence in messages."""
+        return self.model_package_arn or "challenger"
+
+    @classmethod
+    def from_documents(
+        cls,
+        evaluation: Any,
+        statistics: Any,
+        *,
+        source: str,
+        model_package_arn: str | None = None,
+    ) -> Evidence:
+        """Evidence from evaluation.json and statistics.json contents (EvidenceError if bad)."""
+        if not isinstance(evaluation, Mapping) or not isinstance(
+            evaluation.get("metrics"), Mapping
+        ):
+            raise EvidenceError(f"{source}: evaluation has no 'metrics' object")
+        if not isinstance(statistics, Mapping):
+            raise EvidenceError(f"{source}: statistics is not a JSON object")
+        raw_counts = statistics.get("label_counts")
+        if not isinstance(raw_counts, Mapping) or not raw_counts:
+            raise EvidenceError(f"{source}: statistics has no 'label_counts' object")
+        counts: dict[str, int] = {}
+        for label, count in raw_counts.items():
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise EvidenceError(f"{source}: label count for {label!r} is invalid: {count!r}")
+            counts[str(label)] = count
+        if sum(counts.values()) == 0:
+            raise EvidenceError(f"{source}: statistics report zero labelled rows")
+        input_bytes = statistics.get("input_bytes")
+        if input_bytes is not None and (
+            isinstance(input_bytes, bool) or not isinstance(input_bytes, int) or input_bytes < 0
+        ):
+            raise EvidenceError(f"{source}: input_bytes is invalid: {input_bytes!r}")
+        return cls(
+            metrics=dict(evaluation["metrics"]),
+            label_counts=counts,
+            input_bytes=input_bytes,
+            model_package_arn=model_package_arn,
+        )
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """Gate limits (defaults: roc_auc, drop 0.02, floor 0.7, shift 0.1, count 0.5, size 1.0)."""
+
+    primary_metric: str = "roc_auc"
+    max_score_drop: float = 0.02
+    min_score: float = 0.7
+    max_label_shift: float = 0.1
+    max_label_count_change: float = 0.5
+    max_input_size_change: float = 1.0
+
+    def __post_init__(self) -> None:
+        """Reject limits that are negative or not finite."""
+        if not self.primary_metric:
+            raise ValueError("primary_metric must be a metric name")
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name != "primary_metric" and not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"criterion {item.name} must be a finite number >= 0, got {value}")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One criterion's outcome."""
+
+    name: str
+    observed: float | None
+    limit: float
+    passed: bool
+    skipped: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The gate's verdict with every check and the deviations that drove it."""
+
+    decision: str
+    reasons: list[str]
+    checks: list[Check]
+    champion_model_package_arn: str | None
+    deviations: dict[str, float | None]
+    challenger_score: float | None
+    champion_score: float | None
+    criteria: Criteria = field(default_factory=Criteria)
+
+    @property
+    def approved(self) -> bool:
+        """True when the decision is approve."""
+        return self.decision == APPROVE
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict; top-level 'decision' is the plain string approve/reject."""
+        return asdict(self)
+
+
+def _relative_change(new: float, old: float) -> float:
+    """new / old - 1 (old > 0)."""
+    return new / old - 1.0
+
+
+def total_variation(p: Mapping[str, float], q: Mapping[str, float]) -> float:
+    """Total-variation distance between two label distributions."""
+    return 0.5 * sum(abs(p.get(k, 0.0) - q.get(k, 0.0)) for k in set(p) | set(q))
+
+
+def decide(challenger: Evidence, champion: Evidence | None, criteria: Criteria) -> Decision:
+    """Judge the challenger; champion None = first model, judged on the floor only."""
+    metric = criteria.primary_metric
+    challenger_score = challenger.score(metric)
+    champion_score = champion.score(metric) if champion is not None else None
+    if champion is not None and champion_score is None:
+        raise EvidenceError(
+            f"champion {champion.model_package_arn} has no defined {metric!r}: cannot compare"
+        )
+    checks: list[Check] = []
+    if challenger_score is None:
+        checks.append(
+            Check(
+                "min_score",
+                None,
+                criteria.min_score,
+                False,
+                False,
+                f"challenger {metric} is undefined (e.g. single-class validation labels)",
+            )
+        )
+    else:
+        passed = challenger_score >= criteria.min_score
+        checks.append(
+            Check(
+                "min_score",
+                challenger_score,
+                criteria.min_score,
+                passed,
+                False,
+                f"challenger {metric} {challenger_score:.4f} is "
+                f"{'at or above' if passed else 'below'} the floor {criteria.min_score:.4f}",
+            )
+        )
+
+    deviations: dict[str, float | None] = dict.fromkeys(
+        ("score_drop", "label_shift", "label_count_change", "input_size_change")
+    )
+    if champion is None or champion_score is None:
+        for name, limit in (
+            ("max_score_drop", criteria.max_score_drop),
+            ("max_label_shift", criteria.max_label_shift),
+            ("max_label_count_change", criteria.max_label_count_change),
+            ("max_input_size_change", criteria.max_input_size_change),
+        ):
+            checks.append(Check(name, None, limit, True, True, "skipped: no champion"))
+    else:
+        if challenger_score is None:
+            checks.append(
+                Check(
+                    "max_score_drop",
+                    None,
+                    criteria.max_score_drop,
+                    False,
+                    False,
+                    f"challenger {metric} is undefined; champion has {champion_score:.4f}",
+                )
+            )
+        else:
+            drop = champion_score - challenger_score
+            deviations["score_drop"] = drop
+            passed = drop <= criteria.max_score_drop
+            checks.append(
+                Check(
+                    "max_score_drop",
+                    drop,
+                    criteria.max_score_drop,
+                    passed,
+                    False,
+                    f"{metric} moved from {champion_score:.4f} (champion) to "
+                    f"{challenger_score:.4f}: a drop of {drop:+.4f} against a limit of "
+                    f"{criteria.max_score_drop:.4f}",
+                )
+            )
+        shift = total_variation(challenger.label_distribution, champion.label_distribution)
+        deviations["label_shift"] = shift
+        checks.append(
+            Check(
+                "max_label_shift",
+                shift,
+                criteria.max_label_shift,
+                shift <= criteria.max_label_shift,
+                False,
+                f"positive rate moved from {champion.positive_rate:.4f} to "
+                f"{challenger.positive_rate:.4f} (label distribution distance {shift:.4f}, "
+                f"limit {criteria.max_label_shift:.4f})",
+            )
+        )
+        count_change = _relative_change(challenger.label_count, champion.label_count)
+        deviations["label_count_change"] = count_change
+        checks.append(
+            Check(
+                "max_label_count_change",
+                count_change,
+                criteria.max_label_count_change,
+                abs(count_change) <= criteria.max_label_count_change,
+                False,
+                f"labelled rows moved from {champion.label_count} to {challenger.label_count} "
+                f"({count_change:+.1%}, limit ±{criteria.max_label_count_change:.0%})",
+            )
+        )
+        if challenger.input_bytes is not None and champion.input_bytes:
+            unit, new, old = "bytes", challenger.input_bytes, champion.input_bytes
+        else:
+            unit, new, old = "rows", challenger.label_count, champion.label_count
+        size_change = _relative_change(new, old)
+        deviations["input_size_change"] = size_change
+        checks.append(
+            Check(
+                "max_input_size_change",
+                size_change,
+                criteria.max_input_size_change,
+                abs(size_change) <= criteria.max_input_size_change,
+                False,
+                f"input size moved from {old} to {new} {unit} ({size_change:+.1%}, "
+                f"limit ±{criteria.max_input_size_change:.0%})",
+            )
+        )
+
+    failed = [c for c in checks if not c.skipped and not c.passed]
+    if failed:
+        reasons = [c.message for c in failed]
+    elif champion is None:
+        reasons = [f"first model of the group: {checks[0].message}"]
+    else:
+        reasons = [f"all {len(checks)} checks passed against {champion.model_package_arn}"]
+    return Decision(
+        decision=REJECT if failed else APPROVE,
+        reasons=reasons,
+        checks=checks,
+        champion_model_package_arn=champion.model_package_arn if champion else None,
+        deviations=deviations,
+        challenger_score=challenger_score,
+        champion_score=champion_score,
+        criteria=criteria,
+    )
+
+
+class AwsClients:
+    """boto3 clients created on first use (injectable for tests)."""
+
+    def __init__(
+        self,
+        *,
+        sagemaker: Any = None,
+        s3: Any = None,
+        cloudwatch: Any = None,
+        region_name: str | None = None,
+    ) -> None:
+        """Keep the given clients; create missing ones lazily in region_name (default: env)."""
+        self._clients: dict[str, Any] = {"sagemaker": sagemaker, "s3": s3, "cloudwatch": cloudwatch}
+        self._region_name = region_name
+
+    def get(self, service: str) -> Any:
+        """The client for a service, created on first use."""
+        if self._clients.get(service) is None:
+            import boto3
+
+            self._clients[service] = boto3.client(service, region_name=self._region_name)
+        return self._clients[service]
+
+
+def _read_s3_json(s3: Any, uri: str, *, what: str) -> Any:
+    """Parsed JSON at an s3:// URI; EvidenceError naming the URI when missing or malformed."""
+    from botocore.exceptions import ClientError
+
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc or not parsed.path.strip("/"):
+        raise EvidenceError(f"{what}: {uri!r} is not an s3://bucket/key URI")
+    try:
+        body = s3.get_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))["Body"].read()
+    except ClientError as error:
+        raise EvidenceError(f"{what}: cannot read {uri}: {error}") from error
+    try:
+        return json.loads(body)
+    except ValueError as error:
+        raise EvidenceError(f"{what}: {uri} is not valid JSON: {error}") from error
+
+
+def find_champion_arn(sagemaker: Any, model_package_group: str) -> str | None:
+    """ARN of the most recently created Approved package of the group, or None."""
+    response = sagemaker.list_model_packages(
+        ModelPackageGroupName=model_package_group,
+        ModelApprovalStatus="Approved",
+        SortBy="CreationTime",
+        SortOrder="Descending",
+    )
+    summaries = response.get("ModelPackageSummaryList", [])
+    if not summaries:
+        return None
+    latest = max(summaries, key=lambda s: (s["CreationTime"], s.get("ModelPackageVersion", 0)))
+    return str(latest["ModelPackageArn"])
+
+
+def load_champion(clients: AwsClients, model_package_group: str, *, metric: str) -> Evidence | None:
+    """The champion's evidence from its CustomerMetadataProperties, or None if none approved."""
+    arn = find_champion_arn(clients.get("sagemaker"), model_package_group)
+    if arn is None:
+        return None
+    package = clients.get("sagemaker").describe_model_package(ModelPackageName=arn)
+    metadata = package.get("CustomerMetadataProperties") or {}
+    missing = [k for k in (EVALUATION_URI_KEY, STATISTICS_URI_KEY) if not metadata.get(k)]
+    if missing:
+        raise EvidenceError(
+            f"champion {arn} lacks CustomerMetadataProperties {missing}: the registration step "
+            "must attach them; refusing to judge without the champion's evidence"
+        )
+    s3 = clients.get("s3")
+    evaluation = _read_s3_json(s3, metadata[EVALUATION_URI_KEY], what=f"champion {arn} evaluation")
+    statistics = _read_s3_json(s3, metadata[STATISTICS_URI_KEY], what=f"champion {arn} statistics")
+    evidence = Evidence.from_documents(
+        evaluation, statistics, source=f"champion {arn}", model_package_arn=arn
+    )
+    evidence.score(metric)
+    return evidence
+
+
+def publish_metrics(
+    cloudwatch: Any, decision: Decision, *, package_type: str, model_package_group: str
+) -> list[dict[str, Any]]:
+    """put_metric_data of the deviations, the challenger score and Approved (0/1)."""
+    dimensions = [
+        {"Name": "PackageType", "Value": package_type},
+        {"Name": "ModelPackageGroup", "Value": model_package_group},
+    ]
+    values = {
+        "ScoreDrop": decision.deviations["score_drop"],
+        "LabelShift": decision.deviations["label_shift"],
+        "LabelCountChange": decision.deviations["label_count_change"],
+        "InputSizeChange": decision.deviations["input_size_change"],
+        "ChallengerScore": decision.challenger_score,
+        "Approved": 1.0 if decision.approved else 0.0,
+    }
+    data = [
+        {"MetricName": name, "Dimensions": dimensions, "Value": float(value), "Unit": "None"}
+        for name, value in values.items()
+        if value is not None
+    ]
+    cloudwatch.put_metric_data(Namespace=METRIC_NAMESPACE, MetricData=data)
+    return data
+
+
+def _read_json_file(path: Path, name: str, *, what: str) -> Any:
+    """JSON from a file, or from <dir>/<name> when path is a directory."""
+    file = path / name if path.is_dir() else path
+    try:
+        return json.loads(file.read_text())
+    except FileNotFoundError as error:
+        raise EvidenceError(f"{what}: {file} does not exist") from error
+    except ValueError as error:
+        raise EvidenceError(f"{what}: {file} is not valid JSON: {error}") from error
+
+
+def _criterion(value: str, name: str, default: float) -> float:
+    """A criterion argument: '' means the default, otherwise a float."""
+    if value.strip() == "":
+        return default
+    try:
+        return float(value)
+    except ValueError as error:
+        raise ValueError(f"--{name.replace('_', '-')} must be a number, got {value!r}") from error
+
+
+def criteria_from_args(args: argparse.Namespace) -> Criteria:
+    """Criteria from string arguments, '' falling back to each default."""
+    defaults = Criteria()
+    return Criteria(
+        primary_metric=args.primary_metric.strip() or defaults.primary_metric,
+        **{
+            item.name: _criterion(getattr(args, item.name), item.name, getattr(defaults, item.name))
+            for item in fields(Criteria)
+            if item.name != "primary_metric"
+        },
+    )
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Arguments; criteria are strings so pipeline parameters can pass '' for the default."""
+    parser = argparse.ArgumentParser(description="Champion/challenger gate.")
+    parser.add_argument("--package-type", required=True)
+    parser.add_argument("--model-package-group", required=True)
+    parser.add_argument("--primary-metric", default="")
+    for item in fields(Criteria):
+        if item.name != "primary_metric":
+            parser.add_argument(f"--{item.name.replace('_', '-')}", default="")
+    parser.add_argument(
+        "--evaluation-path",
+        type=Path,
+        default=Path("/opt/ml/processing/input/evaluation/evaluation.json"),
+    )
+    parser.add_argument(
+        "--statistics-path",
+        type=Path,
+        default=Path("/opt/ml/processing/input/statistics/statistics.json"),
+    )
+    parser.add_argument(
+        "--output-dir", type=Path, default=Path("/opt/ml/processing/output/decision")
+    )
+    parser.add_argument("--region", default=os.environ.get("AWS_REGION"))
+    parser.add_argument("--no-metrics", action="store_true", help="skip CloudWatch metrics")
+    return parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace, clients: AwsClients | None = None) -> Decision:
+    """Load both sides' evidence, decide, write decision.json, publish metrics."""
+    clients = clients or AwsClients(region_name=args.region)
+    criteria = criteria_from_args(args)
+    challenger = Evidence.from_documents(
+        _read_json_file(args.evaluation_path, "evaluation.json", what="challenger evaluation"),
+        _read_json_file(args.statistics_path, "statistics.json", what="challenger statistics"),
+        source="challenger",
+    )
+    champion = load_champion(clients, args.model_package_group, metric=criteria.primary_metric)
+    decision = decide(challenger, champion, criteria)
+    document = {
+        "package_type": args.package_type,
+        "model_package_group": args.model_package_group,
+        **decision.to_dict(),
+    }
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    (args.output_dir / "decision.json").write_text(json.dumps(document, indent=2))
+    if not args.no_metrics:
+        publish_metrics(
+            clients.get("cloudwatch"),
+            decision,
+            package_type=args.package_type,
+            model_package_group=args.model_package_group,
+        )
+    return decision
+
+
+def main(argv: list[str] | None = None, clients: AwsClients | None = None) -> None:
+    """Entry point: decide and print the verdict (exit code 0 for approve and reject)."""
+    decision = run(parse_args(argv), clients)
+    print(json.dumps({"decision": decision.decision, "reasons": decision.reasons}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,212 @@
+"""Feature engineering shared by training and streaming inference (numpy + pyarrow only).
+
+`compute_features` turns raw product rows (`RAW_COLUMNS`) into a float32 matrix whose
+columns are `FEATURE_COLUMNS`, in that order. It is stateless (nothing is fitted), so the
+training step and the inference prepare step produce identical features for identical rows.
+
+Null and invalid-value handling (explicit, no fitted statistics):
+
+- length/width/height: null, NaN, infinite or <= 0 -> the fixed default `IMPUTE_DIM_CM`
+  (each side independently); `dims_missing` = 1 if any side was imputed.
+- weight_kg: null, non-finite or < 0 -> `IMPUTE_WEIGHT_KG`; `weight_missing` = 1.
+- price: null, non-finite or < 0 -> `IMPUTE_PRICE`; `price_missing` = 1.
+- fragility: null or non-finite -> `IMPUTE_FRAGILITY`; values are rounded and clipped to 0..3.
+- is_liquid / has_battery: null -> 0 (False).
+- category: trimmed and lower-cased; null or not in `CATEGORIES` -> "other".
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TypeAlias
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+ID_COLUMN = "product_id"
+
+RAW_COLUMNS: tuple[str, ...] = (
+    "product_id",
+    "length_cm",
+    "width_cm",
+    "height_cm",
+    "weight_kg",
+    "fragility",
+    "is_liquid",
+    "has_battery",
+    "category",
+    "price",
+)
+
+RAW_SCHEMA = pa.schema(
+    [
+        pa.field("product_id", pa.string()),
+        pa.field("length_cm", pa.float64()),
+        pa.field("width_cm", pa.float64()),
+        pa.field("height_cm", pa.float64()),
+        pa.field("weight_kg", pa.float64()),
+        pa.field("fragility", pa.int8()),
+        pa.field("is_liquid", pa.bool_()),
+        pa.field("has_battery", pa.bool_()),
+        pa.field("category", pa.string()),
+        pa.field("price", pa.float64()),
+    ]
+)
+
+# Columns compute_features reads; the id is carried alongside, never used as a feature.
+REQUIRED_COLUMNS: tuple[str, ...] = tuple(c for c in RAW_COLUMNS if c != ID_COLUMN)
+
+CATEGORIES: tuple[str, ...] = (
+    "books",
+    "electronics",
+    "kitchen",
+    "toys",
+    "apparel",
+    "beauty",
+    "grocery",
+    "home",
+    "other",
+)
+
+NUMERIC_FEATURES: tuple[str, ...] = (
+    "length_cm",
+    "width_cm",
+    "height_cm",
+    "weight_kg",
+    "longest_side_cm",
+    "middle_side_cm",
+    "shortest_side_cm",
+    "volume_l",
+    "girth_cm",
+    "density_kg_per_l",
+    "flatness",
+    "fragility",
+    "is_liquid",
+    "has_battery",
+    "log_price",
+    "dims_missing",
+    "weight_missing",
+    "price_missing",
+)
+
+CATEGORY_FEATURES: tuple[str, ...] = tuple(f"category_{c}" for c in CATEGORIES)
+
+FEATURE_COLUMNS: tuple[str, ...] = NUMERIC_FEATURES + CATEGORY_FEATURES
+
+IMPUTE_DIM_CM = 20.0
+IMPUTE_WEIGHT_KG = 1.0
+IMPUTE_PRICE = 20.0
+IMPUTE_FRAGILITY = 1
+# Volumes below 1 ml are treated as 1 ml so density stays finite.
+MIN_VOLUME_L = 1e-3
+
+_OTHER_INDEX = CATEGORIES.index("other")
+
+ArrowColumn: TypeAlias = pa.Array | pa.ChunkedArray
+
+
+def _float_column(column: ArrowColumn, name: str) -> np.ndarray:
+    """Column as float64 numpy with NaN for null (bool, int, float and decimal accepted)."""
+    try:
+        as_float = pc.cast(column, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+        raise ValueError(
+            f"column {name!r} of type {column.type} cannot be read as a number"
+        ) from error
+    filled = pc.fill_null(as_float, np.nan)
+    return np.asarray(filled.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _flag_column(column: ArrowColumn, name: str) -> np.ndarray:
+    """Boolean-ish column as 0/1 float64; null -> 0; strings 'true'/'false'/'1'/'0' accepted."""
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        try:
+            column = pc.cast(column, pa.bool_())
+        except pa.ArrowInvalid as error:
+            raise ValueError(f"column {name!r} holds values that are not booleans") from error
+    values = _float_column(column, name)
+    return np.where(np.isnan(values), 0.0, (values != 0).astype(np.float64))
+
+
+@cache
+def _category_values() -> pa.Array:
+    """CATEGORIES as an Arrow array (built on first use: pa.array imports pandas if present)."""
+    return pa.array(CATEGORIES, type=pa.string())
+
+
+def _category_index(column: ArrowColumn) -> np.ndarray:
+    """Index into CATEGORIES per row; null/unknown -> index of 'other'."""
+    if pa.types.is_dictionary(column.type) or not (
+        pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+    ):
+        column = pc.cast(column, pa.string())
+    normalised = pc.utf8_lower(pc.utf8_trim_whitespace(column))
+    index = pc.fill_null(pc.index_in(normalised, value_set=_category_values()), _OTHER_INDEX)
+    return np.asarray(index.to_numpy(zero_copy_only=False), dtype=np.intp)
+
+
+def _impute(values: np.ndarray, valid: np.ndarray, default: float) -> np.ndarray:
+    """Values where valid, the default elsewhere."""
+    return np.where(valid, values, default)
+
+
+def compute_features(data: pa.RecordBatch | pa.Table) -> np.ndarray:
+    """Float32 matrix (n_rows, len(FEATURE_COLUMNS)) from raw rows; see module doc for nulls."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in data.schema.names]
+    if missing:
+        raise ValueError(
+            f"input is missing required column(s) {missing}; expected {list(REQUIRED_COLUMNS)}"
+        )
+    n_rows = data.num_rows
+    out = np.empty((n_rows, len(FEATURE_COLUMNS)), dtype=np.float32)
+
+    dims = np.column_stack(
+        [_float_column(data.column(name), name) for name in ("length_cm", "width_cm", "height_cm")]
+    ).reshape(n_rows, 3)
+    dims_valid = np.isfinite(dims) & (dims > 0)
+    dims = np.where(dims_valid, dims, IMPUTE_DIM_CM)
+
+    weight = _float_column(data.column("weight_kg"), "weight_kg")
+    weight_valid = np.isfinite(weight) & (weight >= 0)
+    weight = _impute(weight, weight_valid, IMPUTE_WEIGHT_KG)
+
+    price = _float_column(data.column("price"), "price")
+    price_valid = np.isfinite(price) & (price >= 0)
+    price = _impute(price, price_valid, IMPUTE_PRICE)
+
+    fragility = _float_column(data.column("fragility"), "fragility")
+    fragility = np.clip(np.rint(_impute(fragility, np.isfinite(fragility), IMPUTE_FRAGILITY)), 0, 3)
+
+    sides = np.sort(dims, axis=1)
+    shortest, middle, longest = sides[:, 0], sides[:, 1], sides[:, 2]
+    volume_l = dims[:, 0] * dims[:, 1] * dims[:, 2] / 1000.0
+
+    columns: dict[str, np.ndarray] = {
+        "length_cm": dims[:, 0],
+        "width_cm": dims[:, 1],
+        "height_cm": dims[:, 2],
+        "weight_kg": weight,
+        "longest_side_cm": longest,
+        "middle_side_cm": middle,
+        "shortest_side_cm": shortest,
+        "volume_l": volume_l,
+        "girth_cm": longest + 2.0 * (middle + shortest),
+        "density_kg_per_l": weight / np.maximum(volume_l, MIN_VOLUME_L),
+        "flatness": shortest / longest,
+        "fragility": fragility,
+        "is_liquid": _flag_column(data.column("is_liquid"), "is_liquid"),
+        "has_battery": _flag_column(data.column("has_battery"), "has_battery"),
+        "log_price": np.log1p(price),
+        "dims_missing": (~dims_valid.all(axis=1)).astype(np.float64),
+        "weight_missing": (~weight_valid).astype(np.float64),
+        "price_missing": (~price_valid).astype(np.float64),
+    }
+    for position, name in enumerate(NUMERIC_FEATURES):
+        out[:, position] = columns[name]
+
+    category = _category_index(data.column("category"))
+    one_hot = out[:, len(NUMERIC_FEATURES) :]
+    one_hot[:] = 0.0
+    one_hot[np.arange(n_rows), category] = 1.0
+    return out

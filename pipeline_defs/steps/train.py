@@ -1,0 +1,258 @@
+"""Training and batch-transform inference script for the SageMaker scikit-learn containers.
+
+Training (`python train.py --max-iter 200 ...`): reads the `train` channel (Parquet rows
+from the split step), computes features with `features.py`, fits a
+HistGradientBoostingClassifier (scikit-learn 1.2 API) and writes to the model dir:
+- `model.joblib`: the fitted estimator (plain scikit-learn object, nothing custom pickled);
+- `model_metadata.json`: feature columns, hyperparameters, row counts, library versions.
+If a `validation` channel exists its ROC AUC is logged as `validation:roc_auc=<value>`.
+
+Inference (serving container, batch transform): `model_fn`, `input_fn`, `predict_fn`,
+`output_fn`. Requests are `text/csv` rows of FEATURE_COLUMNS values, no header and no id
+column (the transform job drops the id with an input filter); the response is one
+positive-class probability per line. The inference path imports only numpy and joblib.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import io
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+MODEL_FILE = "model.joblib"
+METADATA_FILE = "model_metadata.json"
+CSV_CONTENT_TYPES = ("text/csv", "text/plain")
+
+
+def _sibling(name: str) -> ModuleType:
+    """Import a sibling step module, whether loaded as a package or run as a script."""
+    if __package__:
+        return importlib.import_module(f"{__package__}.{name}")
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    return importlib.import_module(name)
+
+
+def _optional_int(value: str) -> int | None:
+    """argparse type: an int, or None for '', 'none' or 'null'."""
+    return None if value.strip().lower() in ("", "none", "null") else int(value)
+
+
+def _early_stopping(value: str) -> bool | str:
+    """argparse type: 'auto', 'true' or 'false'."""
+    lowered = value.strip().lower()
+    if lowered not in ("auto", "true", "false"):
+        raise argparse.ArgumentTypeError(f"expected auto, true or false, got {value!r}")
+    return "auto" if lowered == "auto" else lowered == "true"
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Hyperparameters (max-iter 200, learning-rate 0.1, max-depth none, seed 42) and paths."""
+    env = os.environ
+    parser = argparse.ArgumentParser(description="Fit the packaging-suitability classifier.")
+    parser.add_argument("--max-iter", "--max_iter", dest="max_iter", type=int, default=200)
+    parser.add_argument(
+        "--learning-rate", "--learning_rate", dest="learning_rate", type=float, default=0.1
+    )
+    parser.add_argument("--max-depth", "--max_depth", dest="max_depth", type=_optional_int)
+    parser.add_argument(
+        "--max-leaf-nodes", "--max_leaf_nodes", dest="max_leaf_nodes", type=int, default=31
+    )
+    parser.add_argument(
+        "--min-samples-leaf", "--min_samples_leaf", dest="min_samples_leaf", type=int, default=20
+    )
+    parser.add_argument(
+        "--l2-regularization",
+        "--l2_regularization",
+        dest="l2_regularization",
+        type=float,
+        default=0.0,
+    )
+    parser.add_argument(
+        "--early-stopping",
+        "--early_stopping",
+        dest="early_stopping",
+        type=_early_stopping,
+        default="auto",
+    )
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--model-dir", type=Path, default=Path(env.get("SM_MODEL_DIR", "/opt/ml/model"))
+    )
+    parser.add_argument(
+        "--train",
+        type=Path,
+        default=Path(env.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train")),
+    )
+    parser.add_argument(
+        "--validation",
+        type=Path,
+        default=Path(env.get("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation")),
+    )
+    args = parser.parse_args(argv)
+    if args.max_iter < 1:
+        parser.error(f"--max-iter must be >= 1, got {args.max_iter}")
+    if not 0.0 < args.learning_rate <= 1.0:
+        parser.error(f"--learning-rate must be in (0, 1], got {args.learning_rate}")
+    return args
+
+
+def hyperparameters(args: argparse.Namespace) -> dict[str, Any]:
+    """HistGradientBoostingClassifier keyword arguments (scikit-learn 1.2 names) from args."""
+    return {
+        "max_iter": args.max_iter,
+        "learning_rate": args.learning_rate,
+        "max_depth": args.max_depth,
+        "max_leaf_nodes": args.max_leaf_nodes,
+        "min_samples_leaf": args.min_samples_leaf,
+        "l2_regularization": args.l2_regularization,
+        "early_stopping": args.early_stopping,
+        "random_state": args.seed,
+    }
+
+
+def load_xy(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(features, labels) from a Parquet channel; rows with null labels are rejected."""
+    split = _sibling("split")
+    features = _sibling("features")
+    table, _ = split.read_parquet_input(path)
+    return features.compute_features(table), split.labels_as_int(table)
+
+
+def fit(x: np.ndarray, y: np.ndarray, params: dict[str, Any]) -> Any:
+    """Fit a HistGradientBoostingClassifier; raises ValueError unless both labels occur."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    classes = np.unique(y)
+    if len(classes) != 2:
+        raise ValueError(f"training needs both labels 0 and 1; found only {classes.tolist()}")
+    model = HistGradientBoostingClassifier(**params)
+    model.fit(x, y)
+    return model
+
+
+def train(args: argparse.Namespace) -> dict[str, Any]:
+    """Fit on the train channel, save model + metadata, return the metadata."""
+    import joblib
+    import sklearn
+    from sklearn.metrics import roc_auc_score
+
+    features = _sibling("features")
+    x, y = load_xy(args.train)
+    params = hyperparameters(args)
+    model = fit(x, y, params)
+    metadata: dict[str, Any] = {
+        "feature_columns": list(features.FEATURE_COLUMNS),
+        "hyperparameters": params,
+        "train_rows": len(y),
+        "train_positive_rate": float(y.mean()),
+        "n_iter": int(model.n_iter_),
+        "train_roc_auc": float(roc_auc_score(y, model.predict_proba(x)[:, 1])),
+        "sklearn_version": sklearn.__version__,
+    }
+    print(f"train:roc_auc={metadata['train_roc_auc']:.6f}")
+    if args.validation.exists():
+        x_val, y_val = load_xy(args.validation)
+        if len(np.unique(y_val)) == 2:
+            metadata["validation_roc_auc"] = float(
+                roc_auc_score(y_val, model.predict_proba(x_val)[:, 1])
+            )
+            print(f"validation:roc_auc={metadata['validation_roc_auc']:.6f}")
+    args.model_dir.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, args.model_dir / MODEL_FILE)
+    (args.model_dir / METADATA_FILE).write_text(json.dumps(metadata, indent=2))
+    return metadata
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A fitted estimator and the feature columns it expects (None if unknown)."""
+
+    estimator: Any
+    feature_columns: tuple[str, ...] | None
+
+
+def model_fn(model_dir: str) -> LoadedModel:
+    """Load model.joblib (and model_metadata.json when present) from the model dir."""
+    import joblib
+
+    directory = Path(model_dir)
+    path = directory / MODEL_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"no {MODEL_FILE} in model dir {directory}")
+    metadata_path = directory / METADATA_FILE
+    columns = None
+    if metadata_path.is_file():
+        columns = tuple(json.loads(metadata_path.read_text())["feature_columns"])
+    return LoadedModel(estimator=joblib.load(path), feature_columns=columns)
+
+
+def _base_type(content_type: str | None) -> str:
+    """'text/csv; charset=utf-8' -> 'text/csv'."""
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def input_fn(body: str | bytes, content_type: str) -> np.ndarray:
+    """Parse text/csv feature rows (no header, no id) into a float32 matrix."""
+    if _base_type(content_type) not in CSV_CONTENT_TYPES:
+        raise ValueError(
+            f"unsupported content type {content_type!r}; send text/csv rows of feature values"
+        )
+    text = body.decode("utf-8") if isinstance(body, bytes) else body
+    if not text.strip():
+        raise ValueError("request body is empty; expected text/csv rows of feature values")
+    try:
+        # float32 like compute_features: the CSV holds float32 values in shortest form, and
+        # parsing them as float64 would move values lying exactly on a split threshold.
+        matrix = np.loadtxt(io.StringIO(text), delimiter=",", dtype=np.float32, ndmin=2)
+    except ValueError as error:
+        raise ValueError(
+            f"request is not numeric CSV (a header or an id column left in?): {error}"
+        ) from error
+    return matrix
+
+
+def predict_fn(data: np.ndarray, model: LoadedModel | Any) -> np.ndarray:
+    """Positive-class probability per row; checks the column count against the model."""
+    estimator = model.estimator if isinstance(model, LoadedModel) else model
+    expected = (
+        len(model.feature_columns)
+        if isinstance(model, LoadedModel) and model.feature_columns is not None
+        else getattr(estimator, "n_features_in_", None)
+    )
+    if expected is not None and data.shape[1] != expected:
+        hint = " (is the id column still in? drop it with an input filter)" * (
+            data.shape[1] == expected + 1
+        )
+        raise ValueError(f"expected {expected} feature columns, got {data.shape[1]}{hint}")
+    return np.asarray(estimator.predict_proba(data)[:, 1], dtype=np.float64)
+
+
+def output_fn(prediction: np.ndarray, accept: str) -> tuple[str, str]:
+    """One probability per line as text/csv; (body, content type)."""
+    accepted = _base_type(accept)
+    if accepted not in (*CSV_CONTENT_TYPES, "*/*", ""):
+        raise ValueError(f"unsupported accept type {accept!r}; only text/csv is produced")
+    lines = "\n".join(f"{value:.6g}" for value in np.asarray(prediction).ravel())
+    return lines + "\n", "text/csv"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point for the training container."""
+    metadata = train(parse_args(argv))
+    print(json.dumps({k: v for k, v in metadata.items() if k != "feature_columns"}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""A Lambda function with the platform's defaults: own role, log group, DLQ, newest runtime."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from stacks.components.queues import dead_letter_queue
+
+LAMBDA_SOURCE = Path(__file__).resolve().parents[2] / "lambda_src"
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+
+
+class PlatformFunction(Construct):
+    """Python Lambda from `lambda_src/<folder>` (no bundling: standard library + boto3).
+
+    Defaults: Python 3.14 on arm64, 256 MB, 60 s, JSON logs kept `log_retention`,
+    a role that may write only its own log group (no managed policies), and an
+    SQS queue that receives failed asynchronous invocations after
+    `retry_attempts` retries (exposed as `dead_letter_queue`).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        folder: str,
+        handler: str,
+        description: str,
+        environment: Mapping[str, str],
+        encryption_key: kms.IKey,
+        removal_policy: RemovalPolicy,
+        timeout_seconds: int = 60,
+        memory_size: int = 256,
+        reserved_concurrency: int | None = None,
+        retry_attempts: int = 2,
+        log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        source = LAMBDA_SOURCE / folder
+        if not source.is_dir():
+            raise ValueError(f"no Lambda source folder {source}")
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=log_retention,
+            encryption_key=encryption_key,
+            removal_policy=removal_policy,
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{description} (Lambda execution role)",
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn],
+            )
+        )
+        self.dead_letter_queue = dead_letter_queue(
+            self,
+            "FailedInvocations",
+            removal_policy=removal_policy,
+            holds=f"failed invocations of: {description}",
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            code=lambda_.Code.from_asset(str(source), exclude=["__pycache__", "*.pyc", "*.md"]),
+            handler=handler,
+            description=description,
+            environment=dict(environment),
+            timeout=Duration.seconds(timeout_seconds),
+            memory_size=memory_size,
+            role=self.role,
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            reserved_concurrent_executions=reserved_concurrency,
+            on_failure=destinations.SqsDestination(self.dead_letter_queue),
+            retry_attempts=retry_attempts,
+        )

@@ -1,0 +1,283 @@
+"""Scheduled Redshift UNLOADs: three schedules and the function that runs and finishes them."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import (
+    Acknowledgment,
+    ArnFormat,
+    Duration,
+    RemovalPolicy,
+    Stack,
+    TimeZone,
+    Validations,
+)
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as scheduler_targets
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from stacks.components.access import (
+    READ,
+    READ_WRITE,
+    acknowledge_wildcard_resource,
+    allow_listing,
+    allow_objects,
+    allow_publish,
+)
+from stacks.components.function import PlatformFunction
+from stacks.components.queues import dead_letter_queue
+from stacks.naming import DataPrefixes
+from stacks.settings import RedshiftSettings, Schedule, SchedulesSettings
+
+# Schedule setting name -> run kind (the run file's `kind`).
+SCHEDULED_KINDS = {
+    "training": "training",
+    "inference_daily": "inference-daily",
+    "inference_monthly": "inference-monthly",
+}
+
+
+class ScheduledExtract(Construct):
+    """UNLOAD through the Redshift Data API on a schedule; a run file when it finishes.
+
+    `runner` renders the versioned SQL for a run kind and submits it with
+    `WithEvent=True`; the Data API's "statement status change" event invokes the
+    same function again, which writes `runs/<kind>/<run_id>.json` on success and
+    alerts on failure. Nothing waits on Redshift.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        statement_prefix: str,
+        environment_name: str,
+        package_types: tuple[str, ...],
+        redshift: RedshiftSettings,
+        schedules: SchedulesSettings,
+        unload_role: iam.IRole,
+        data_bucket_name: str,
+        key: kms.IKey,
+        alerts_topic: sns.ITopic,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        connection = {"REDSHIFT_DATABASE": redshift.database}
+        if redshift.cluster_identifier:
+            connection["REDSHIFT_CLUSTER_ID"] = redshift.cluster_identifier
+        if redshift.workgroup:
+            connection["REDSHIFT_WORKGROUP"] = redshift.workgroup
+        if redshift.secret_arn:
+            connection["REDSHIFT_SECRET_ARN"] = redshift.secret_arn
+        if redshift.db_user:
+            connection["REDSHIFT_DB_USER"] = redshift.db_user
+        # One function submits and finishes: the Data API lets only the principal that
+        # submitted a statement describe it (statement owner = role session).
+        self.runner = PlatformFunction(
+            self,
+            "Runner",
+            folder="extract",
+            handler="extract_handler.handler",
+            description=f"{environment_name}: submits scheduled UNLOADs, writes run files",
+            encryption_key=key,
+            removal_policy=removal_policy,
+            environment={
+                "ENVIRONMENT": environment_name,
+                "DATA_BUCKET": data_bucket_name,
+                "ALERT_TOPIC_ARN": alerts_topic.topic_arn,
+                "STATEMENT_PREFIX": statement_prefix,
+                "PACKAGE_TYPES": json.dumps(list(package_types), separators=(",", ":")),
+                **connection,
+                "REDSHIFT_UNLOAD_ROLE_ARN": unload_role.role_arn,
+                "UNLOAD_MAX_FILE_SIZE_MB": str(redshift.unload_max_file_size_mb),
+            },
+        )
+        self._grant_data_api(stack, redshift)
+        role = self.runner.role
+        for prefix, actions, why in (
+            (
+                DataPrefixes.EXTRACT_STATE,
+                (*READ_WRITE, "s3:DeleteObject"),
+                "tracks its in-flight UNLOAD statements (claims released on failure)",
+            ),
+            (DataPrefixes.UNLOAD, READ, "holds the manifests it checks before writing a run"),
+            (DataPrefixes.RUNS, READ_WRITE, "is where it writes run files"),
+        ):
+            allow_objects(
+                role, bucket_name=data_bucket_name, prefix=prefix, actions=actions, why=why
+            )
+        allow_listing(
+            role,
+            bucket_name=data_bucket_name,
+            prefixes=[DataPrefixes.EXTRACT_STATE, DataPrefixes.RUNS, DataPrefixes.UNLOAD],
+        )
+        allow_publish(role, alerts_topic, key)
+
+        self.finished_rule = events.Rule(
+            self,
+            "StatementFinished",
+            description=f"{environment_name}: an extract's UNLOAD statement ended",
+            event_pattern=events.EventPattern(
+                source=["aws.redshift-data"],
+                detail_type=["Redshift Data Statement Status Change"],
+                detail={
+                    "statementName": [{"prefix": statement_prefix}],
+                    "state": ["FINISHED", "FAILED", "ABORTED"],
+                },
+            ),
+            targets=[
+                targets.LambdaFunction(
+                    self.runner.function,
+                    dead_letter_queue=dead_letter_queue(
+                        self,
+                        "UndeliveredStatementEvents",
+                        removal_policy=removal_policy,
+                        holds="UNLOAD status events EventBridge could not deliver",
+                    ),
+                    retry_attempts=8,
+                    max_event_age=Duration.hours(6),
+                )
+            ],
+        )
+
+        self.schedule_dead_letter_queue = dead_letter_queue(
+            self,
+            "UndeliveredSchedules",
+            removal_policy=removal_policy,
+            holds="schedule firings EventBridge Scheduler could not deliver",
+        )
+        # Scheduler may invoke the runner (the CDK grant adds the function's versions, `:*`).
+        self.scheduler_role = iam.Role(
+            self,
+            "SchedulerRole",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            ),
+            description=f"{environment_name}: EventBridge Scheduler invokes the extract runner",
+        )
+        acknowledge_wildcard_resource(
+            self.scheduler_role,
+            f"{self.runner.function.function_arn}:*",
+            reason="The CDK's invoke grant also covers the runner's versions and aliases.",
+        )
+        self.schedules: dict[str, scheduler.Schedule] = {}
+        for setting_name, kind in SCHEDULED_KINDS.items():
+            schedule: Schedule = getattr(schedules, setting_name)
+            self.schedules[kind] = scheduler.Schedule(
+                self,
+                f"Schedule-{kind}",
+                description=f"{environment_name}: {kind} extract ({schedule.expression})",
+                schedule=scheduler.ScheduleExpression.expression(
+                    schedule.expression, time_zone=TimeZone.of(schedules.timezone)
+                ),
+                enabled=schedule.enabled,
+                time_window=(
+                    scheduler.TimeWindow.flexible(
+                        Duration.minutes(schedules.flexible_window_minutes)
+                    )
+                    if schedules.flexible_window_minutes
+                    else scheduler.TimeWindow.off()
+                ),
+                target=scheduler_targets.LambdaInvoke(
+                    self.runner.function,
+                    # The scheduled (not actual) time names the run, so a late retry
+                    # of the same firing still resolves to the same run id.
+                    input=scheduler.ScheduleTargetInput.from_object(
+                        {"kind": kind, "scheduled_time": scheduler.ContextAttribute.scheduled_time}
+                    ),
+                    dead_letter_queue=self.schedule_dead_letter_queue,
+                    role=self.scheduler_role,
+                    retry_attempts=3,
+                    max_event_age=Duration.hours(2),
+                ),
+            )
+
+    def _grant_data_api(self, stack: Stack, redshift: RedshiftSettings) -> None:
+        start_role = finish_role = self.runner.role
+        if redshift.cluster_identifier:
+            target_arn = stack.format_arn(
+                service="redshift",
+                resource="cluster",
+                resource_name=redshift.cluster_identifier,
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+        else:
+            # Workgroup ARNs carry a generated id, not the name we are configured with.
+            target_arn = stack.format_arn(
+                service="redshift-serverless", resource="workgroup", resource_name="*"
+            )
+            acknowledge_wildcard_resource(
+                start_role,
+                target_arn,
+                reason="Serverless workgroup ARNs contain a generated id unknown at synth; "
+                "the workgroup is named in each statement and limited to this account/region.",
+            )
+        start_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="SubmitUnload",
+                actions=["redshift-data:ExecuteStatement"],
+                resources=[target_arn],
+            )
+        )
+        if redshift.secret_arn:
+            # Secrets Manager appends a random suffix; configured ARNs may omit it.
+            start_role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="ReadWarehouseSecret",
+                    actions=["secretsmanager:GetSecretValue"],
+                    resources=[redshift.secret_arn],
+                )
+            )
+        elif redshift.cluster_identifier and redshift.db_user:
+            start_role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="TemporaryDatabaseCredentials",
+                    actions=["redshift:GetClusterCredentials"],
+                    resources=[
+                        stack.format_arn(
+                            service="redshift",
+                            resource="dbuser",
+                            resource_name=f"{redshift.cluster_identifier}/{redshift.db_user}",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        ),
+                        stack.format_arn(
+                            service="redshift",
+                            resource="dbname",
+                            resource_name=f"{redshift.cluster_identifier}/{redshift.database}",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        ),
+                    ],
+                )
+            )
+        else:
+            start_role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="ServerlessIamCredentials",
+                    actions=["redshift-serverless:GetCredentials"],
+                    resources=[target_arn],
+                )
+            )
+        # DescribeStatement cannot be scoped to a resource; the Data API itself limits
+        # it to statements this role submitted (statement owner).
+        finish_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadOwnStatementStatus",
+                actions=["redshift-data:DescribeStatement"],
+                resources=["*"],
+            )
+        )
+        Validations.of(finish_role).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="redshift-data:DescribeStatement supports no resource-level permissions.",
+            )
+        )

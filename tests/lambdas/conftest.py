@@ -1,0 +1,192 @@
+"""Fixtures for the Lambda functions: asset folders on sys.path, moto, settings, fakes.
+
+Each function is its own asset folder (lambda_src/trigger, lambda_src/extract), deployed
+as the code root, so its modules import each other as top-level modules. Module names are
+unique across the folders (runfile, trigger_*, extract_*), so both folders can share
+sys.path in one test session without colliding in sys.modules.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+REPO = Path(__file__).resolve().parents[2]
+TRIGGER_DIR = REPO / "lambda_src" / "trigger"
+EXTRACT_DIR = REPO / "lambda_src" / "extract"
+EXAMPLES_DIR = REPO / "examples" / "run_files"
+for folder in (TRIGGER_DIR, EXTRACT_DIR):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+BUCKET = "pkgml-dev-data"  # the examples' manifests name this bucket
+PACKAGE_TYPES = ("mailer", "bag", "box", "sioc")
+TOPIC_NAME = "pkgml-dev-alerts"
+TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:{TOPIC_NAME}"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/pkgml-dev-redshift-unload"
+PIPELINE_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/pkgml-dev-sagemaker"
+
+
+def pipeline_name(kind: str, package_type: str) -> str:
+    """Same rule as stacks/naming.py: daily and monthly inference share one pipeline."""
+    family = "training" if kind == "training" else "inference"
+    return f"pkgml-dev-{package_type}-{family}"
+
+
+PIPELINES = {
+    kind: {p: pipeline_name(kind, p) for p in PACKAGE_TYPES}
+    for kind in ("training", "inference-daily", "inference-monthly")
+}
+
+TRIGGER_ENV = {
+    "ENVIRONMENT": "dev",
+    "DATA_BUCKET": BUCKET,
+    "PIPELINES": json.dumps(PIPELINES),
+    "PACKAGE_TYPES": json.dumps(PACKAGE_TYPES),
+    "ALERT_TOPIC_ARN": TOPIC_ARN,
+}
+
+EXTRACT_ENV = {
+    "ENVIRONMENT": "dev",
+    "DATA_BUCKET": BUCKET,
+    "ALERT_TOPIC_ARN": TOPIC_ARN,
+    "PACKAGE_TYPES": json.dumps(PACKAGE_TYPES),
+    "REDSHIFT_UNLOAD_ROLE_ARN": ROLE_ARN,
+    "REDSHIFT_DATABASE": "analytics",
+    "REDSHIFT_CLUSTER_ID": "pkgml-warehouse",
+    "REDSHIFT_SECRET_ARN": (
+        f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:pkgml/redshift-AbCdEf"
+    ),
+}
+
+
+@pytest.fixture(scope="session")
+def clients() -> dict[str, Any]:
+    """boto3 clients, built once (about 0.1 s each); moto intercepts them inside mock_aws
+    because moto is imported before they are created."""
+    return {
+        name: boto3.client(name, region_name=REGION)
+        for name in ("s3", "sns", "sagemaker", "redshift-data")
+    }
+
+
+@pytest.fixture
+def aws(clients: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """A fresh moto account for S3, SageMaker, SNS, Redshift Data: a versioned data bucket,
+    the alert topic, and every pipeline the trigger routes to."""
+    with mock_aws():
+        s3, sagemaker = clients["s3"], clients["sagemaker"]
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        clients["sns"].create_topic(Name=TOPIC_NAME)
+        for name in sorted({n for routes in PIPELINES.values() for n in routes.values()}):
+            sagemaker.create_pipeline(
+                PipelineName=name, PipelineDefinition="{}", RoleArn=PIPELINE_ROLE_ARN
+            )
+        yield {
+            "s3": s3,
+            "sns": clients["sns"],
+            "sagemaker": sagemaker,
+            "redshift_data": clients["redshift-data"],
+        }
+
+
+def alerts() -> list[tuple[str | None, str]]:
+    """(subject, message) of every SNS publish to the alert topic, oldest first."""
+    from moto.sns.models import sns_backends
+
+    topic = sns_backends[ACCOUNT][REGION].topics[TOPIC_ARN]
+    return [(subject, message) for _, message, subject, _, _ in topic.sent_notifications]
+
+
+def executions(sagemaker: Any, name: str) -> list[dict[str, Any]]:
+    """Executions of one pipeline (moto: all Succeeded at once)."""
+    return sagemaker.list_pipeline_executions(PipelineName=name)["PipelineExecutionSummaries"]
+
+
+def all_executions(sagemaker: Any) -> int:
+    """How many executions exist across every pipeline."""
+    names = {n for routes in PIPELINES.values() for n in routes.values()}
+    return sum(len(executions(sagemaker, n)) for n in names)
+
+
+def keys(s3: Any, prefix: str) -> list[str]:
+    """Object keys under a prefix of the data bucket."""
+    response = s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)
+    return sorted(o["Key"] for o in response.get("Contents", []))
+
+
+def put_manifest(s3: Any, uri: str, entries: int = 2) -> None:
+    """An UNLOAD-style manifest at an s3:// URI of the data bucket."""
+    key = uri.split("/", 3)[3]
+    body = {
+        "entries": [
+            {
+                "url": f"s3://{BUCKET}/{key[: -len('manifest')]}{i:04d}_part_00.parquet",
+                "meta": {"content_length": 1024},
+            }
+            for i in range(entries)
+        ]
+    }
+    s3.put_object(Bucket=BUCKET, Key=key, Body=json.dumps(body).encode())
+
+
+def example(name: str) -> dict[str, Any]:
+    """One of examples/run_files/*.json, decoded."""
+    return json.loads((EXAMPLES_DIR / name).read_text())
+
+
+@pytest.fixture
+def test_logger() -> logging.Logger:
+    """A JSON logger writing to stdout (capsys sees it)."""
+    from trigger_log import get_logger
+
+    return get_logger("pkgml.test", "DEBUG")
+
+
+def fresh_import(name: str, monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> ModuleType:
+    """Import a handler module anew under `env` (it reads its settings at import)."""
+    for key in set(TRIGGER_ENV) | set(EXTRACT_ENV):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    sys.modules.pop(name, None)
+    return importlib.import_module(name)
+
+
+class NoListBucketS3:
+    """S3 as a role without s3:ListBucket sees it: a missing key is 403 AccessDenied."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def __getattr__(self, name: str) -> Any:
+        from botocore.exceptions import ClientError
+
+        attribute = getattr(self.real, name)
+        if name not in ("get_object", "head_object"):
+            return attribute
+
+        def call(**kwargs: Any) -> Any:
+            try:
+                return attribute(**kwargs)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] not in ("NoSuchKey", "404"):
+                    raise
+                denied = {"Error": {"Code": "AccessDenied", "Message": "Access Denied"},
+                          "ResponseMetadata": {"HTTPStatusCode": 403}}  # fmt: skip
+                raise ClientError(denied, name) from None
+
+        return call

@@ -1,0 +1,74 @@
+"""Resolve step: newest Approved version wins; Rejected/Pending ignored; none -> clear failure."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from moto import mock_aws
+
+SOURCE = Path(__file__).resolve().parents[2] / "lambda_src" / "resolve_model" / "resolve_handler.py"
+
+
+@pytest.fixture
+def resolve(monkeypatch):
+    monkeypatch.setenv("ALLOWED_GROUPS", json.dumps(["pkgml-dev-mailer"]))
+    with mock_aws():
+        spec = importlib.util.spec_from_file_location("resolve_handler_under_test", SOURCE)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+        yield module
+        sys.modules.pop(spec.name, None)
+
+
+def add_version(client, group: str, status: str) -> str:
+    arn = client.create_model_package(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus=status,
+        InferenceSpecification={
+            "Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+    )["ModelPackageArn"]
+    time.sleep(0.01)  # distinct creation times
+    return arn
+
+
+def test_newest_approved_wins_over_newer_rejected_and_pending(resolve):
+    client = resolve.SAGEMAKER
+    client.create_model_package_group(ModelPackageGroupName="pkgml-dev-mailer")
+    add_version(client, "pkgml-dev-mailer", "Approved")
+    champion = add_version(client, "pkgml-dev-mailer", "Approved")
+    add_version(client, "pkgml-dev-mailer", "Rejected")
+    add_version(client, "pkgml-dev-mailer", "PendingManualApproval")
+    result = resolve.handler({"model_package_group": "pkgml-dev-mailer"}, None)
+    assert result["model_package_arn"] == champion
+    assert result["model_package_version"] == "2"
+
+
+def test_no_approved_version_fails_naming_the_group(resolve):
+    client = resolve.SAGEMAKER
+    client.create_model_package_group(ModelPackageGroupName="pkgml-dev-mailer")
+    add_version(client, "pkgml-dev-mailer", "Rejected")
+    with pytest.raises(resolve.NoApprovedModelError, match="'pkgml-dev-mailer' has no Approved"):
+        resolve.handler({"model_package_group": "pkgml-dev-mailer"}, None)
+
+
+@pytest.mark.parametrize(
+    "event", [{}, {"model_package_group": ""}, {"model_package_group": "a b"}, ["x"]]
+)
+def test_malformed_events_are_rejected(resolve, event):
+    with pytest.raises(resolve.BadRequestError):
+        resolve.handler(event, None)
+
+
+def test_groups_of_other_environments_are_refused(resolve):
+    with pytest.raises(resolve.BadRequestError, match="not one of this environment's groups"):
+        resolve.handler({"model_package_group": "pkgml-prod-mailer"}, None)

@@ -1,0 +1,358 @@
+"""compare: the gate's decision table, evidence errors, and main() end to end with moto."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from pipeline_defs.steps import compare
+from pipeline_defs.steps.compare import Criteria, Evidence, EvidenceError, decide
+
+CRITERIA = Criteria(
+    max_score_drop=0.02,
+    min_score=0.7,
+    max_label_shift=0.05,
+    max_label_count_change=0.5,
+    max_input_size_change=1.0,
+)
+CHAMPION = Evidence(
+    metrics={"roc_auc": 0.85},
+    label_counts={"0": 8_000, "1": 2_000},
+    input_bytes=1_000_000,
+    model_package_arn="arn:champion/3",
+)
+
+
+def challenger(
+    score: float | None = 0.86,
+    counts: tuple[int, int] = (8_000, 2_000),
+    input_bytes: int | None = 1_000_000,
+) -> Evidence:
+    """A challenger that passes every CRITERIA check against CHAMPION unless overridden."""
+    return Evidence(
+        metrics={"roc_auc": score},
+        label_counts={"0": counts[0], "1": counts[1]},
+        input_bytes=input_bytes,
+    )
+
+
+def _failed(decision: compare.Decision) -> set[str]:
+    """Names of the checks that failed."""
+    return {c.name for c in decision.checks if not c.passed and not c.skipped}
+
+
+def test_all_within_bounds_approves() -> None:
+    decision = decide(challenger(), CHAMPION, CRITERIA)
+    assert decision.decision == "approve" and _failed(decision) == set()
+    assert len(decision.checks) == 5 and not any(c.skipped for c in decision.checks)
+    assert decision.champion_model_package_arn == "arn:champion/3"
+
+
+@pytest.mark.parametrize(
+    ("candidate", "failing", "deviation", "value"),
+    [
+        (challenger(score=0.82), "max_score_drop", "score_drop", 0.03),
+        (challenger(score=0.69), "min_score", None, None),
+        (challenger(counts=(7_000, 3_000)), "max_label_shift", "label_shift", 0.1),
+        (
+            challenger(counts=(3_200, 800), input_bytes=1_000_000),
+            "max_label_count_change",
+            "label_count_change",
+            -0.6,
+        ),
+        (challenger(input_bytes=2_500_000), "max_input_size_change", "input_size_change", 1.5),
+        (
+            challenger(input_bytes=None, counts=(24_000, 6_000)),
+            "max_label_count_change",
+            "input_size_change",
+            2.0,
+        ),
+    ],
+)
+def test_each_criterion_alone_rejects(
+    candidate: Evidence, failing: str, deviation: str | None, value: float | None
+) -> None:
+    decision = decide(candidate, CHAMPION, CRITERIA)
+    assert decision.decision == "reject"
+    assert failing in _failed(decision)
+    if failing != "min_score" and candidate.label_count == CHAMPION.label_count:
+        assert _failed(decision) == {failing}
+    if deviation:
+        assert decision.deviations[deviation] == pytest.approx(value)
+    failed_check = next(c for c in decision.checks if c.name == failing)
+    assert failed_check.message in decision.reasons
+
+
+def test_min_score_reject_alone() -> None:
+    lenient = Criteria(min_score=0.9, max_score_drop=0.5)
+    decision = decide(challenger(score=0.86), CHAMPION, lenient)
+    assert _failed(decision) == {"min_score"}
+
+
+def test_boundaries_are_inclusive() -> None:
+    decision = decide(
+        challenger(score=0.83, input_bytes=2_000_000),
+        CHAMPION,
+        Criteria(max_score_drop=0.02 + 1e-12, max_input_size_change=1.0),
+    )
+    assert decision.decision == "approve"
+
+
+@pytest.mark.parametrize(
+    ("score", "verdict"), [(0.71, "approve"), (0.69, "reject"), (None, "reject")]
+)
+def test_first_model_is_judged_on_the_floor_only(score: float | None, verdict: str) -> None:
+    decision = decide(challenger(score=score, counts=(1, 99_999)), None, CRITERIA)
+    assert decision.decision == verdict
+    skipped = [c for c in decision.checks if c.skipped]
+    assert len(skipped) == 4 and all(c.message == "skipped: no champion" for c in skipped)
+    assert decision.champion_model_package_arn is None
+    assert set(decision.deviations.values()) == {None}
+
+
+def test_configurable_primary_metric() -> None:
+    champion = Evidence(metrics={"pr_auc": 0.6}, label_counts={"0": 5, "1": 5})
+    candidate = Evidence(metrics={"pr_auc": 0.5, "roc_auc": 0.99}, label_counts={"0": 5, "1": 5})
+    decision = decide(candidate, champion, Criteria(primary_metric="pr_auc", min_score=0.1))
+    assert _failed(decision) == {"max_score_drop"}
+
+
+@pytest.mark.parametrize(
+    "champion",
+    [
+        Evidence(metrics={}, label_counts={"0": 1, "1": 1}, model_package_arn="arn:c"),
+        Evidence(metrics={"roc_auc": None}, label_counts={"0": 1}, model_package_arn="arn:c"),
+        Evidence(metrics={"roc_auc": "high"}, label_counts={"0": 1}, model_package_arn="arn:c"),  # type: ignore[dict-item]
+        Evidence(
+            metrics={"roc_auc": float("nan")}, label_counts={"0": 1}, model_package_arn="arn:c"
+        ),
+    ],
+)
+def test_missing_or_corrupt_champion_metrics_raise(champion: Evidence) -> None:
+    with pytest.raises(EvidenceError, match="arn:c"):
+        decide(challenger(), champion, CRITERIA)
+
+
+@pytest.mark.parametrize(
+    ("evaluation", "statistics", "message"),
+    [
+        ({}, {"label_counts": {"0": 1}}, "'metrics'"),
+        ({"metrics": {}}, {}, "'label_counts'"),
+        ({"metrics": {}}, {"label_counts": {"0": -1}}, "label count"),
+        ({"metrics": {}}, {"label_counts": {"0": 0, "1": 0}}, "zero labelled rows"),
+        ({"metrics": {}}, {"label_counts": {"0": 1}, "input_bytes": "big"}, "input_bytes"),
+        ([], {}, "'metrics'"),
+    ],
+)
+def test_malformed_documents_raise(evaluation: Any, statistics: Any, message: str) -> None:
+    with pytest.raises(EvidenceError, match=message):
+        Evidence.from_documents(evaluation, statistics, source="champion X")
+
+
+def test_criteria_validation() -> None:
+    with pytest.raises(ValueError, match="max_label_shift"):
+        Criteria(max_label_shift=-0.1)
+
+
+# ---- main() end to end against moto: S3, SageMaker model registry, CloudWatch ----
+
+GROUP = "packaging-mailer"
+BUCKET = "ml-artifacts"
+
+
+@pytest.fixture
+def aws() -> Iterator[dict[str, Any]]:
+    """moto-backed clients with an artifacts bucket and a model package group."""
+    with mock_aws():
+        clients = {
+            s: boto3.client(s, region_name="us-east-1") for s in ("s3", "sagemaker", "cloudwatch")
+        }
+        clients["s3"].create_bucket(Bucket=BUCKET)
+        clients["sagemaker"].create_model_package_group(ModelPackageGroupName=GROUP)
+        yield clients
+
+
+def _evidence_docs(score: float, positives: int, total: int, size: int) -> tuple[dict, dict]:
+    """An evaluation.json and statistics.json pair."""
+    return (
+        {"metrics": {"roc_auc": score}},
+        {
+            "label_counts": {"0": total - positives, "1": positives},
+            "row_count": total,
+            "input_bytes": size,
+        },
+    )
+
+
+def _register(
+    aws: dict[str, Any],
+    status: str,
+    docs: tuple[dict, dict] | None,
+    metadata: dict[str, str] | None = None,
+) -> str:
+    """Create a model package with its evidence in S3; returns its ARN."""
+    version = (
+        len(
+            aws["sagemaker"].list_model_packages(ModelPackageGroupName=GROUP)[
+                "ModelPackageSummaryList"
+            ]
+        )
+        + 1
+    )
+    if metadata is None:
+        metadata = {}
+        for name, doc in zip(("evaluation", "statistics"), docs or (), strict=False):
+            key = f"v{version}/{name}.json"
+            aws["s3"].put_object(Bucket=BUCKET, Key=key, Body=json.dumps(doc).encode())
+            metadata[f"{name}_s3_uri"] = f"s3://{BUCKET}/{key}"
+    arn = aws["sagemaker"].create_model_package(
+        ModelPackageGroupName=GROUP,
+        ModelApprovalStatus=status,
+        CustomerMetadataProperties=metadata,
+        InferenceSpecification={
+            "Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/sk:1"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+    )["ModelPackageArn"]
+    time.sleep(0.002)
+    return str(arn)
+
+
+def _run(aws: dict[str, Any], tmp_path: Path, docs: tuple[dict, dict], *extra: str) -> dict:
+    """Write the challenger's files, run main(), return decision.json."""
+    (tmp_path / "evaluation.json").write_text(json.dumps(docs[0]))
+    (tmp_path / "statistics").mkdir(exist_ok=True)
+    (tmp_path / "statistics" / "statistics.json").write_text(json.dumps(docs[1]))
+    compare.main(
+        [
+            "--package-type",
+            "mailer",
+            "--model-package-group",
+            GROUP,
+            "--evaluation-path",
+            str(tmp_path / "evaluation.json"),
+            "--statistics-path",
+            str(tmp_path / "statistics"),
+            "--output-dir",
+            str(tmp_path / "out"),
+            *extra,
+        ],
+        clients=compare.AwsClients(
+            sagemaker=aws["sagemaker"], s3=aws["s3"], cloudwatch=aws["cloudwatch"]
+        ),
+    )
+    return json.loads((tmp_path / "out" / "decision.json").read_text())
+
+
+def _metrics(aws: dict[str, Any]) -> dict[str, float]:
+    """Gate metrics published to CloudWatch, by name (latest value)."""
+    listed = aws["cloudwatch"].list_metrics(Namespace=compare.METRIC_NAMESPACE)["Metrics"]
+    names = {m["MetricName"] for m in listed}
+    values = {}
+    for name in names:
+        stats = aws["cloudwatch"].get_metric_statistics(
+            Namespace=compare.METRIC_NAMESPACE,
+            MetricName=name,
+            Dimensions=[
+                {"Name": "PackageType", "Value": "mailer"},
+                {"Name": "ModelPackageGroup", "Value": GROUP},
+            ],
+            StartTime=time.time() - 600,
+            EndTime=time.time() + 600,
+            Period=60,
+            Statistics=["Maximum"],
+        )["Datapoints"]
+        values[name] = stats[0]["Maximum"]
+    return values
+
+
+def test_main_picks_latest_approved_champion(aws: dict[str, Any], tmp_path: Path) -> None:
+    _register(aws, "Approved", _evidence_docs(0.70, 200, 1_000, 10_000))
+    latest_approved = _register(aws, "Approved", _evidence_docs(0.90, 200, 1_000, 10_000))
+    _register(aws, "Rejected", _evidence_docs(0.99, 200, 1_000, 10_000))
+    _register(aws, "PendingManualApproval", _evidence_docs(0.99, 200, 1_000, 10_000))
+    decision = _run(aws, tmp_path, _evidence_docs(0.85, 220, 1_100, 11_000))
+    assert decision["champion_model_package_arn"] == latest_approved
+    assert decision["decision"] == "reject"
+    assert decision["deviations"]["score_drop"] == pytest.approx(0.05)
+    assert decision["deviations"]["input_size_change"] == pytest.approx(0.1)
+    assert isinstance(decision["decision"], str)
+    published = _metrics(aws)
+    assert published["Approved"] == 0.0 and published["ScoreDrop"] == pytest.approx(0.05)
+    assert published["ChallengerScore"] == pytest.approx(0.85)
+
+
+def test_main_approves_and_criteria_override(aws: dict[str, Any], tmp_path: Path) -> None:
+    _register(aws, "Approved", _evidence_docs(0.86, 200, 1_000, 10_000))
+    docs = _evidence_docs(0.85, 200, 1_000, 10_000)
+    assert _run(aws, tmp_path, docs, "--max-score-drop", "")["decision"] == "approve"
+    strict = _run(aws, tmp_path, docs, "--max-score-drop", "0.001", "--no-metrics")
+    assert strict["decision"] == "reject"
+    assert strict["criteria"]["max_score_drop"] == 0.001
+
+
+def test_main_first_model(aws: dict[str, Any], tmp_path: Path) -> None:
+    _register(aws, "Rejected", _evidence_docs(0.99, 1, 10, 10))
+    decision = _run(aws, tmp_path, _evidence_docs(0.75, 200, 1_000, 10_000))
+    assert decision["decision"] == "approve" and decision["champion_model_package_arn"] is None
+    assert "ScoreDrop" not in _metrics(aws) and _metrics(aws)["Approved"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("metadata", "s3_body", "message"),
+    [
+        ({}, None, "lacks CustomerMetadataProperties"),
+        (
+            {
+                "evaluation_s3_uri": f"s3://{BUCKET}/nope.json",
+                "statistics_s3_uri": f"s3://{BUCKET}/nope.json",
+            },
+            None,
+            "cannot read",
+        ),
+        (
+            {
+                "evaluation_s3_uri": f"s3://{BUCKET}/bad.json",
+                "statistics_s3_uri": f"s3://{BUCKET}/bad.json",
+            },
+            b"{not json",
+            "not valid JSON",
+        ),
+        (
+            {
+                "evaluation_s3_uri": f"s3://{BUCKET}/empty.json",
+                "statistics_s3_uri": f"s3://{BUCKET}/empty.json",
+            },
+            b"{}",
+            "'metrics'",
+        ),
+    ],
+)
+def test_main_refuses_without_champion_evidence(
+    aws: dict[str, Any],
+    tmp_path: Path,
+    metadata: dict[str, str],
+    s3_body: bytes | None,
+    message: str,
+) -> None:
+    if s3_body is not None:
+        aws["s3"].put_object(
+            Bucket=BUCKET, Key=metadata["evaluation_s3_uri"].rsplit("/", 1)[1], Body=s3_body
+        )
+    _register(aws, "Approved", None, metadata=metadata)
+    with pytest.raises(EvidenceError, match=message):
+        _run(aws, tmp_path, _evidence_docs(0.9, 200, 1_000, 10_000))
+    assert not (tmp_path / "out" / "decision.json").exists()
+
+
+def test_bad_criterion_argument_is_named(aws: dict[str, Any], tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="--min-score"):
+        _run(aws, tmp_path, _evidence_docs(0.9, 1, 10, 10), "--min-score", "high")
