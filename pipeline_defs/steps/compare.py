@@ -420,10 +420,40 @@ def load_champion(clients: AwsClients, model_package_group: str, *, metric: str)
     return evidence
 
 
+def rejections_since_last_approval(sagemaker: Any, model_package_group: str) -> int:
+    """Rejected versions registered after the newest Approved one (newest first, paginated)."""
+    count = 0
+    token: str | None = None
+    while True:
+        request: dict[str, Any] = {
+            "ModelPackageGroupName": model_package_group,
+            "SortBy": "CreationTime",
+            "SortOrder": "Descending",
+        }
+        if token:
+            request["NextToken"] = token
+        response = sagemaker.list_model_packages(**request)
+        for summary in response.get("ModelPackageSummaryList", []):
+            status = summary.get("ModelApprovalStatus")
+            if status == "Approved":
+                return count
+            if status == "Rejected":
+                count += 1
+        token = response.get("NextToken")
+        if not token:
+            return count
+
+
 def publish_metrics(
-    cloudwatch: Any, decision: Decision, *, package_type: str, model_package_group: str
+    cloudwatch: Any,
+    decision: Decision,
+    *,
+    package_type: str,
+    model_package_group: str,
+    consecutive_rejections: int | None = None,
 ) -> list[dict[str, Any]]:
-    """put_metric_data of the deviations, the challenger score and Approved (0/1)."""
+    """put_metric_data of the deviations, the challenger score, Approved (0/1) and, when
+    given, ConsecutiveRejections (this decision included; 0 when approved)."""
     dimensions = [
         {"Name": "PackageType", "Value": package_type},
         {"Name": "ModelPackageGroup", "Value": model_package_group},
@@ -435,6 +465,7 @@ def publish_metrics(
         "InputSizeChange": decision.deviations["input_size_change"],
         "ChallengerScore": decision.challenger_score,
         "Approved": 1.0 if decision.approved else 0.0,
+        "ConsecutiveRejections": consecutive_rejections,
     }
     data = [
         {"MetricName": name, "Dimensions": dimensions, "Value": float(value), "Unit": "None"}
@@ -525,11 +556,13 @@ def run(args: argparse.Namespace, clients: AwsClients | None = None) -> Decision
     args.output_dir.mkdir(parents=True, exist_ok=True)
     (args.output_dir / "decision.json").write_text(json.dumps(document, indent=2))
     if not args.no_metrics:
+        earlier = rejections_since_last_approval(clients.get("sagemaker"), args.model_package_group)
         publish_metrics(
             clients.get("cloudwatch"),
             decision,
             package_type=args.package_type,
             model_package_group=args.model_package_group,
+            consecutive_rejections=0 if decision.approved else earlier + 1,
         )
     return decision
 

@@ -5,6 +5,7 @@ from the split step), computes features with `features.py`, fits a
 HistGradientBoostingClassifier (scikit-learn 1.2 API) and writes to the model dir:
 - `model.joblib`: the fitted estimator (plain scikit-learn object, nothing custom pickled);
 - `model_metadata.json`: feature columns, hyperparameters, row counts, library versions.
+- `code/`: train.py and features.py, the serving code batch transform runs.
 If a `validation` channel exists its ROC AUC is logged as `validation:roc_auc=<value>`.
 
 Inference (serving container, batch transform): `model_fn`, `input_fn`, `predict_fn`,
@@ -172,7 +173,30 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     args.model_dir.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, args.model_dir / MODEL_FILE)
     (args.model_dir / METADATA_FILE).write_text(json.dumps(metadata, indent=2))
+    bundle_serving_code(args.model_dir)
     return metadata
+
+
+SERVING_CODE = ("train.py", "features.py")
+
+
+def bundle_serving_code(model_dir: Path, source_dir: Path | None = None) -> list[Path]:
+    """Copy the serving code into `<model_dir>/code/` (default source: this script's folder).
+
+    The model's container runs with SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code, so
+    the artifact carries the exact code it was trained with: no train/serve skew.
+    """
+    import shutil
+
+    source = source_dir or Path(__file__).resolve().parent
+    target = model_dir / "code"
+    target.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for name in SERVING_CODE:
+        if not (source / name).is_file():
+            raise FileNotFoundError(f"serving code {name} is missing from {source}")
+        copied.append(Path(shutil.copy2(source / name, target / name)))
+    return copied
 
 
 @dataclass(frozen=True)

@@ -288,6 +288,26 @@ def test_main_picks_latest_approved_champion(aws: dict[str, Any], tmp_path: Path
     published = _metrics(aws)
     assert published["Approved"] == 0.0 and published["ScoreDrop"] == pytest.approx(0.05)
     assert published["ChallengerScore"] == pytest.approx(0.85)
+    # one Rejected after the champion (the pending one does not count) + this rejection
+    assert published["ConsecutiveRejections"] == 2.0
+
+
+def test_rejections_since_last_approval_counts_newest_first(aws: dict[str, Any]) -> None:
+    assert compare.rejections_since_last_approval(aws["sagemaker"], GROUP) == 0
+    _register(aws, "Rejected", None, metadata={})
+    _register(aws, "Approved", None, metadata={})
+    assert compare.rejections_since_last_approval(aws["sagemaker"], GROUP) == 0
+    _register(aws, "Rejected", None, metadata={})
+    _register(aws, "PendingManualApproval", None, metadata={})
+    _register(aws, "Rejected", None, metadata={})
+    assert compare.rejections_since_last_approval(aws["sagemaker"], GROUP) == 2
+
+
+def test_an_approval_resets_consecutive_rejections(aws: dict[str, Any], tmp_path: Path) -> None:
+    _register(aws, "Approved", _evidence_docs(0.86, 200, 1_000, 10_000))
+    _register(aws, "Rejected", _evidence_docs(0.50, 200, 1_000, 10_000))
+    assert _run(aws, tmp_path, _evidence_docs(0.86, 200, 1_000, 10_000))["decision"] == "approve"
+    assert _metrics(aws)["ConsecutiveRejections"] == 0.0
 
 
 def test_main_approves_and_criteria_override(aws: dict[str, Any], tmp_path: Path) -> None:

@@ -98,3 +98,23 @@ def test_hyperparameters_accept_underscore_names_and_none_depth() -> None:
     args = train.parse_args(["--max_iter", "7", "--max-depth", "none", "--early-stopping", "false"])
     assert train.hyperparameters(args)["max_iter"] == 7
     assert args.max_depth is None and args.early_stopping is False
+
+
+def test_model_artifact_carries_its_serving_code(model_dir: Path) -> None:
+    """Batch transform imports train.py and features.py from <model>/code/."""
+    from pipeline_defs.steps import train as train_module
+
+    code = model_dir / "code"
+    assert sorted(p.name for p in code.iterdir()) == ["features.py", "train.py"]
+    source = Path(train_module.__file__).resolve().parent
+    for name in ("train.py", "features.py"):
+        assert (code / name).read_bytes() == (source / name).read_bytes()
+
+
+def test_missing_serving_code_is_named(tmp_path: Path) -> None:
+    from pipeline_defs.steps.train import bundle_serving_code
+
+    with pytest.raises(FileNotFoundError, match=r"features\.py is missing"):
+        (tmp_path / "src").mkdir()
+        (tmp_path / "src" / "train.py").write_text("")
+        bundle_serving_code(tmp_path / "model", tmp_path / "src")

@@ -1,0 +1,430 @@
+"""Training pipeline of one package type: split, train, evaluate, gate, register.
+
+```
+  InputManifestUri, RunId
+          |
+        Split ------------------------------------------+---------------+
+ (Processing split.py: train/, validation/,             |               |
+  validation_features/ CSV, statistics/)                 |               |
+          | train, validation                            |               |
+        Train  (Training, sklearn image, train.py)       |               |
+          | S3ModelArtifacts                             |               |
+     CreateModel  (Model)                                |               |
+          | ModelName               validation_features  |               |
+   EvaluateTransform  (Transform: id,score lines) <------+               |
+          | predictions                      validation                  |
+       Evaluate  (Processing evaluate.py) <------------------------------+
+          | evaluation.json = PropertyFile "EvaluationReport"            |
+       Compare  (Processing compare.py vs the group's Approved champion) |
+          | decision.json = PropertyFile "GateDecision"    statistics <--+
+         Gate  (Condition: decision == "approve")
+         /    \
+RegisterApproved  RegisterRejected   (model package, Approved / Rejected)
+```
+
+A rejected challenger is registered as Rejected and the execution ends Succeeded: the
+gate's verdict is data, not a failure. Every package carries CustomerMetadataProperties
+that compare.py reads from the champion (`evaluation_s3_uri`, `statistics_s3_uri`), plus
+`run_id`, `decision_s3_uri`, `gate_decision` and the pipeline execution ARN; the reasons
+of a rejection are in decision.json (too long for a 256-character property value).
+
+Caching: Split, Train, Evaluate (and EvaluateTransform) cache by their arguments for
+`cache_expiry`; Compare does not, because its real input, the current champion, lives
+outside its arguments. EvaluateTransform rarely hits: CreateModel is not cacheable and
+names a new model each execution, and the model name is part of the transform's key.
+
+Training runs train.py from the code folder with no tarball: the folder is a `code`
+input channel and the hyperparameter `sagemaker_submit_directory` names its local path
+(/opt/ml/input/data/code), which the framework container copies and runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline_defs.common import (
+    JobOptions,
+    Placeholders,
+    ScriptRun,
+    TrainingPipelineInputs,
+    cache_config,
+    code_prefix_uri,
+    create_model_step,
+    job_retry_policies,
+    pipeline_definition,
+    prepare_sdk_environment,
+    processing_step_args,
+    register_model_step,
+    s3_output_uri,
+    sdk_build,
+    serving_environment,
+    sklearn_image,
+    transform_step,
+    vpc_config,
+)
+
+PARAMETER_NAMES = (
+    "InputManifestUri",
+    "RunId",
+    "ValidationRatio",
+    "TrainingInstanceType",
+    "TrainingInstanceCount",
+    "TransformInstanceType",
+    "TransformInstanceCount",
+    "MaxIter",
+    "LearningRate",
+    "MaxDepth",
+    "MaxScoreDrop",
+    "MinScore",
+    "MaxLabelShift",
+    "MaxLabelCountChange",
+    "MaxInputSizeChange",
+)
+STEP_NAMES = (
+    "Split",
+    "Train",
+    "CreateModel",
+    "EvaluateTransform",
+    "Evaluate",
+    "Compare",
+    "Gate",
+    "RegisterApproved",
+    "RegisterRejected",
+)
+EVALUATION_PROPERTY_FILE = "EvaluationReport"
+DECISION_PROPERTY_FILE = "GateDecision"
+
+_IN = "/opt/ml/processing/input"
+_OUT = "/opt/ml/processing/output"
+_CODE_CHANNEL_DIR = "/opt/ml/input/data/code"
+
+
+def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
+    """The training pipeline's definition JSON, offline and deterministic (see module doc)."""
+    prepare_sdk_environment(inputs.region)
+    from sagemaker.core.workflow.conditions import ConditionEquals
+    from sagemaker.core.workflow.execution_variables import ExecutionVariables
+    from sagemaker.core.workflow.functions import Join, JsonGet
+    from sagemaker.core.workflow.parameters import (
+        ParameterFloat,
+        ParameterInteger,
+        ParameterString,
+    )
+    from sagemaker.core.workflow.properties import PropertyFile
+    from sagemaker.mlops.workflow.condition_step import ConditionStep
+    from sagemaker.mlops.workflow.steps import ProcessingStep, TrainingStep
+    from sagemaker.train import ModelTrainer
+    from sagemaker.train.configs import (
+        Compute,
+        InputData,
+        Networking,
+        OutputDataConfig,
+        StoppingCondition,
+    )
+
+    gate = inputs.gate
+    manifest_uri = ParameterString(name="InputManifestUri")
+    run_id = ParameterString(name="RunId")
+    validation_ratio = ParameterFloat(name="ValidationRatio", default_value=0.2)
+    training_instance_type = ParameterString(
+        name="TrainingInstanceType", default_value=inputs.training_instance_type
+    )
+    training_instance_count = ParameterInteger(name="TrainingInstanceCount", default_value=1)
+    transform_instance_type = ParameterString(
+        name="TransformInstanceType", default_value=inputs.transform_instance_type
+    )
+    transform_instance_count = ParameterInteger(name="TransformInstanceCount", default_value=1)
+    max_iter = ParameterInteger(name="MaxIter", default_value=200)
+    learning_rate = ParameterFloat(name="LearningRate", default_value=0.1)
+    max_depth = ParameterInteger(name="MaxDepth", default_value=6)
+    max_score_drop = ParameterFloat(name="MaxScoreDrop", default_value=gate.max_score_drop)
+    min_score = ParameterFloat(name="MinScore", default_value=gate.min_score)
+    max_label_shift = ParameterFloat(name="MaxLabelShift", default_value=gate.max_label_shift)
+    max_label_count_change = ParameterFloat(
+        name="MaxLabelCountChange", default_value=gate.max_label_count_change
+    )
+    max_input_size_change = ParameterFloat(
+        name="MaxInputSizeChange", default_value=gate.max_input_size_change
+    )
+    parameters: list[Any] = [
+        manifest_uri,
+        run_id,
+        validation_ratio,
+        training_instance_type,
+        training_instance_count,
+        transform_instance_type,
+        transform_instance_count,
+        max_iter,
+        learning_rate,
+        max_depth,
+        max_score_drop,
+        min_score,
+        max_label_shift,
+        max_label_count_change,
+        max_input_size_change,
+    ]
+
+    def out(step: str, output: str) -> Any:
+        return s3_output_uri(inputs.pipeline_name, run_id, step, output)
+
+    with sdk_build(inputs.region) as session:
+        image = sklearn_image(
+            inputs.region, inputs.sklearn_version, inputs.processing_instance_type
+        )
+        job_options = JobOptions(
+            image_uri=image,
+            instance_type=inputs.processing_instance_type,
+            subnets=inputs.subnets,
+            security_groups=inputs.security_groups,
+            max_runtime_seconds=inputs.max_runtime_seconds,
+        )
+        cached = cache_config(inputs.cache_expiry)
+
+        split_outputs = ("train", "validation", "validation_features", "statistics")
+        split = ProcessingStep(
+            name="Split",
+            step_args=processing_step_args(
+                session,
+                ScriptRun(
+                    script="split.py",
+                    inputs=[("manifest", manifest_uri, f"{_IN}/data")],
+                    outputs=[
+                        (name, out("Split", name), f"{_OUT}/{name}") for name in split_outputs
+                    ],
+                    arguments=[
+                        "--package-type",
+                        inputs.package_type,
+                        "--validation-ratio",
+                        validation_ratio.to_string(),
+                        "--input-dir",
+                        f"{_IN}/data",
+                        "--output-dir",
+                        _OUT,
+                    ],
+                ),
+                job_options,
+            ),
+            cache_config=cached,
+            retry_policies=job_retry_policies(),
+        )
+
+        def split_output(name: str) -> Any:
+            return split.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri
+
+        trainer = ModelTrainer(
+            training_image=image,
+            role=Placeholders.ROLE_ARN,
+            sagemaker_session=session,
+            base_job_name=f"{inputs.pipeline_name}-train",
+            compute=Compute(
+                instance_type=training_instance_type,
+                instance_count=training_instance_count,
+                volume_size_in_gb=30,
+                volume_kms_key_id=Placeholders.KMS_KEY_ARN,
+            ),
+            networking=Networking(
+                subnets=list(inputs.subnets) or None,
+                security_group_ids=list(inputs.security_groups) or None,
+                enable_inter_container_traffic_encryption=True,
+            ),
+            stopping_condition=StoppingCondition(max_runtime_in_seconds=inputs.max_runtime_seconds),
+            output_data_config=OutputDataConfig(
+                s3_output_path=out("Train", "model"),
+                kms_key_id=Placeholders.KMS_KEY_ARN,
+                compression_type="GZIP",
+            ),
+            environment={"PYTHONUNBUFFERED": "1"},
+            hyperparameters={
+                "sagemaker_program": "train.py",
+                "sagemaker_submit_directory": _CODE_CHANNEL_DIR,
+                "sagemaker_region": inputs.region,
+                "max_iter": max_iter.to_string(),
+                "learning_rate": learning_rate.to_string(),
+                "max_depth": max_depth.to_string(),
+            },
+        )
+        train = TrainingStep(
+            name="Train",
+            step_args=trainer.train(
+                input_data_config=[
+                    InputData(channel_name="train", data_source=split_output("train")),
+                    InputData(channel_name="validation", data_source=split_output("validation")),
+                    InputData(channel_name="code", data_source=code_prefix_uri("train.py")),
+                ]
+            ),
+            cache_config=cached,
+            retry_policies=job_retry_policies(),
+        )
+        model_data = train.properties.ModelArtifacts.S3ModelArtifacts
+        serving_env = serving_environment(inputs.region)
+
+        create_model = create_model_step(
+            "CreateModel",
+            request={
+                "ExecutionRoleArn": Placeholders.ROLE_ARN,
+                "PrimaryContainer": {
+                    "Image": image,
+                    "ModelDataUrl": model_data,
+                    "Environment": serving_env,
+                },
+                "EnableNetworkIsolation": True,
+                **vpc_config(inputs.subnets, inputs.security_groups),
+            },
+        )
+
+        evaluate_transform = transform_step(
+            "EvaluateTransform",
+            session,
+            model_name=create_model.properties.ModelName,
+            instance_type=transform_instance_type,
+            instance_count=transform_instance_count,
+            data=split_output("validation_features"),
+            output_path=out("EvaluateTransform", "predictions"),
+            cache_expiry=inputs.cache_expiry,
+        )
+
+        evaluation_report = PropertyFile(
+            name=EVALUATION_PROPERTY_FILE, output_name="evaluation", path="evaluation.json"
+        )
+        evaluate = ProcessingStep(
+            name="Evaluate",
+            step_args=processing_step_args(
+                session,
+                ScriptRun(
+                    script="evaluate.py",
+                    inputs=[
+                        ("validation", split_output("validation"), f"{_IN}/validation"),
+                        (
+                            "predictions",
+                            evaluate_transform.properties.TransformOutput.S3OutputPath,
+                            f"{_IN}/predictions",
+                        ),
+                    ],
+                    outputs=[("evaluation", out("Evaluate", "evaluation"), f"{_OUT}/evaluation")],
+                    arguments=[
+                        "--validation-dir",
+                        f"{_IN}/validation",
+                        "--predictions-dir",
+                        f"{_IN}/predictions",
+                        "--threshold",
+                        repr(inputs.operating_threshold),
+                        "--output-dir",
+                        f"{_OUT}/evaluation",
+                    ],
+                ),
+                job_options,
+            ),
+            property_files=[evaluation_report],
+            cache_config=cached,
+            retry_policies=job_retry_policies(),
+        )
+        evaluation_dir = evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"]
+        evaluation_uri = Join(on="/", values=[evaluation_dir.S3Output.S3Uri, "evaluation.json"])
+        statistics_uri = Join(on="/", values=[split_output("statistics"), "statistics.json"])
+
+        gate_decision = PropertyFile(
+            name=DECISION_PROPERTY_FILE, output_name="decision", path="decision.json"
+        )
+        compare = ProcessingStep(
+            name="Compare",
+            step_args=processing_step_args(
+                session,
+                ScriptRun(
+                    script="compare.py",
+                    inputs=[
+                        ("evaluation", evaluation_dir.S3Output.S3Uri, f"{_IN}/evaluation"),
+                        ("statistics", split_output("statistics"), f"{_IN}/statistics"),
+                    ],
+                    outputs=[("decision", out("Compare", "decision"), f"{_OUT}/decision")],
+                    arguments=[
+                        "--package-type",
+                        inputs.package_type,
+                        "--model-package-group",
+                        inputs.model_package_group,
+                        "--primary-metric",
+                        gate.primary_metric,
+                        "--max-score-drop",
+                        max_score_drop.to_string(),
+                        "--min-score",
+                        min_score.to_string(),
+                        "--max-label-shift",
+                        max_label_shift.to_string(),
+                        "--max-label-count-change",
+                        max_label_count_change.to_string(),
+                        "--max-input-size-change",
+                        max_input_size_change.to_string(),
+                        "--evaluation-path",
+                        f"{_IN}/evaluation/evaluation.json",
+                        "--statistics-path",
+                        f"{_IN}/statistics/statistics.json",
+                        "--output-dir",
+                        f"{_OUT}/decision",
+                        "--region",
+                        inputs.region,
+                    ],
+                    env=(("AWS_DEFAULT_REGION", inputs.region),),
+                ),
+                job_options,
+            ),
+            property_files=[gate_decision],
+            # Not cached: the champion it compares against is not part of its arguments.
+            cache_config=cache_config(inputs.cache_expiry, enabled=False),
+            retry_policies=job_retry_policies(),
+        )
+        decision_dir = compare.properties.ProcessingOutputConfig.Outputs["decision"]
+        decision_uri = Join(on="/", values=[decision_dir.S3Output.S3Uri, "decision.json"])
+
+        def register(name: str, status: str, verdict: str) -> Any:
+            return register_model_step(
+                name,
+                request={
+                    "ModelPackageGroupName": inputs.model_package_group,
+                    "ModelApprovalStatus": status,
+                    "InferenceSpecification": {
+                        "Containers": [
+                            {"Image": image, "ModelDataUrl": model_data, "Environment": serving_env}
+                        ],
+                        "SupportedContentTypes": ["text/csv"],
+                        "SupportedResponseMIMETypes": ["text/csv"],
+                        "SupportedTransformInstanceTypes": [inputs.transform_instance_type],
+                    },
+                    "ModelMetrics": {
+                        "ModelQuality": {
+                            "Statistics": {
+                                "ContentType": "application/json",
+                                "S3Uri": evaluation_uri,
+                            }
+                        }
+                    },
+                    "CustomerMetadataProperties": {
+                        "run_id": run_id,
+                        "package_type": inputs.package_type,
+                        "evaluation_s3_uri": evaluation_uri,
+                        "statistics_s3_uri": statistics_uri,
+                        "decision_s3_uri": decision_uri,
+                        "gate_decision": verdict,
+                        "pipeline_execution_arn": ExecutionVariables.PIPELINE_EXECUTION_ARN,
+                    },
+                },
+            )
+
+        gate_step = ConditionStep(
+            name="Gate",
+            conditions=[
+                ConditionEquals(
+                    left=JsonGet(
+                        step_name=compare.name, property_file=gate_decision, json_path="decision"
+                    ),
+                    right="approve",
+                )
+            ],
+            if_steps=[register("RegisterApproved", "Approved", "approve")],
+            else_steps=[register("RegisterRejected", "Rejected", "reject")],
+        )
+
+        return pipeline_definition(
+            session,
+            name=inputs.pipeline_name,
+            parameters=parameters,
+            steps=[split, train, create_model, evaluate_transform, evaluate, compare, gate_step],
+        )

@@ -1,0 +1,227 @@
+"""ML layer of one environment: registry groups, execution role, step code, pipelines."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from pipeline_defs.common import (
+    GateDefaults,
+    InferencePipelineInputs,
+    RedshiftTarget,
+    TrainingPipelineInputs,
+    code_placeholder,
+    placeholder_values,
+)
+from stacks.components.execution_role import SageMakerExecutionRole
+from stacks.components.function import PlatformFunction
+from stacks.components.redshift_data_api import allow_data_api
+from stacks.components.step_code import StepCode
+from stacks.naming import model_package_group_name, pipeline_name, resource_prefix
+from stacks.pipeline_definitions import pipeline_definition
+from stacks.settings import EnvironmentSettings
+
+_IMAGE = re.compile(r"(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([a-z0-9._/-]+):")
+
+
+def image_repository_arns(definition: str, partition: str) -> set[str]:
+    """ECR repository ARNs of every container image a definition names."""
+    return {
+        f"arn:{partition}:ecr:{region}:{account}:repository/{repository}"
+        for account, region, repository in _IMAGE.findall(definition)
+    }
+
+
+class MlStack(Stack):
+    """One training and one inference pipeline, and one registry group, per package type.
+
+    Definitions are generated at synth (no AWS call) with placeholders that are
+    replaced here by the role, buckets, key, code prefix and resolve function.
+    Exposes `role`, `groups`, `training_pipelines`, `inference_pipelines`,
+    `resolve_function`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        project: str,
+        package_types: tuple[str, ...],
+        environment: EnvironmentSettings,
+        data_bucket_name: str,
+        artifacts_bucket: s3.IBucket,
+        artifacts_bucket_name: str,
+        key: kms.IKey,
+        redshift_role: iam.IRole,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        env_name = environment.name
+        prefix = resource_prefix(project, env_name)
+        removal = (
+            RemovalPolicy.DESTROY
+            if environment.removal_policy == "destroy"
+            else RemovalPolicy.RETAIN
+        )
+        group_names = {t: model_package_group_name(project, env_name, t) for t in package_types}
+
+        self.groups: dict[str, sagemaker.CfnModelPackageGroup] = {}
+        for package_type, group in group_names.items():
+            cfn_group = sagemaker.CfnModelPackageGroup(
+                self,
+                f"Group-{package_type}",
+                model_package_group_name=group,
+                model_package_group_description=(
+                    f"{prefix}: '{package_type}' suitability classifiers; the newest "
+                    "Approved version serves inference"
+                ),
+            )
+            cfn_group.apply_removal_policy(removal)
+            self.groups[package_type] = cfn_group
+
+        execution = SageMakerExecutionRole(
+            self,
+            "Execution",
+            resource_prefix=prefix,
+            data_bucket_name=data_bucket_name,
+            artifacts_bucket_name=artifacts_bucket_name,
+            key=key,
+            model_package_groups=group_names.values(),
+        )
+        self.role = execution.role
+        code = StepCode(
+            self, "StepCode", bucket=artifacts_bucket, bucket_name=artifacts_bucket_name, key=key
+        )
+
+        self.resolve_function = PlatformFunction(
+            self,
+            "ResolveModel",
+            folder="resolve_model",
+            handler="resolve_handler.handler",
+            description=f"{env_name}: latest Approved model package of a group",
+            encryption_key=key,
+            removal_policy=removal,
+            timeout_seconds=30,
+            environment={"ALLOWED_GROUPS": json.dumps(sorted(group_names.values()))},
+        )
+        resolve_role = self.resolve_function.role
+        resolve_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:ListModelPackages"],
+                resources=[
+                    self.format_arn(
+                        service="sagemaker", resource="model-package-group", resource_name=g
+                    )
+                    for g in sorted(group_names.values())
+                ],
+            )
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="InvokeResolveStep",
+                actions=["lambda:InvokeFunction"],
+                resources=[self.resolve_function.function.function_arn],
+            )
+        )
+        allow_data_api(self.role, environment.redshift, batch=True)
+
+        placeholders = placeholder_values()
+        # Per-script code bundles first (their placeholders extend CODE_PREFIX); each is
+        # followed by '/' in a URI, so no script's placeholder can match inside another's.
+        replacements = {
+            f"{code_placeholder(f'{stem}.py')}/": f"{digest}/"
+            for stem, digest in code.bundles.items()
+        }
+        replacements |= {
+            placeholders["ROLE_ARN"]: self.role.role_arn,
+            placeholders["ARTIFACTS_BUCKET"]: artifacts_bucket_name,
+            placeholders["DATA_BUCKET"]: data_bucket_name,
+            placeholders["KMS_KEY_ARN"]: key.key_arn,
+            placeholders["RESOLVE_FUNCTION_ARN"]: self.resolve_function.function.function_arn,
+            placeholders["REDSHIFT_ROLE_ARN"]: redshift_role.role_arn,
+        }
+        ml = environment.ml
+        redshift = environment.redshift
+        self.training_pipelines: dict[str, sagemaker.CfnPipeline] = {}
+        self.inference_pipelines: dict[str, sagemaker.CfnPipeline] = {}
+        images: set[str] = set()
+        for package_type in package_types:
+            gate = environment.gate.for_package_type(package_type)
+            training_inputs = TrainingPipelineInputs(
+                region=environment.region,
+                environment=env_name,
+                package_type=package_type,
+                pipeline_name=pipeline_name(project, env_name, "training", package_type),
+                model_package_group=group_names[package_type],
+                cache_expiry=ml.cache_expiry,
+                processing_instance_type=ml.processing_instance_type,
+                training_instance_type=ml.training_instance_type,
+                transform_instance_type=ml.transform_instance_type,
+                sklearn_version=ml.sklearn_version,
+                gate=GateDefaults(
+                    max_score_drop=gate["max_score_drop"],
+                    min_score=gate["min_score"],
+                    max_label_shift=gate["max_label_shift"],
+                    max_label_count_change=gate["max_label_count_change"],
+                    max_input_size_change=gate["max_input_size_change"],
+                ),
+                subnets=ml.subnets,
+                security_groups=ml.security_groups,
+                operating_threshold=ml.operating_threshold,
+            )
+            inference_inputs = InferencePipelineInputs(
+                region=environment.region,
+                environment=env_name,
+                package_type=package_type,
+                pipeline_name=pipeline_name(project, env_name, "inference", package_type),
+                model_package_group=group_names[package_type],
+                cache_expiry=ml.cache_expiry,
+                processing_instance_type=ml.processing_instance_type,
+                transform_instance_type=ml.transform_instance_type,
+                sklearn_version=ml.sklearn_version,
+                target_file_mb=ml.inference_file_mb,
+                redshift=RedshiftTarget(
+                    cluster_identifier=redshift.cluster_identifier,
+                    workgroup=redshift.workgroup,
+                    database=redshift.database,
+                    secret_arn=redshift.secret_arn,
+                    db_user=redshift.db_user,
+                    target_table=ml.predictions_table,
+                ),
+                subnets=ml.subnets,
+                security_groups=ml.security_groups,
+            )
+            for kind, inputs, registry in (
+                ("training", training_inputs, self.training_pipelines),
+                ("inference", inference_inputs, self.inference_pipelines),
+            ):
+                text = pipeline_definition(kind, inputs)  # type: ignore[arg-type]
+                images |= image_repository_arns(text, self.partition)
+                for placeholder, value in replacements.items():
+                    text = text.replace(placeholder, value)
+                pipeline = sagemaker.CfnPipeline(
+                    self,
+                    f"Pipeline-{package_type}-{kind}",
+                    pipeline_name=inputs.pipeline_name,
+                    pipeline_display_name=inputs.pipeline_name,
+                    pipeline_description=f"{prefix}: {kind} for package type '{package_type}'",
+                    role_arn=self.role.role_arn,
+                    pipeline_definition={"PipelineDefinitionBody": text},
+                )
+                pipeline.node.add_dependency(code.deployment)
+                pipeline.add_resource_dependency(self.groups[package_type])
+                registry[package_type] = pipeline
+        execution.allow_images(images)
+        self.functions = [self.resolve_function]
+        self.dead_letter_queues = {
+            "resolve-failed-invocations": self.resolve_function.dead_letter_queue
+        }

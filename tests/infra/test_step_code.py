@@ -1,0 +1,60 @@
+"""Step code bundles: each script with exactly the sibling modules it imports."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from stacks.components.step_code import (
+    STEP_CODE_DIR,
+    bundle_hashes,
+    code_bundles,
+    stage_bundles,
+)
+
+
+def names(paths: list[Path]) -> list[str]:
+    return sorted(p.name for p in paths)
+
+
+def test_bundles_hold_the_script_and_its_sibling_imports():
+    bundles = code_bundles()
+    assert {"features.py", "train.py"} <= set(names(bundles["train"]))
+    assert "compare.py" not in names(bundles["train"])
+    assert "features.py" in names(bundles["split"])
+    assert names(bundles["features"]) == ["features.py"]
+    assert "__init__" not in bundles
+
+
+def test_a_change_invalidates_exactly_the_bundles_that_run_the_changed_file(tmp_path):
+    folder = tmp_path / "steps"
+    shutil.copytree(STEP_CODE_DIR, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    before = bundle_hashes(folder)
+    with (folder / "compare.py").open("a") as handle:
+        handle.write("\n# a comment changes the content\n")
+    after = bundle_hashes(folder)
+    changed = {stem for stem in before if before[stem] != after[stem]}
+    users = {stem for stem, files in code_bundles(folder).items() if "compare.py" in names(files)}
+    assert changed == users
+    assert "compare" in changed
+    assert "train" not in changed
+
+
+def test_transitive_imports_are_followed(tmp_path):
+    (tmp_path / "a.py").write_text("import b\n")
+    (tmp_path / "b.py").write_text("from c import x\n")
+    (tmp_path / "c.py").write_text("x = 1\nimport json\nd = _sibling('d')\n")
+    (tmp_path / "d.py").write_text("")
+    (tmp_path / "e.py").write_text("")
+    assert names(code_bundles(tmp_path)["a"]) == ["a.py", "b.py", "c.py", "d.py"]
+
+
+def test_staging_lays_out_one_folder_per_bundle_hash(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.py").write_text("import b\n")
+    (tmp_path / "src" / "b.py").write_text("")
+    staged = stage_bundles(tmp_path / "src", tmp_path / "staging")
+    hashes = bundle_hashes(tmp_path / "src")
+    assert sorted(p.name for p in staged.iterdir()) == sorted(hashes.values())
+    assert sorted(p.name for p in (staged / hashes["a"]).iterdir()) == ["a.py", "b.py"]
+    assert stage_bundles(tmp_path / "src", tmp_path / "staging") == staged  # idempotent

@@ -1,0 +1,123 @@
+"""The inference pipeline's shape: steps, parameters, resolve, predict, load arguments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pipeline_defs.common import Placeholders, RedshiftTarget
+from pipeline_defs.inference import PARAMETER_NAMES, STEP_NAMES, build_inference_pipeline
+from tests.pipelines.conftest import Built, inference_inputs
+from tests.pipelines.definition import all_steps, step_references, steps_by_name
+
+
+def _doc(inference: dict[str, Built]) -> dict[str, Any]:
+    return inference["us-east-1"].doc
+
+
+def _arguments(step: dict[str, Any]) -> list[Any]:
+    return list(step["Arguments"]["AppSpecification"]["ContainerArguments"])
+
+
+def _flag(arguments: list[Any], flag: str) -> Any:
+    return arguments[arguments.index(flag) + 1]
+
+
+def test_steps_in_order(inference: dict[str, Built]) -> None:
+    assert [s["Name"] for s in all_steps(_doc(inference))] == list(STEP_NAMES)
+
+
+def test_dependencies(inference: dict[str, Built]) -> None:
+    steps = steps_by_name(_doc(inference))
+    assert {name: step_references(step) for name, step in steps.items()} == {
+        "Prepare": set(),
+        "Resolve": set(),
+        "CreateModel": {"Resolve"},
+        "Predict": {"CreateModel", "Prepare"},
+        "Load": {"Predict", "Resolve"},
+    }
+
+
+def test_parameters(inference: dict[str, Built]) -> None:
+    parameters = {
+        p["Name"]: (p["Type"], p.get("DefaultValue")) for p in _doc(inference)["Parameters"]
+    }
+    assert tuple(parameters) == PARAMETER_NAMES
+    assert parameters == {
+        "InputManifestUri": ("String", None),
+        "RunId": ("String", None),
+        "TransformInstanceType": ("String", "ml.m5.xlarge"),
+        "TransformInstanceCount": ("Integer", 1),
+        "RunKind": ("String", "inference-daily"),
+    }
+
+
+def test_resolve_and_create_model(inference: dict[str, Built]) -> None:
+    steps = steps_by_name(_doc(inference))
+    resolve = steps["Resolve"]
+    assert resolve["FunctionArn"] == Placeholders.RESOLVE_FUNCTION_ARN
+    assert resolve["Arguments"] == {"model_package_group": "pkgml-dev-mailer"}
+    assert [o["OutputName"] for o in resolve["OutputParameters"]] == [
+        "model_package_arn",
+        "model_package_version",
+    ]
+    model = steps["CreateModel"]["Arguments"]
+    assert model["PrimaryContainer"] == {
+        "ModelPackageName": {"Get": "Steps.Resolve.OutputParameters['model_package_arn']"}
+    }
+    assert model["VpcConfig"] == {
+        "SecurityGroupIds": ["sg-0a"],
+        "Subnets": ["subnet-0a", "subnet-0b"],
+    }
+
+
+def test_prepare_and_load_arguments(inference: dict[str, Built]) -> None:
+    steps = steps_by_name(_doc(inference))
+    prepare = _arguments(steps["Prepare"])
+    assert _flag(prepare, "--target-file-mb") == "64"
+    assert _flag(prepare, "--package-type") == "mailer"
+    load = _arguments(steps["Load"])
+    assert _flag(load, "--predictions-uri") == {"Get": "Steps.Predict.TransformOutput.S3OutputPath"}
+    assert _flag(load, "--run-id") == {"Get": "Parameters.RunId"}
+    assert _flag(load, "--run-kind") == {"Get": "Parameters.RunKind"}
+    assert _flag(load, "--model-package-version") == {
+        "Get": "Steps.Resolve.OutputParameters['model_package_version']"
+    }
+    assert _flag(load, "--cluster-identifier") == "pkgml-dev-cluster"
+    assert _flag(load, "--target-table") == "ml.package_type_predictions"
+    assert "--workgroup" not in load and "--db-user" not in load
+    network = steps["Load"]["Arguments"]["NetworkConfig"]
+    assert network["VpcConfig"]["Subnets"] == ["subnet-0a", "subnet-0b"]
+
+
+def test_serverless_target_without_vpc() -> None:
+    redshift = RedshiftTarget(database="dev", workgroup="pkgml-dev")
+    assert redshift.load_arguments() == [
+        "--database",
+        "dev",
+        "--workgroup",
+        "pkgml-dev",
+        "--target-table",
+        "ml.package_type_predictions",
+    ]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"database": "dev"},
+        {"database": "dev", "cluster_identifier": "c", "workgroup": "w", "secret_arn": "s"},
+        {"database": "dev", "cluster_identifier": "c"},
+        {"database": "dev", "workgroup": "w", "db_user": "u"},
+        {"database": "dev", "workgroup": "w", "target_table": "bad table"},
+    ],
+)
+def test_redshift_target_rejects_bad_combinations(values: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        RedshiftTarget(**values)
+
+
+def test_builder_is_importable_lazily() -> None:
+    assert callable(build_inference_pipeline)
+    assert inference_inputs().redshift.database == "analytics"

@@ -1,0 +1,143 @@
+"""The training pipeline's shape: steps, parameters, gate, registration, golden text."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from pipeline_defs.common import Placeholders, code_prefix_uri
+from pipeline_defs.steps import compare
+from pipeline_defs.training import PARAMETER_NAMES, STEP_NAMES
+from tests.pipelines.conftest import Built
+from tests.pipelines.definition import all_steps, step_references, steps_by_name
+
+GOLDEN = Path(__file__).parent / "golden" / "training_us-east-1.json"
+
+
+def _doc(training: dict[str, Built]) -> dict[str, Any]:
+    return training["us-east-1"].doc
+
+
+def test_steps_in_order(training: dict[str, Built]) -> None:
+    assert [s["Name"] for s in all_steps(_doc(training))] == list(STEP_NAMES)
+    assert [s["Name"] for s in _doc(training)["Steps"]] == list(STEP_NAMES[:7])
+
+
+def test_dependencies(training: dict[str, Built]) -> None:
+    steps = steps_by_name(_doc(training))
+    assert {name: step_references(step) for name, step in steps.items()} == {
+        "Split": set(),
+        "Train": {"Split"},
+        "CreateModel": {"Train"},
+        "EvaluateTransform": {"CreateModel", "Split"},
+        "Evaluate": {"EvaluateTransform", "Split"},
+        "Compare": {"Evaluate", "Split"},
+        "Gate": {"Compare"},
+        "RegisterApproved": {"Train", "Split", "Evaluate", "Compare"},
+        "RegisterRejected": {"Train", "Split", "Evaluate", "Compare"},
+    }
+
+
+def test_parameters_are_the_trigger_contract(training: dict[str, Built]) -> None:
+    parameters = {
+        p["Name"]: (p["Type"], p.get("DefaultValue")) for p in _doc(training)["Parameters"]
+    }
+    assert tuple(parameters) == PARAMETER_NAMES
+    assert parameters == {
+        "InputManifestUri": ("String", None),
+        "RunId": ("String", None),
+        "ValidationRatio": ("Float", 0.2),
+        "TrainingInstanceType": ("String", "ml.m5.xlarge"),
+        "TrainingInstanceCount": ("Integer", 1),
+        "TransformInstanceType": ("String", "ml.m5.xlarge"),
+        "TransformInstanceCount": ("Integer", 1),
+        "MaxIter": ("Integer", 200),
+        "LearningRate": ("Float", 0.1),
+        "MaxDepth": ("Integer", 6),
+        "MaxScoreDrop": ("Float", 0.02),
+        "MinScore": ("Float", 0.7),
+        "MaxLabelShift": ("Float", 0.1),
+        "MaxLabelCountChange": ("Float", 0.5),
+        "MaxInputSizeChange": ("Float", 0.5),
+    }
+
+
+def test_gate_routes_on_the_decision_file_without_failing(training: dict[str, Built]) -> None:
+    steps = steps_by_name(_doc(training))
+    assert not [s for s in steps.values() if s["Type"] == "Fail"]
+    assert steps["Compare"]["PropertyFiles"] == [
+        {"PropertyFileName": "GateDecision", "OutputName": "decision", "FilePath": "decision.json"}
+    ]
+    assert steps["Evaluate"]["PropertyFiles"][0]["PropertyFileName"] == "EvaluationReport"
+    gate = steps["Gate"]["Arguments"]
+    assert gate["Conditions"] == [
+        {
+            "Type": "Equals",
+            "LeftValue": {
+                "Std:JsonGet": {
+                    "PropertyFile": {"Get": "Steps.Compare.PropertyFiles.GateDecision"},
+                    "Path": "decision",
+                }
+            },
+            "RightValue": compare.APPROVE,
+        }
+    ]
+    assert [s["Name"] for s in gate["IfSteps"]] == ["RegisterApproved"]
+    assert [s["Name"] for s in gate["ElseSteps"]] == ["RegisterRejected"]
+
+
+def test_registration_carries_what_compare_reads(training: dict[str, Built]) -> None:
+    steps = steps_by_name(_doc(training))
+    for name, status in (("RegisterApproved", "Approved"), ("RegisterRejected", "Rejected")):
+        args = steps[name]["Arguments"]
+        assert args["ModelPackageGroupName"] == "pkgml-dev-mailer"
+        assert args["ModelApprovalStatus"] == status
+        metadata = args["CustomerMetadataProperties"]
+        assert {compare.EVALUATION_URI_KEY, compare.STATISTICS_URI_KEY} <= set(metadata)
+        assert metadata["run_id"] == {"Get": "Parameters.RunId"}
+        assert "decision_s3_uri" in metadata
+        quality = args["ModelMetrics"]["ModelQuality"]["Statistics"]
+        assert quality["S3Uri"] == metadata[compare.EVALUATION_URI_KEY]
+        container = args["InferenceSpecification"]["Containers"][0]
+        assert container["ModelDataUrl"] == {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
+        assert container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/model/code"
+
+
+def test_compare_gets_every_criterion(training: dict[str, Built]) -> None:
+    args = steps_by_name(_doc(training))["Compare"]["Arguments"]["AppSpecification"]
+    arguments = args["ContainerArguments"]
+    for flag, parameter in (
+        ("--max-score-drop", "MaxScoreDrop"),
+        ("--min-score", "MinScore"),
+        ("--max-label-shift", "MaxLabelShift"),
+        ("--max-label-count-change", "MaxLabelCountChange"),
+        ("--max-input-size-change", "MaxInputSizeChange"),
+    ):
+        value = arguments[arguments.index(flag) + 1]
+        assert value == {"Std:Join": {"On": "", "Values": [{"Get": f"Parameters.{parameter}"}]}}
+    parsed = compare.parse_args(
+        [a if isinstance(a, str) else "0.1" for a in arguments]
+    )  # every flag we pass exists in compare.py
+    assert parsed.model_package_group == "pkgml-dev-mailer"
+
+
+def test_training_runs_train_py_from_the_code_channel(training: dict[str, Built]) -> None:
+    args = steps_by_name(_doc(training))["Train"]["Arguments"]
+    channels = {
+        c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in args["InputDataConfig"]
+    }
+    assert channels["code"] == code_prefix_uri("train.py")
+    assert args["HyperParameters"]["sagemaker_program"] == "train.py"
+    assert args["HyperParameters"]["sagemaker_submit_directory"] == "/opt/ml/input/data/code"
+    assert args["RoleArn"] == Placeholders.ROLE_ARN
+    assert args["StoppingCondition"] == {"MaxRuntimeInSeconds": 86400}
+
+
+def test_golden_definition(training: dict[str, Built]) -> None:
+    """Unintended changes show here; regenerate with UPDATE_GOLDEN=1 and review the diff."""
+    normalized = json.dumps(_doc(training), indent=1, sort_keys=True) + "\n"
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        GOLDEN.write_text(normalized)
+    assert GOLDEN.read_text() == normalized
