@@ -4,7 +4,8 @@ Runs as `python3 /opt/ml/processing/input/code/split.py` in a SageMaker Processi
 
 Input (`--input-dir`, default /opt/ml/processing/input/data): a Redshift UNLOAD in Parquet,
 either a directory of Parquet files or a manifest (`{"entries": [{"url": "s3://.../part",
-"meta": {"content_length": N}}]}`) whose URLs map by basename to files in the input dir.
+"meta": {"content_length": N}}]}`) whose URLs map by basename to files in the input dir or,
+when only the manifest is mounted, are downloaded (manifest.py).
 Rows hold RAW_COLUMNS + `package_type` + `label` (0/1).
 
 Outputs under `--output-dir` (default /opt/ml/processing/output), one ProcessingOutput each:
@@ -31,12 +32,13 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 if __package__:
-    from . import features
+    from . import features, manifest
 else:  # run as a script: the sibling modules sit in the script's own directory
     _HERE = str(Path(__file__).resolve().parent)
     if _HERE not in sys.path:
         sys.path.insert(0, _HERE)
     import features  # type: ignore[no-redef]
+    import manifest  # type: ignore[no-redef]
 
 PACKAGE_TYPE_COLUMN = "package_type"
 LABEL_COLUMN = "label"
@@ -46,55 +48,13 @@ DEFAULT_OUTPUT_DIR = "/opt/ml/processing/output"
 Filters = list[tuple[str, str, Any]]
 
 
-def _is_hidden(path: Path) -> bool:
-    """Hidden or marker files (`.x`, `_SUCCESS`) that are not data."""
-    return path.name.startswith((".", "_"))
-
-
-def _read_manifest(manifest: Path, data_dir: Path) -> list[Path]:
-    """Local files named by a Redshift UNLOAD manifest (matched by basename under data_dir)."""
-    try:
-        entries = json.loads(manifest.read_text())["entries"]
-        urls = [(str(e["url"]), e.get("meta", {}).get("content_length")) for e in entries]
-    except (ValueError, KeyError, TypeError) as error:
-        raise ValueError(f"manifest {manifest} is not a valid UNLOAD manifest: {error}") from error
-    local = {p.name: p for p in data_dir.rglob("*") if p.is_file() and p != manifest}
-    files: list[Path] = []
-    for url, expected_size in urls:
-        name = url.rstrip("/").rsplit("/", 1)[-1]
-        if name not in local:
-            raise ValueError(f"manifest {manifest} lists {url} but {name} is not in {data_dir}")
-        actual_size = local[name].stat().st_size
-        if expected_size is not None and int(expected_size) != actual_size:
-            raise ValueError(
-                f"{local[name]} has {actual_size} bytes but manifest {manifest} says "
-                f"{expected_size}: incomplete download?"
-            )
-        files.append(local[name])
-    return files
-
-
-def _looks_like_manifest(path: Path) -> bool:
-    """True for a file named like an UNLOAD manifest (`manifest`, `<prefix>manifest`, .json)."""
-    return path.name.endswith("manifest") or path.suffix == ".json"
-
-
 def list_input_files(path: str | Path) -> list[Path]:
-    """Parquet files of an input: a file, a manifest, or a directory (with or without manifest)."""
-    root = Path(path)
-    if root.is_file():
-        return _read_manifest(root, root.parent) if _looks_like_manifest(root) else [root]
-    if not root.is_dir():
-        raise ValueError(f"input path {root} does not exist")
-    candidates = sorted(p for p in root.rglob("*") if p.is_file() and not _is_hidden(p))
-    manifests = [p for p in candidates if _looks_like_manifest(p)]
-    if len(manifests) > 1:
-        raise ValueError(f"input dir {root} holds several manifests: {[str(m) for m in manifests]}")
-    if manifests:
-        return _read_manifest(manifests[0], root)
-    if not candidates:
-        raise ValueError(f"input dir {root} holds no data files")
-    return candidates
+    """Parquet files of an input: a file, a manifest, or a directory (see manifest.py).
+
+    Training data is small enough for one instance: every manifest entry, no sharding;
+    entries not mounted next to the manifest are downloaded from S3.
+    """
+    return manifest.resolve_input_files(path)
 
 
 def read_parquet_input(path: str | Path, *, filters: Filters | None = None) -> tuple[pa.Table, int]:

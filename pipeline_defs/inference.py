@@ -1,0 +1,215 @@
+"""Inference pipeline of one package type: score every extracted product, load into Redshift.
+
+Daily and monthly runs share this pipeline; they differ only in parameters (RunKind,
+InputManifestUri, RunId, transform sizing).
+
+```
+  InputManifestUri, RunId, RunKind
+          |
+       Prepare  (Processing prepare.py: manifest -> CSV files `product_id,<features>`,
+          |      no header, about target_file_mb each)
+          |                      Resolve  (Lambda: latest Approved package of the group;
+          |                         |      no approved model -> the Lambda raises, step fails)
+          |                         | model_package_arn, model_package_version
+          |                    CreateModel  (Model from the package)
+          |                         | ModelName
+          +-----------------> Predict  (Transform: drop the id on the way in, join it back,
+                                    |    output lines `product_id,score`)
+                                   Load  (Processing load.py: COPY the predictions from
+                                          s3://<data>/predictions/<pipeline>/<RunId>/ into
+                                          the target table via the Redshift Data API)
+```
+
+Caching: Prepare and Predict cache by their arguments for `cache_expiry`. Predict rarely
+hits across executions, because CreateModel is not cacheable and names a new model each
+execution. Resolve (the registry changes under it) and Load (a side effect outside
+SageMaker; load.py must be idempotent per run) are never cached.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline_defs.common import (
+    InferencePipelineInputs,
+    JobOptions,
+    Placeholders,
+    ScriptRun,
+    cache_config,
+    create_model_step,
+    job_retry_policies,
+    pipeline_definition,
+    predictions_uri,
+    prepare_sdk_environment,
+    processing_step_args,
+    s3_output_uri,
+    sdk_build,
+    sklearn_image,
+    transform_step,
+    vpc_config,
+)
+
+PARAMETER_NAMES = (
+    "InputManifestUri",
+    "RunId",
+    "TransformInstanceType",
+    "TransformInstanceCount",
+    "RunKind",
+)
+STEP_NAMES = ("Prepare", "Resolve", "CreateModel", "Predict", "Load")
+RESOLVE_OUTPUTS = ("model_package_arn", "model_package_version")
+
+_IN = "/opt/ml/processing/input"
+_OUT = "/opt/ml/processing/output"
+_MAX_RUNTIME_SECONDS = 86400
+
+
+def build_inference_pipeline(inputs: InferencePipelineInputs) -> str:
+    """The inference pipeline's definition JSON, offline and deterministic (see module doc)."""
+    prepare_sdk_environment(inputs.region)
+    from sagemaker.core.lambda_helper import Lambda
+    from sagemaker.core.workflow.parameters import ParameterInteger, ParameterString
+    from sagemaker.mlops.workflow.lambda_step import (
+        LambdaOutput,
+        LambdaOutputTypeEnum,
+        LambdaStep,
+    )
+    from sagemaker.mlops.workflow.steps import ProcessingStep
+
+    manifest_uri = ParameterString(name="InputManifestUri")
+    run_id = ParameterString(name="RunId")
+    transform_instance_type = ParameterString(
+        name="TransformInstanceType", default_value=inputs.transform_instance_type
+    )
+    transform_instance_count = ParameterInteger(name="TransformInstanceCount", default_value=1)
+    run_kind = ParameterString(name="RunKind", default_value="inference-daily")
+    parameters: list[Any] = [
+        manifest_uri,
+        run_id,
+        transform_instance_type,
+        transform_instance_count,
+        run_kind,
+    ]
+
+    def out(step: str, output: str) -> Any:
+        return s3_output_uri(inputs.pipeline_name, run_id, step, output)
+
+    with sdk_build(inputs.region) as session:
+        image = sklearn_image(
+            inputs.region, inputs.sklearn_version, inputs.processing_instance_type
+        )
+        job_options = JobOptions(
+            image_uri=image,
+            instance_type=inputs.processing_instance_type,
+            subnets=inputs.subnets,
+            security_groups=inputs.security_groups,
+            max_runtime_seconds=_MAX_RUNTIME_SECONDS,
+        )
+
+        prepare = ProcessingStep(
+            name="Prepare",
+            step_args=processing_step_args(
+                session,
+                ScriptRun(
+                    script="prepare.py",
+                    inputs=[("manifest", manifest_uri, f"{_IN}/data")],
+                    outputs=[
+                        ("features", out("Prepare", "features"), f"{_OUT}/features"),
+                        # Counts, and rows that could not be scored (kept, never dropped).
+                        ("summary", out("Prepare", "summary"), f"{_OUT}/summary"),
+                        ("rejected", out("Prepare", "rejected"), f"{_OUT}/rejected"),
+                    ],
+                    arguments=[
+                        "--package-type",
+                        inputs.package_type,
+                        "--target-file-mb",
+                        str(inputs.target_file_mb),
+                        "--input-dir",
+                        f"{_IN}/data",
+                        "--output-dir",
+                        f"{_OUT}/features",
+                        "--summary-dir",
+                        f"{_OUT}/summary",
+                        "--rejected-dir",
+                        f"{_OUT}/rejected",
+                    ],
+                ),
+                job_options,
+            ),
+            cache_config=cache_config(inputs.cache_expiry),
+            retry_policies=job_retry_policies(),
+        )
+
+        resolve = LambdaStep(
+            name="Resolve",
+            lambda_func=Lambda(function_arn=Placeholders.RESOLVE_FUNCTION_ARN, session=session),
+            inputs={"model_package_group": inputs.model_package_group},
+            outputs=[
+                LambdaOutput(output_name=name, output_type=LambdaOutputTypeEnum.String)
+                for name in RESOLVE_OUTPUTS
+            ],
+        )
+        package_arn = resolve.properties.Outputs["model_package_arn"]
+        package_version = resolve.properties.Outputs["model_package_version"]
+
+        create_model = create_model_step(
+            "CreateModel",
+            request={
+                "ExecutionRoleArn": Placeholders.ROLE_ARN,
+                "PrimaryContainer": {"ModelPackageName": package_arn},
+                "EnableNetworkIsolation": True,
+                **vpc_config(inputs.subnets, inputs.security_groups),
+            },
+        )
+
+        predict = transform_step(
+            "Predict",
+            session,
+            model_name=create_model.properties.ModelName,
+            instance_type=transform_instance_type,
+            instance_count=transform_instance_count,
+            data=prepare.properties.ProcessingOutputConfig.Outputs["features"].S3Output.S3Uri,
+            output_path=predictions_uri(inputs.pipeline_name, run_id),
+            cache_expiry=inputs.cache_expiry,
+        )
+
+        load = ProcessingStep(
+            name="Load",
+            step_args=processing_step_args(
+                session,
+                ScriptRun(
+                    script="load.py",
+                    arguments=[
+                        "--predictions-uri",
+                        predict.properties.TransformOutput.S3OutputPath,
+                        "--run-id",
+                        run_id,
+                        "--run-kind",
+                        run_kind,
+                        "--package-type",
+                        inputs.package_type,
+                        "--model-package-arn",
+                        package_arn,
+                        "--model-package-version",
+                        package_version,
+                        *inputs.redshift.load_arguments(),
+                        "--copy-iam-role",
+                        Placeholders.REDSHIFT_ROLE_ARN,
+                        "--region",
+                        inputs.region,
+                    ],
+                    env=(("AWS_DEFAULT_REGION", inputs.region),),
+                ),
+                job_options,
+            ),
+            # Not cached: loading is a side effect outside SageMaker.
+            cache_config=cache_config(inputs.cache_expiry, enabled=False),
+            retry_policies=job_retry_policies(),
+        )
+
+        return pipeline_definition(
+            session,
+            name=inputs.pipeline_name,
+            parameters=parameters,
+            steps=[prepare, resolve, create_model, predict, load],
+        )
