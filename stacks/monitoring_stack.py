@@ -1,0 +1,473 @@
+"""Monitoring of one environment: readable notifications, alarms, and a dashboard.
+
+- EventBridge rules send pipeline failures, failed steps and model decisions of this
+  environment to the notify Lambda, which publishes a readable message (what broke,
+  where, why, what to do next) to the alerts or decisions topic.
+- Every alarm has an SNS action on the alerts topic: pipeline execution failures,
+  each Lambda's errors and throttles, every dead-letter queue not empty, scheduler
+  target errors, no successful training for N days, gate deviations beyond bounds,
+  and rejections in a row.
+- A dashboard (cdk-monitoring-constructs for Lambda and SQS; own widgets for the
+  SageMaker pipelines it does not cover).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import cdk_monitoring_constructs as monitoring
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from stacks.components.access import (
+    READ,
+    acknowledge_wildcard_resource,
+    allow_key,
+    allow_objects,
+    allow_publish,
+)
+from stacks.components.execution_role import GATE_METRICS_NAMESPACE
+from stacks.components.function import PlatformFunction
+from stacks.components.queues import dead_letter_queue
+from stacks.naming import (
+    ArtifactPrefixes,
+    model_package_group_name,
+    pipeline_name,
+    resource_prefix,
+)
+from stacks.settings import EnvironmentSettings
+
+PIPELINE_NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"
+SCHEDULER_NAMESPACE = "AWS/Scheduler"
+
+
+class MonitoringStack(Stack):
+    """Rules -> notify Lambda -> topics; alarms -> alerts topic; one dashboard.
+
+    Exposes `notifier`, `alarms` ({name: alarm}) and `dashboard` (or None).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        project: str,
+        package_types: tuple[str, ...],
+        environment: EnvironmentSettings,
+        key: kms.IKey,
+        artifacts_bucket_name: str,
+        alerts_topic: sns.ITopic,
+        decisions_topic: sns.ITopic,
+        functions: Sequence[PlatformFunction],
+        dead_letter_queues: Mapping[str, sqs.IQueue],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        env_name = environment.name
+        self.prefix = resource_prefix(project, env_name)
+        self.settings = environment.monitoring
+        removal = (
+            RemovalPolicy.DESTROY
+            if environment.removal_policy == "destroy"
+            else RemovalPolicy.RETAIN
+        )
+        self.alarm_action = cloudwatch_actions.SnsAction(alerts_topic)
+        self.alarms: dict[str, cloudwatch.Alarm] = {}
+
+        self.notifier = self._notifier(
+            project,
+            package_types,
+            env_name,
+            key,
+            artifacts_bucket_name,
+            alerts_topic,
+            decisions_topic,
+            removal,
+        )
+        self._rules(self.notifier)
+
+        pipelines = {
+            (package_type, kind): pipeline_name(project, env_name, kind, package_type)
+            for package_type in package_types
+            for kind in ("training", "inference")
+        }
+        self._pipeline_alarms(pipelines)
+        self._gate_alarms(project, env_name, package_types)
+        self._scheduler_alarms()
+
+        facade = monitoring.MonitoringFacade(
+            self,
+            "Facade",
+            alarm_factory_defaults=monitoring.AlarmFactoryDefaults(
+                actions_enabled=True,
+                alarm_name_prefix=self.prefix,
+                action=monitoring.SnsAlarmActionStrategy(on_alarm_topic=alerts_topic),
+            ),
+            metric_factory_defaults=monitoring.MetricFactoryDefaults(),
+            dashboard_factory=(
+                monitoring.DefaultDashboardFactory(
+                    self,
+                    "Dashboards",
+                    dashboard_name_prefix=self.prefix,
+                    create_dashboard=True,
+                    create_summary_dashboard=False,
+                    create_alarm_dashboard=False,
+                )
+                if self.settings.dashboard
+                else None
+            ),
+        )
+        facade.add_large_header(f"{self.prefix}: packaging ML platform")
+        self._pipeline_widgets(facade, pipelines)
+        for function in [*functions, self.notifier]:
+            # e.g. "Ingest-Trigger-Handler": unique, and readable in the alarm name
+            friendly = "-".join(function.node.path.split("/")[1:])
+            facade.monitor_lambda_function(
+                lambda_function=function.function,
+                alarm_friendly_name=friendly,
+                human_readable_name=f"{self.prefix} {friendly}",
+                add_fault_count_alarm={"Errors": monitoring.ErrorCountThreshold(max_error_count=0)},
+                add_throttles_count_alarm={
+                    "Throttles": monitoring.ErrorCountThreshold(max_error_count=0)
+                },
+            )
+        queues = {
+            **dead_letter_queues,
+            "notify-failed-invocations": self.notifier.dead_letter_queue,
+            "notify-undelivered-events": self.rule_dead_letter_queue,
+        }
+        for name, queue in sorted(queues.items()):
+            facade.monitor_sqs_queue(
+                queue=queue,
+                human_readable_name=f"{self.prefix} {name}",
+                alarm_friendly_name=f"{name}",
+                add_queue_max_size_alarm={
+                    "NotEmpty": monitoring.MaxMessageCountThreshold(max_message_count=0)
+                },
+            )
+        self.dashboard = facade.created_dashboard() if self.settings.dashboard else None
+
+    # ------------------------------------------------------------------ notifications
+
+    def _notifier(
+        self,
+        project: str,
+        package_types: tuple[str, ...],
+        env_name: str,
+        key: kms.IKey,
+        artifacts_bucket_name: str,
+        alerts_topic: sns.ITopic,
+        decisions_topic: sns.ITopic,
+        removal: RemovalPolicy,
+    ) -> PlatformFunction:
+        notifier = PlatformFunction(
+            self,
+            "Notify",
+            folder="notify",
+            handler="notify_handler.handler",
+            description=f"{env_name}: readable notifications for pipeline and model events",
+            encryption_key=key,
+            removal_policy=removal,
+            timeout_seconds=30,
+            environment={
+                "ENVIRONMENT": env_name,
+                "PROJECT": project,
+                "ALERTS_TOPIC_ARN": alerts_topic.topic_arn,
+                "DECISIONS_TOPIC_ARN": decisions_topic.topic_arn,
+                "REGION": self.region,
+                "PACKAGE_TYPES": json.dumps(list(package_types), separators=(",", ":")),
+                "LOOKUPS": "true",
+            },
+        )
+        allow_publish(notifier.role, alerts_topic, key)
+        allow_publish(notifier.role, decisions_topic, key)
+        # Lookups fill in what an event lacks: the failed step, RunId, decision reasons.
+        executions = self.format_arn(
+            service="sagemaker",
+            resource="pipeline",
+            resource_name=f"{self.prefix}-*/execution/*",
+        )
+        packages = self.format_arn(
+            service="sagemaker", resource="model-package", resource_name=f"{self.prefix}-*/*"
+        )
+        notifier.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadExecutionDetails",
+                actions=[
+                    "sagemaker:ListPipelineExecutionSteps",
+                    "sagemaker:ListPipelineParametersForExecution",
+                ],
+                resources=[executions],
+            )
+        )
+        notifier.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadModelVersions",
+                actions=["sagemaker:DescribeModelPackage"],
+                resources=[packages],
+            )
+        )
+        for resource in (executions, packages):
+            acknowledge_wildcard_resource(
+                notifier.role,
+                resource,
+                reason="Read-only, limited to this environment's pipelines and groups "
+                "(execution ids and version numbers are generated).",
+            )
+        allow_objects(
+            notifier.role,
+            bucket_name=artifacts_bucket_name,
+            prefix=ArtifactPrefixes.PIPELINES,
+            actions=READ,
+            why="holds the gate's decision.json whose reasons the notification quotes",
+        )
+        allow_key(notifier.role, key, encrypt=False)
+        return notifier
+
+    def _rules(self, notifier: PlatformFunction) -> None:
+        pipeline_arn_prefix = self.format_arn(
+            service="sagemaker", resource="pipeline", resource_name=f"{self.prefix}-"
+        )
+        self.rule_dead_letter_queue = dead_letter_queue(
+            self,
+            "UndeliveredEvents",
+            removal_policy=RemovalPolicy.DESTROY,
+            holds="pipeline and model events EventBridge could not deliver to the notifier",
+        )
+        patterns = {
+            "PipelineExecutionFailed": events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=["SageMaker Model Building Pipeline Execution Status Change"],
+                detail={
+                    "currentPipelineExecutionStatus": ["Failed", "Stopped"],
+                    "pipelineArn": [{"prefix": pipeline_arn_prefix}],
+                },
+            ),
+            "PipelineStepFailed": events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=["SageMaker Model Building Pipeline Execution Step Status Change"],
+                detail={
+                    "currentStepStatus": ["Failed"],
+                    "pipelineArn": [{"prefix": pipeline_arn_prefix}],
+                },
+            ),
+            "ModelDecision": events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=["SageMaker Model Package State Change"],
+                detail={
+                    "ModelPackageGroupName": [{"prefix": f"{self.prefix}-"}],
+                    "ModelApprovalStatus": ["Approved", "Rejected"],
+                },
+            ),
+        }
+        self.rules = {
+            name: events.Rule(
+                self,
+                name,
+                description=f"{self.prefix}: {name} -> readable notification",
+                event_pattern=pattern,
+                targets=[
+                    targets.LambdaFunction(
+                        notifier.function,
+                        dead_letter_queue=self.rule_dead_letter_queue,
+                        retry_attempts=8,
+                        max_event_age=Duration.hours(6),
+                    )
+                ],
+            )
+            for name, pattern in patterns.items()
+        }
+
+    # ------------------------------------------------------------------ alarms
+
+    def _alarm(self, construct_id: str, **props: Any) -> cloudwatch.Alarm:
+        alarm = cloudwatch.Alarm(
+            self, construct_id, alarm_name=f"{self.prefix}-{construct_id}", **props
+        )
+        alarm.add_alarm_action(self.alarm_action)
+        self.alarms[construct_id] = alarm
+        return alarm
+
+    def _pipeline_alarms(self, pipelines: Mapping[tuple[str, str], str]) -> None:
+        days = self.settings.missing_training_days
+        for (package_type, kind), name in sorted(pipelines.items()):
+            self._alarm(
+                f"{package_type}-{kind}-execution-failed",
+                alarm_description=(
+                    f"A {kind} execution of {name} failed. The notification with the failing "
+                    "step and the retry command went to the alerts topic."
+                ),
+                metric=cloudwatch.Metric(
+                    namespace=PIPELINE_NAMESPACE,
+                    metric_name="ExecutionFailed",
+                    dimensions_map={"PipelineName": name},
+                    statistic="Sum",
+                    period=Duration.minutes(5),
+                ),
+                threshold=0,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            if kind == "training":
+                self._alarm(
+                    f"{package_type}-no-successful-training",
+                    alarm_description=(
+                        f"No successful execution of {name} in {days} day(s): the "
+                        f"'{package_type}' model is getting stale. Check the extract "
+                        "schedule, the run files, and failed executions."
+                    ),
+                    metric=cloudwatch.Metric(
+                        namespace=PIPELINE_NAMESPACE,
+                        metric_name="ExecutionSucceeded",
+                        dimensions_map={"PipelineName": name},
+                        statistic="Sum",
+                        period=Duration.days(1),
+                    ),
+                    threshold=1,
+                    comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                    evaluation_periods=days,
+                    datapoints_to_alarm=days,
+                    treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+                )
+
+    def _gate_alarms(self, project: str, env_name: str, package_types: tuple[str, ...]) -> None:
+        bounds = self.settings.deviation_alarms
+        limits = {
+            "ScoreDrop": bounds.score_drop,
+            "LabelShift": bounds.label_shift,
+            "LabelCountChange": bounds.label_count_change,
+            "InputSizeChange": bounds.input_size_change,
+        }
+        for package_type in package_types:
+            dimensions = {
+                "PackageType": package_type,
+                "ModelPackageGroup": model_package_group_name(project, env_name, package_type),
+            }
+            for metric_name, limit in limits.items():
+                self._alarm(
+                    f"{package_type}-gate-{metric_name}",
+                    alarm_description=(
+                        f"The '{package_type}' gate measured {metric_name} above {limit} "
+                        "against the champion: the data or the model moved a lot."
+                    ),
+                    metric=cloudwatch.Metric(
+                        namespace=GATE_METRICS_NAMESPACE,
+                        metric_name=metric_name,
+                        dimensions_map=dimensions,
+                        statistic="Maximum",
+                        period=Duration.days(1),
+                    ),
+                    threshold=limit,
+                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                    evaluation_periods=1,
+                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                )
+            count = self.settings.max_consecutive_rejections
+            self._alarm(
+                f"{package_type}-rejections-in-a-row",
+                alarm_description=(
+                    f"{count} or more '{package_type}' models in a row were rejected: the "
+                    "champion keeps serving, but someone should look at the data and the "
+                    "decision reasons."
+                ),
+                metric=cloudwatch.Metric(
+                    namespace=GATE_METRICS_NAMESPACE,
+                    metric_name="ConsecutiveRejections",
+                    dimensions_map=dimensions,
+                    statistic="Maximum",
+                    period=Duration.days(1),
+                ),
+                threshold=count,
+                comparison_operator=(
+                    cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+                ),
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+
+    def _scheduler_alarms(self) -> None:
+        for metric_name, what in (
+            ("TargetErrorCount", "the extract runner rejected a schedule's invocation"),
+            ("InvocationDroppedCount", "a schedule's invocation was dropped after retries"),
+        ):
+            self._alarm(
+                f"scheduler-{metric_name}",
+                alarm_description=f"EventBridge Scheduler: {what}.",
+                metric=cloudwatch.Metric(
+                    namespace=SCHEDULER_NAMESPACE,
+                    metric_name=metric_name,
+                    dimensions_map={"ScheduleGroup": "default"},
+                    statistic="Sum",
+                    period=Duration.minutes(5),
+                ),
+                threshold=0,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+
+    # ------------------------------------------------------------------ dashboard
+
+    def _pipeline_widgets(
+        self, facade: monitoring.MonitoringFacade, pipelines: Mapping[tuple[str, str], str]
+    ) -> None:
+        """SageMaker pipelines: executions succeeded/failed and durations (not in the library)."""
+
+        def metric(name: str, metric_name: str, statistic: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace=PIPELINE_NAMESPACE,
+                metric_name=metric_name,
+                dimensions_map={"PipelineName": name},
+                statistic=statistic,
+                period=Duration.hours(1),
+                label=name,
+            )
+
+        ordered = sorted(pipelines.values())
+        facade.monitor_custom(
+            alarm_friendly_name="SageMakerPipelines",
+            human_readable_name="SageMaker pipelines",
+            metric_groups=[
+                monitoring.CustomMetricGroup(
+                    title="Executions succeeded",
+                    metrics=[metric(n, "ExecutionSucceeded", "Sum") for n in ordered],
+                ),
+                monitoring.CustomMetricGroup(
+                    title="Executions failed",
+                    metrics=[metric(n, "ExecutionFailed", "Sum") for n in ordered],
+                ),
+                monitoring.CustomMetricGroup(
+                    title="Execution duration (ms)",
+                    metrics=[metric(n, "ExecutionDuration", "Average") for n in ordered],
+                ),
+                monitoring.CustomMetricGroup(
+                    title="Gate: approved (1) / rejected (0)",
+                    metrics=[
+                        cloudwatch.Metric(
+                            namespace=GATE_METRICS_NAMESPACE,
+                            metric_name="Approved",
+                            dimensions_map={
+                                "PackageType": package_type,
+                                "ModelPackageGroup": f"{self.prefix}-{package_type}",
+                            },
+                            statistic="Maximum",
+                            period=Duration.days(1),
+                            label=package_type,
+                        )
+                        for package_type in sorted({t for t, _ in pipelines})
+                    ],
+                ),
+            ],
+        )

@@ -1,0 +1,185 @@
+"""Monitoring: every alarm acts, every function has a failure path, rules match real events."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from aws_cdk import Stack
+from aws_cdk.assertions import Template
+from moto.events.models import EventPattern
+
+from tests.conftest import synthesize
+
+EVENTS = Path(__file__).resolve().parents[1] / "lambdas" / "events"
+TYPES = ("mailer", "bag", "box", "sioc")
+
+
+@pytest.fixture(scope="module")
+def dev(synthesized) -> Template:
+    return Template.from_stack(synthesized.stages["dev"].monitoring)
+
+
+def all_templates(synthesized) -> dict[str, Template]:
+    return {
+        f"{env}/{stack.node.id}": Template.from_stack(stack)
+        for env, stage in synthesized.stages.items()
+        for stack in stage.node.children
+        if isinstance(stack, Stack)
+    }
+
+
+def recorded(name: str, account: str = "222222222222") -> dict:
+    """A recorded sample event, re-homed into the dev account."""
+    return json.loads((EVENTS / f"{name}.json").read_text().replace("123456789012", account))
+
+
+def rule_patterns(template: Template) -> dict[str, EventPattern]:
+    return {
+        logical_id: EventPattern.load(json.dumps(rule["Properties"]["EventPattern"]))
+        for logical_id, rule in template.find_resources("AWS::Events::Rule").items()
+    }
+
+
+def matching_rules(template: Template, event: dict) -> list[str]:
+    return sorted(lid for lid, p in rule_patterns(template).items() if p.matches_event(event))
+
+
+def test_every_alarm_in_every_stack_has_an_sns_action(synthesized):
+    count = 0
+    for name, template in all_templates(synthesized).items():
+        for logical_id, alarm in template.find_resources("AWS::CloudWatch::Alarm").items():
+            actions = alarm["Properties"].get("AlarmActions", [])
+            assert actions, f"{name}: {logical_id} has no action"
+            count += 1
+    assert count >= 40
+
+
+def test_alarm_inventory_per_environment(dev, synthesized):
+    names = sorted(
+        a["Properties"]["AlarmName"] for a in dev.find_resources("AWS::CloudWatch::Alarm").values()
+    )
+    for package_type in TYPES:
+        for kind in ("training", "inference"):
+            assert f"pkgml-dev-{package_type}-{kind}-execution-failed" in names
+        assert f"pkgml-dev-{package_type}-no-successful-training" in names
+        assert f"pkgml-dev-{package_type}-rejections-in-a-row" in names
+        for metric in ("ScoreDrop", "LabelShift", "LabelCountChange", "InputSizeChange"):
+            assert f"pkgml-dev-{package_type}-gate-{metric}" in names
+    assert "pkgml-dev-scheduler-TargetErrorCount" in names
+    lambda_alarms = [n for n in names if "Function" in n or "Handler" in n or "Runner" in n]
+    assert len([n for n in names if "Errors" in n]) == 4  # trigger, extract, resolve, notify
+    assert len([n for n in names if "Throttles" in n]) == 4
+    assert lambda_alarms
+    queues = sum(
+        len(t.find_resources("AWS::SQS::Queue"))
+        for name, t in all_templates(synthesized).items()
+        if name.startswith("dev/")
+    )
+    assert queues == 8
+    assert len([n for n in names if "NotEmpty" in n]) == queues  # every queue is a DLQ
+
+
+def test_no_successful_training_alarm_breaches_on_missing_data(dev):
+    alarm = next(
+        a["Properties"]
+        for a in dev.find_resources("AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["AlarmName"] == "pkgml-dev-mailer-no-successful-training"
+    )
+    assert alarm["Namespace"] == "AWS/Sagemaker/ModelBuildingPipeline"
+    assert alarm["MetricName"] == "ExecutionSucceeded"
+    assert alarm["Dimensions"] == [{"Name": "PipelineName", "Value": "pkgml-dev-mailer-training"}]
+    assert alarm["TreatMissingData"] == "breaching"
+    assert alarm["EvaluationPeriods"] == alarm["DatapointsToAlarm"] == 7
+    assert alarm["Period"] == 86400
+
+
+def test_monitoring_thresholds_follow_configuration(base_context, tmp_path):
+    context = copy.deepcopy(base_context)
+    context["environments.prod.monitoring.max_consecutive_rejections"] = "3"
+    context["environments.prod.monitoring.deviation_alarms.score_drop"] = "0.1"
+    changed = synthesize(context, tmp_path / "monitoring")
+    alarms = {
+        a["Properties"]["AlarmName"]: a["Properties"]
+        for a in Template.from_stack(changed.stages["prod"].monitoring)
+        .find_resources("AWS::CloudWatch::Alarm")
+        .values()
+    }
+    assert alarms["pkgml-prod-box-rejections-in-a-row"]["Threshold"] == 3
+    assert alarms["pkgml-prod-box-gate-ScoreDrop"]["Threshold"] == 0.1
+    assert alarms["pkgml-prod-box-gate-LabelShift"]["Threshold"] == 0.2
+
+
+def test_every_platform_function_has_an_on_failure_destination(synthesized):
+    for name, template in all_templates(synthesized).items():
+        functions = {
+            lid: f["Properties"]
+            for lid, f in template.find_resources("AWS::Lambda::Function").items()
+            # CloudFormation invokes the CDK's own custom-resource handlers synchronously.
+            if not f["Properties"].get("Handler", "").startswith(("index.", "__entrypoint__"))
+        }
+        configs = [
+            c["Properties"]
+            for c in template.find_resources("AWS::Lambda::EventInvokeConfig").values()
+        ]
+        covered = {c["FunctionName"]["Ref"] for c in configs if c["DestinationConfig"]["OnFailure"]}
+        assert set(functions) == covered, name
+
+
+@pytest.mark.parametrize(
+    ("event_file", "rule_fragment"),
+    [
+        ("sagemaker_pipeline_execution_failed", "PipelineExecutionFailed"),
+        ("sagemaker_pipeline_execution_stopped", "PipelineExecutionFailed"),
+        ("sagemaker_pipeline_step_failed", "PipelineStepFailed"),
+        ("sagemaker_model_package_approved", "ModelDecision"),
+        ("sagemaker_model_package_rejected", "ModelDecision"),
+    ],
+)
+def test_rules_match_recorded_events(dev, event_file, rule_fragment):
+    matched = matching_rules(dev, recorded(event_file))
+    assert len(matched) == 1 and matched[0].startswith(rule_fragment), matched
+
+
+def test_rules_ignore_other_environments_and_accounts(dev):
+    other_env = recorded("sagemaker_pipeline_execution_failed")
+    other_env["detail"]["pipelineArn"] = other_env["detail"]["pipelineArn"].replace(
+        "pkgml-dev-", "pkgml-prod-"
+    )
+    assert matching_rules(dev, other_env) == []
+    other_account = recorded("sagemaker_pipeline_step_failed", account="999999999999")
+    assert matching_rules(dev, other_account) == []
+    pending = recorded("sagemaker_model_package_approved")
+    pending["detail"]["ModelApprovalStatus"] = "PendingManualApproval"
+    assert matching_rules(dev, pending) == []
+
+
+def test_succeeded_executions_do_not_notify(dev):
+    event = recorded("sagemaker_pipeline_execution_failed")
+    event["detail"]["currentPipelineExecutionStatus"] = "Succeeded"
+    assert matching_rules(dev, event) == []
+
+
+def test_notifier_publishes_to_both_topics_only(dev):
+    statements = [
+        s
+        for p in dev.find_resources("AWS::IAM::Policy").values()
+        if any("NotifyRole" in r["Ref"] for r in p["Properties"]["Roles"])
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s["Action"] == "sns:Publish"
+    ]
+    resources = [r for s in statements for r in s["Resource"]]
+    outputs = sorted(r["Fn::GetStackOutput"]["OutputName"] for r in resources)
+    assert len(outputs) == 2
+    assert outputs[0].startswith("PublishOutputRefAlerts")
+    assert outputs[1].startswith("PublishOutputRefDecisions")
+
+
+def test_dashboard_exists_with_pipeline_widgets(dev):
+    dashboards = dev.find_resources("AWS::CloudWatch::Dashboard")
+    assert len(dashboards) == 1
+    body = json.dumps(next(iter(dashboards.values()))["Properties"]["DashboardBody"])
+    assert "AWS/Sagemaker/ModelBuildingPipeline" in body
+    assert "pkgml-dev-sioc-inference" in body
