@@ -1,0 +1,34 @@
+"""The whole rehearsal scenario, end to end (`-m rehearsal` selects it, `-m "not rehearsal"` skips).
+
+Builds the real training and inference definitions, runs them on generated data for package
+type mailer and checks every expectation the scenario states (about 45 s on 2 cores).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from rehearsal.scenario import ScenarioConfig, prepare_workdir, run_scenario
+
+
+@pytest.mark.rehearsal
+def test_rehearsal_scenario_end_to_end(tmp_path: Path) -> None:
+    """Week 1 approved, week 2 rejected with reasons, inference loaded once, rerun idempotent."""
+    lines: list[str] = []
+    began = time.monotonic()
+    result = run_scenario(
+        ScenarioConfig(workdir=prepare_workdir(tmp_path / "rehearsal")), out=lines.append
+    )
+    elapsed = time.monotonic() - began
+    report = "\n".join(lines)
+    assert result.ok, report
+    assert [label for label, _ in result.runs] == [
+        "week 1 training",
+        "week 2 training (drifted, noisy labels)",
+        "daily inference",
+        "daily inference again (same RunId)",
+    ]
+    assert elapsed < 90, f"the rehearsal took {elapsed:.0f} s (budget 90 s)\n{report}"
