@@ -1,0 +1,7 @@
+"""`python -m ops ...`: the operator CLI."""
+
+import sys
+
+from ops.cli import main
+
+sys.exit(main())

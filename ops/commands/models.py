@@ -1,0 +1,410 @@
+"""`ops models`, `approve`, `reject`, `rollback`: a package type's Model Registry group.
+
+The champion, for the gate (compare.py) and for inference (the Resolve step), is the
+most recently *created* Approved model package of the group. So:
+
+- approving an old version does not make it champion while a newer one is Approved;
+- a rollback REJECTS the current champion (with a reason), which makes the previous
+  Approved version the newest Approved one; it refuses when there is none.
+
+Every change prints the plan (status before -> after, champion before -> after), asks
+for a typed 'y' unless --yes, re-reads the registry to be sure nothing moved meanwhile,
+then calls UpdateModelPackage with an ApprovalDescription saying who and why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlparse
+
+from botocore.exceptions import ClientError
+
+from ops.context import OpsContext
+from ops.errors import OpsError
+from ops.formatting import Result, iso, shorten, table, to_utc
+
+APPROVED = "Approved"
+REJECTED = "Rejected"
+PENDING = "PendingManualApproval"
+# CustomerMetadataProperties written by the training pipeline's register steps.
+EVALUATION_URI_KEY = "evaluation_s3_uri"  # = pipeline_defs.steps.compare.EVALUATION_URI_KEY
+DECISION_KEY = "gate_decision"
+RUN_ID_KEY = "run_id"
+DECISION_URI_KEY = "decision_s3_uri"
+METRIC_COLUMNS = ("roc_auc", "pr_auc", "f1")
+MAX_DESCRIPTION = 1024
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One model package of a group, as the CLI shows it."""
+
+    version: int
+    arn: str
+    status: str
+    created: datetime
+    description: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, Any] | None = None
+    metrics_error: str | None = None
+
+    @property
+    def decision(self) -> str | None:
+        """The gate's verdict recorded at registration (approve/reject), if any."""
+        return self.metadata.get(DECISION_KEY)
+
+    def to_dict(self, champion: ModelVersion | None) -> dict[str, Any]:
+        """JSON-ready record."""
+        return {
+            "version": self.version,
+            "arn": self.arn,
+            "status": self.status,
+            "created": iso(self.created),
+            "champion": champion is not None and champion.arn == self.arn,
+            "approval_description": self.description,
+            "decision": self.decision,
+            "run_id": self.metadata.get(RUN_ID_KEY),
+            "metrics": self.metrics,
+            "metrics_error": self.metrics_error,
+            "customer_metadata": self.metadata,
+        }
+
+
+def champion_of(versions: Iterable[ModelVersion]) -> ModelVersion | None:
+    """The newest Approved version by creation time (version number breaks ties)."""
+    approved = [v for v in versions if v.status == APPROVED]
+    return max(approved, key=lambda v: (to_utc(v.created), v.version), default=None)
+
+
+def previous_approved(versions: Iterable[ModelVersion]) -> ModelVersion | None:
+    """The Approved version that becomes champion when the current one is rejected."""
+    listed = list(versions)
+    champion = champion_of(listed)
+    return champion_of(v for v in listed if champion is None or v.arn != champion.arn)
+
+
+# --- reading the registry ----------------------------------------------------------------
+
+
+def load_versions(
+    ctx: OpsContext, package_type: str, *, with_metrics: bool = False
+) -> list[ModelVersion]:
+    """Every version of the package type's group, newest first (empty if no group yet)."""
+    sagemaker = ctx.client("sagemaker")
+    group = ctx.group_name(package_type)
+    summaries: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {
+        "ModelPackageGroupName": group,
+        "SortBy": "CreationTime",
+        "SortOrder": "Descending",
+        "MaxResults": 100,
+    }
+    while True:
+        page = sagemaker.list_model_packages(**kwargs)
+        summaries.extend(page.get("ModelPackageSummaryList", []))
+        if not page.get("NextToken"):
+            break
+        kwargs["NextToken"] = page["NextToken"]
+    versions = []
+    for summary in summaries:
+        described = sagemaker.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
+        version = ModelVersion(
+            version=int(described.get("ModelPackageVersion") or summary["ModelPackageVersion"]),
+            arn=summary["ModelPackageArn"],
+            status=described.get("ModelApprovalStatus") or summary.get("ModelApprovalStatus", ""),
+            created=described.get("CreationTime") or summary["CreationTime"],
+            description=described.get("ApprovalDescription"),
+            metadata=dict(described.get("CustomerMetadataProperties") or {}),
+        )
+        if with_metrics:
+            version = _with_metrics(ctx, version)
+        versions.append(version)
+    versions.sort(key=lambda v: (to_utc(v.created), v.version), reverse=True)
+    return versions
+
+
+def _with_metrics(ctx: OpsContext, version: ModelVersion) -> ModelVersion:
+    """Attach evaluation.json's `metrics` (from the evaluation_s3_uri property), or why not."""
+    uri = version.metadata.get(EVALUATION_URI_KEY)
+    if not uri:
+        return replace(version, metrics_error=f"no {EVALUATION_URI_KEY} property")
+    parsed = urlparse(uri)
+    try:
+        body = (
+            ctx.client("s3")
+            .get_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))["Body"]
+            .read()
+        )
+        metrics = json.loads(body)["metrics"]
+    except ClientError as exc:
+        return replace(version, metrics_error=f"cannot read {uri}: {exc}")
+    except (ValueError, KeyError, TypeError):
+        return replace(version, metrics_error=f"{uri} has no 'metrics' object")
+    if not isinstance(metrics, dict):
+        return replace(version, metrics_error=f"{uri} has no 'metrics' object")
+    return replace(version, metrics=metrics)
+
+
+def _find(versions: Sequence[ModelVersion], number: int, group: str) -> ModelVersion:
+    for version in versions:
+        if version.version == number:
+            return version
+    known = ", ".join(str(v.version) for v in sorted(versions, key=lambda v: v.version))
+    raise OpsError(f"{group} has no version {number}; versions: {known or '(none)'}")
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def add_parsers(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
+    """Register `models`, `approve`, `reject` and `rollback`."""
+    models = subparsers.add_parser(
+        "models",
+        parents=parents,
+        help="version history of the package types' model groups; marks the champion",
+        description="Versions newest first: status, created, metrics, the gate's decision.",
+    )
+    models.add_argument("--limit", type=int, default=20, metavar="N", help="versions shown (20)")
+    models.add_argument(
+        "--no-metrics", action="store_true", help="skip reading evaluation.json from S3"
+    )
+    models.set_defaults(handler=models_command)
+
+    approve = subparsers.add_parser(
+        "approve",
+        parents=parents,
+        help="approve a model version (one --package-type)",
+        description="Set a version's status to Approved. The champion is the newest Approved.",
+    )
+    approve.add_argument("version", type=int)
+    approve.add_argument("--reason", default="", help="recorded in ApprovalDescription")
+    approve.set_defaults(handler=approve_command)
+
+    reject = subparsers.add_parser(
+        "reject",
+        parents=parents,
+        help="reject a model version (one --package-type)",
+        description="Set a version's status to Rejected, with a reason.",
+    )
+    reject.add_argument("version", type=int)
+    reject.add_argument("--reason", required=True, help="recorded in ApprovalDescription")
+    reject.set_defaults(handler=reject_command)
+
+    rollback = subparsers.add_parser(
+        "rollback",
+        parents=parents,
+        help="make the previous Approved version champion again (one --package-type)",
+        description=(
+            "Reject the current champion (newest Approved) with a reason, so the previous "
+            "Approved version becomes the newest Approved one. Refused without one."
+        ),
+    )
+    rollback.add_argument("--reason", required=True, help="why the champion is rolled back")
+    rollback.set_defaults(handler=rollback_command)
+
+
+def models_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
+    """The version history of each selected package type."""
+    groups: list[dict[str, Any]] = []
+    sections: list[str] = []
+    for package_type in ctx.package_types:
+        group = ctx.group_name(package_type)
+        versions = load_versions(ctx, package_type, with_metrics=not args.no_metrics)
+        champion = champion_of(versions)
+        shown = versions[: max(args.limit, 0)]
+        groups.append(
+            {
+                "package_type": package_type,
+                "group": group,
+                "champion_version": champion.version if champion else None,
+                "versions": [v.to_dict(champion) for v in shown],
+            }
+        )
+        header = f"{group}  champion: " + (f"v{champion.version}" if champion else "(none)")
+        rows = [
+            (
+                # a blank (not '-') beside the others keeps the one '*' easy to spot
+                "*" if champion is not None and v.arn == champion.arn else " ",
+                v.version,
+                v.status,
+                v.created,
+                *(_metric(v, name) for name in METRIC_COLUMNS),
+                v.decision,
+                v.metadata.get(RUN_ID_KEY),
+                shorten(v.description or v.metrics_error, 50),
+            )
+            for v in shown
+        ]
+        headers = ["", "version", "status", "created", *METRIC_COLUMNS]
+        headers += ["gate", "run id", "note"]
+        body = table(headers, rows) if rows else "(no versions)"
+        if len(versions) > len(shown):
+            body += f"\n... {len(versions) - len(shown)} older (use --limit)"
+        sections.append(f"{header}\n{body}")
+    text = "\n\n".join(sections) + "\n\n* champion = newest Approved version (used by inference)"
+    return Result(data={"environment": ctx.env_name, "groups": groups}, text=text)
+
+
+def _metric(version: ModelVersion, name: str) -> Any:
+    value = (version.metrics or {}).get(name)
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def approve_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
+    """Approve one version; tell whether it becomes champion."""
+    package_type = ctx.single_package_type()
+    versions = load_versions(ctx, package_type)
+    target = _find(versions, args.version, ctx.group_name(package_type))
+    if target.status == APPROVED:
+        raise OpsError(f"refused: version {target.version} is already Approved; nothing to change")
+    notes = []
+    if target.decision == "reject":
+        notes.append(
+            f"the gate rejected version {target.version} at registration "
+            f"(see {target.metadata.get(DECISION_URI_KEY, 'its decision.json')}); "
+            "approving overrides the gate"
+        )
+    description = _description("approved", args.reason)
+    return _apply(ctx, package_type, versions, [(target, APPROVED, description)], notes)
+
+
+def reject_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
+    """Reject one version; if it is the champion the previous Approved one takes over."""
+    package_type = ctx.single_package_type()
+    versions = load_versions(ctx, package_type)
+    target = _find(versions, args.version, ctx.group_name(package_type))
+    if target.status == REJECTED:
+        raise OpsError(f"refused: version {target.version} is already Rejected; nothing to change")
+    notes = []
+    champion = champion_of(versions)
+    if champion is not None and champion.arn == target.arn and previous_approved(versions) is None:
+        notes.append(
+            "no Approved version will remain: inference runs fail at their Resolve step "
+            "until a version is approved"
+        )
+    description = _description("rejected", args.reason)
+    return _apply(ctx, package_type, versions, [(target, REJECTED, description)], notes)
+
+
+def rollback_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
+    """Reject the champion so the previous Approved version is the newest Approved again."""
+    package_type = ctx.single_package_type()
+    group = ctx.group_name(package_type)
+    versions = load_versions(ctx, package_type)
+    champion = champion_of(versions)
+    if champion is None:
+        raise OpsError(f"refused: {group} has no Approved version, so nothing to roll back")
+    previous = previous_approved(versions)
+    if previous is None:
+        raise OpsError(
+            f"refused: {group} has no Approved version older than the champion "
+            f"v{champion.version} to roll back to (approve one first, or use `reject` to "
+            "leave the group without a champion)"
+        )
+    description = _description(f"rolled back to v{previous.version}", args.reason)
+    return _apply(ctx, package_type, versions, [(champion, REJECTED, description)], [])
+
+
+# --- planning and applying -----------------------------------------------------------------
+
+Change = tuple[ModelVersion, str, str]  # (version, new status, ApprovalDescription)
+
+
+def _description(action: str, reason: str) -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        user = "unknown user"
+    text = f"{action} by {user} via ops CLI"
+    if reason.strip():
+        text += f": {' '.join(reason.split())}"
+    return text[:MAX_DESCRIPTION]
+
+
+def _after(versions: Sequence[ModelVersion], changes: Sequence[Change]) -> list[ModelVersion]:
+    new_status = {version.arn: status for version, status, _ in changes}
+    return [replace(v, status=new_status.get(v.arn, v.status)) for v in versions]
+
+
+def _champion_line(before: ModelVersion | None, after: ModelVersion | None) -> str:
+    def name(v: ModelVersion | None) -> str:
+        return f"v{v.version}" if v else "(none)"
+
+    if (before and before.arn) == (after and after.arn):
+        return f"champion: stays {name(before)}"
+    return f"champion: {name(before)} -> {name(after)}"
+
+
+def _apply(
+    ctx: OpsContext,
+    package_type: str,
+    versions: list[ModelVersion],
+    changes: list[Change],
+    notes: list[str],
+) -> Result:
+    group = ctx.group_name(package_type)
+    before = champion_of(versions)
+    after = champion_of(_after(versions, changes))
+    ctx.say(f"{group} ({ctx.env_name}, {ctx.region}):")
+    ctx.say(
+        table(
+            ["version", "status", "->", "new status", "created", "approval description"],
+            [
+                (v.version, v.status, "->", status, v.created, description)
+                for v, status, description in changes
+            ],
+        )
+    )
+    ctx.say(_champion_line(before, after))
+    for version, status, _ in changes:
+        if status == APPROVED and (after is None or after.arn != version.arn):
+            ctx.say(
+                f"note: v{version.version} is older than v{after.version if after else '?'}: "
+                "it will be Approved but not champion (the champion is the newest Approved)"
+            )
+    for note in notes:
+        ctx.say(f"warning: {note}")
+    if not ctx.confirm("Apply this change?"):
+        raise OpsError("not confirmed; nothing changed")
+
+    # The registry may have moved while the operator read the plan.
+    current = {v.arn: v.status for v in load_versions(ctx, package_type)}
+    moved = [v for v in versions if current.get(v.arn) != v.status]
+    if moved:
+        raise OpsError(
+            "refused: the group changed since the plan was made (versions "
+            f"{', '.join(str(v.version) for v in moved)}); nothing changed, run the command again"
+        )
+    sagemaker = ctx.client("sagemaker")
+    for version, status, description in changes:
+        sagemaker.update_model_package(
+            ModelPackageArn=version.arn,
+            ModelApprovalStatus=status,
+            ApprovalDescription=description,
+        )
+    final = load_versions(ctx, package_type)
+    champion = champion_of(final)
+    data = {
+        "group": group,
+        "package_type": package_type,
+        "changes": [
+            {
+                "version": v.version,
+                "arn": v.arn,
+                "from": v.status,
+                "to": status,
+                "approval_description": description,
+            }
+            for v, status, description in changes
+        ],
+        "champion_before": before.version if before else None,
+        "champion_after": champion.version if champion else None,
+    }
+    changed = ", ".join(f"v{v.version} {v.status} -> {status}" for v, status, _ in changes)
+    return Result(data=data, text=f"Done: {changed}; {_champion_line(before, champion)}")

@@ -1,0 +1,199 @@
+"""`ops models/approve/reject/rollback` against moto's registry: state really changes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from stacks.naming import bucket_name
+from tests.ops.conftest import Clients, Names, Runner
+
+MAILER = ("--package-type", "mailer")
+
+
+@pytest.fixture
+def sagemaker(names: Names, aws: None, clients: Clients) -> Any:
+    return clients("sagemaker", names.env.region)
+
+
+@pytest.fixture
+def make_group(names: Names, sagemaker: Any, clients: Clients) -> Callable[..., list[str]]:
+    """make_group('Approved', 'Rejected', ...) -> ARNs of versions 1..n of the mailer group."""
+    s3 = clients("s3", names.env.region)
+    artifacts = bucket_name(
+        names.settings.project, "dev", "artifacts", names.env.account, names.env.region
+    )
+    s3.create_bucket(Bucket=artifacts)
+
+    def make(*statuses: str, package_type: str = "mailer") -> list[str]:
+        group = names.group(package_type)
+        sagemaker.create_model_package_group(ModelPackageGroupName=group)
+        arns = []
+        for number, status in enumerate(statuses, start=1):
+            key = f"pipelines/p/r-{number}/Evaluate/evaluation/evaluation.json"
+            metrics = {"roc_auc": 0.8 + number / 100, "pr_auc": 0.5, "f1": None}
+            s3.put_object(Bucket=artifacts, Key=key, Body=json.dumps({"metrics": metrics}))
+            response = sagemaker.create_model_package(
+                ModelPackageGroupName=group,
+                ModelApprovalStatus=status,
+                InferenceSpecification={
+                    "Containers": [{"Image": "example.invalid/sklearn:1"}],
+                    "SupportedContentTypes": ["text/csv"],
+                    "SupportedResponseMIMETypes": ["text/csv"],
+                },
+                CustomerMetadataProperties={
+                    "run_id": f"r-{number}",
+                    "evaluation_s3_uri": f"s3://{artifacts}/{key}",
+                    "gate_decision": "approve" if status == "Approved" else "reject",
+                },
+            )
+            arns.append(response["ModelPackageArn"])
+        return arns
+
+    return make
+
+
+def statuses(sagemaker: Any, arns: list[str]) -> list[str]:
+    return [
+        sagemaker.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"]
+        for arn in arns
+    ]
+
+
+def description(sagemaker: Any, arn: str) -> str:
+    return str(sagemaker.describe_model_package(ModelPackageName=arn).get("ApprovalDescription"))
+
+
+def test_models_lists_versions_metrics_and_champion(
+    cli: Runner, make_group: Callable[..., list[str]], names: Names
+) -> None:
+    make_group("Approved", "Approved", "Rejected", "PendingManualApproval")
+    table = cli("models", *MAILER)
+    assert table.code == 0, table.err
+    lines = table.out.splitlines()
+    assert lines[0] == f"{names.group('mailer')}  champion: v2"
+    champion_rows = [line for line in lines if line.startswith("*  ")]
+    assert len(champion_rows) == 1
+    assert champion_rows[0].split()[1:3] == ["2", "Approved"]
+    assert "0.8200" in champion_rows[0]
+
+    data = cli("--json", "models", *MAILER).json()
+    (group,) = data["groups"]
+    assert group["champion_version"] == 2
+    assert [v["version"] for v in group["versions"]] == [4, 3, 2, 1]
+    assert [v["champion"] for v in group["versions"]] == [False, False, True, False]
+    assert group["versions"][0]["metrics"]["roc_auc"] == pytest.approx(0.84)
+    assert group["versions"][1]["decision"] == "reject"
+
+
+def test_models_without_a_group_and_limit(
+    cli: Runner, make_group: Callable[..., list[str]]
+) -> None:
+    make_group("Approved", "Approved", "Approved")
+    result = cli("models", "--package-type", "mailer", "--package-type", "box", "--limit", "1")
+    assert result.code == 0, result.err
+    assert "... 2 older" in result.out
+    assert "(no versions)" in result.out  # box has no group in this account
+
+
+def test_approve_after_confirmation_changes_champion(
+    cli: Runner, make_group: Callable[..., list[str]], sagemaker: Any
+) -> None:
+    arns = make_group("Approved", "PendingManualApproval")
+    declined = cli("approve", "2", *MAILER, "--reason", "looks good", stdin="n\n")
+    assert declined.code == 1
+    assert "champion: v1 -> v2" in declined.out  # the plan comes before the question
+    assert statuses(sagemaker, arns) == ["Approved", "PendingManualApproval"]
+
+    accepted = cli("approve", "2", *MAILER, "--reason", "looks good", stdin="y\n")
+    assert accepted.code == 0, accepted.err
+    assert statuses(sagemaker, arns) == ["Approved", "Approved"]
+    assert "approved by" in description(sagemaker, arns[1])
+    assert "looks good" in description(sagemaker, arns[1])
+    assert "champion: v1 -> v2" in accepted.out
+
+
+def test_approve_refusals(cli: Runner, make_group: Callable[..., list[str]]) -> None:
+    make_group("Approved")
+    assert cli("approve", "1", *MAILER, "--yes").code == 1  # already Approved
+    assert cli("approve", "9", *MAILER, "--yes").code == 1  # no such version
+    assert cli("approve", "1", "--yes").code == 2  # which group? four are configured
+    assert cli("approve", "one", *MAILER).code == 2
+    assert cli("approve", "1", "--package-type", "crate").code == 2
+
+
+def test_approving_an_older_version_keeps_the_champion(
+    cli: Runner, make_group: Callable[..., list[str]], sagemaker: Any
+) -> None:
+    arns = make_group("Rejected", "Approved")
+    result = cli("--json", "approve", "1", *MAILER, "--yes")
+    assert result.code == 0, result.err
+    assert "not champion" in result.err  # the plan goes to stderr under --json
+    assert result.json()["champion_after"] == 2
+    assert statuses(sagemaker, arns) == ["Approved", "Approved"]
+
+
+def test_reject_needs_a_reason_and_moves_the_champion(
+    cli: Runner, make_group: Callable[..., list[str]], sagemaker: Any
+) -> None:
+    arns = make_group("Approved", "Approved")
+    assert cli("reject", "2", *MAILER, "--yes").code == 2
+    result = cli("--json", "reject", "2", *MAILER, "--reason", "drifted", "--yes")
+    assert result.code == 0, result.err
+    assert result.json()["champion_before"] == 2
+    assert result.json()["champion_after"] == 1
+    assert statuses(sagemaker, arns) == ["Approved", "Rejected"]
+    assert "drifted" in description(sagemaker, arns[1])
+    assert cli("reject", "2", *MAILER, "--reason", "again", "--yes").code == 1
+
+
+def test_rejecting_the_last_approved_warns(
+    cli: Runner, make_group: Callable[..., list[str]], sagemaker: Any
+) -> None:
+    arns = make_group("Approved")
+    result = cli("reject", "1", *MAILER, "--reason", "broken", "--yes")
+    assert result.code == 0
+    assert "no Approved version will remain" in result.out
+    assert statuses(sagemaker, arns) == ["Rejected"]
+
+
+def test_rollback_rejects_the_champion_so_the_previous_approved_wins(
+    cli: Runner, make_group: Callable[..., list[str]], sagemaker: Any
+) -> None:
+    arns = make_group("Approved", "Rejected", "Approved", "PendingManualApproval")
+    assert cli("rollback", *MAILER, "--yes").code == 2  # a reason is required
+    declined = cli("rollback", *MAILER, "--reason", "complaints")
+    assert declined.code == 1  # no input: not confirmed
+    assert statuses(sagemaker, arns)[2] == "Approved"
+
+    result = cli("rollback", *MAILER, "--reason", "complaints", "--yes")
+    assert result.code == 0, result.err
+    assert "champion: v3 -> v1" in result.out
+    assert statuses(sagemaker, arns) == [
+        "Approved",
+        "Rejected",
+        "Rejected",
+        "PendingManualApproval",
+    ]
+    assert "rolled back to v1" in description(sagemaker, arns[2])
+    assert "complaints" in description(sagemaker, arns[2])
+    assert description(sagemaker, arns[0]) in ("None", "")  # the new champion is untouched
+    models = cli("--json", "models", *MAILER, "--no-metrics").json()
+    assert models["groups"][0]["champion_version"] == 1
+
+
+@pytest.mark.parametrize("existing", [("Approved", "Rejected"), ("Rejected",), ()])
+def test_rollback_refused_without_a_previous_approved(
+    cli: Runner,
+    make_group: Callable[..., list[str]],
+    sagemaker: Any,
+    existing: tuple[str, ...],
+) -> None:
+    arns = make_group(*existing)
+    result = cli("rollback", *MAILER, "--reason", "x", "--yes")
+    assert result.code == 1
+    assert "refused" in result.err
+    assert statuses(sagemaker, arns) == list(existing)
