@@ -24,12 +24,14 @@ DEV_STAMP := $(VENV)/.dev-requirements
 NODE_STAMP := node_modules/.installed
 CDK_OUT := cdk.out
 
-.PHONY: help setup setup-dev synth test lint typecheck unit bench clean
+.PHONY: help setup setup-dev synth test lint typecheck unit bench rehearse diagrams clean
 
 help:
 	@echo "make synth   - set up (venv, Node, CDK CLI) and synthesize every environment to $(CDK_OUT)/"
 	@echo "make test    - set up and run every check (ruff, mypy, pytest incl. cdk-nag, cfn-lint)"
 	@echo "make bench   - benchmarks (figures, not pass/fail)"
+	@echo "make rehearse - run the training and inference pipelines locally on generated data"
+	@echo "make diagrams - regenerate docs/*.mmd from the pipeline definitions"
 	@echo "make clean   - remove $(CDK_OUT)/ and caches, incl. pipeline definitions (keeps .venv, node_modules)"
 
 $(BIN)/python:
@@ -61,8 +63,8 @@ lint: setup-dev
 	ruff format --check .
 
 typecheck: setup-dev
-	mypy app.py stacks tools bench pipeline_defs
-	mypy lambda_src/trigger lambda_src/extract lambda_src/resolve_model
+	mypy app.py stacks tools bench pipeline_defs ops rehearsal
+	mypy lambda_src/trigger lambda_src/extract lambda_src/resolve_model lambda_src/notify
 
 unit: setup-dev
 	python -m pytest
@@ -71,6 +73,12 @@ test: lint typecheck unit
 
 bench: setup-dev
 	python -m bench
+
+rehearse: setup-dev
+	python -m rehearsal $(ARGS)
+
+diagrams: setup-dev
+	python tools/diagrams.py --out docs
 
 clean:
 	rm -rf $(CDK_OUT) .cache .pytest_cache .mypy_cache .ruff_cache

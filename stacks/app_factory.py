@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-from aws_cdk import App, Validations
+from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
+from constructs import Construct
 
-from stacks.settings import AppSettings, load_settings
+from stacks.pipeline_stack import PipelineStack
+from stacks.settings import AppSettings, EnvironmentSettings, cdk_json_context, load_settings
 from stacks.stage import PlatformStage
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def cdk_json_context(path: Path = PROJECT_ROOT / "cdk.json") -> dict[str, Any]:
-    """The `context` block of cdk.json, as the CDK CLI would pass it without `-c` flags."""
-    return dict(json.loads(path.read_text(encoding="utf-8"))["context"])
 
 
 def build_app(
@@ -29,7 +22,7 @@ def build_app(
     validation: bool = True,
     nag: bool = True,
 ) -> tuple[App, AppSettings, dict[str, PlatformStage]]:
-    """The app with one stage per environment.
+    """The app: one stage per environment, inside the CI/CD pipeline stack when enabled.
 
     `context=None` reads cdk.json / `-c` through the CDK CLI; tests pass the
     context explicitly. `validation` is CloudFormation's built-in synth-time
@@ -45,8 +38,24 @@ def build_app(
     settings = load_settings(app.node.get_all_context())
     if nag:
         Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    stages = {
-        env.name: PlatformStage(app, env.name.capitalize(), settings=settings, environment=env)
-        for env in settings.environments
-    }
+
+    def make_stage(scope: Construct, environment: EnvironmentSettings) -> PlatformStage:
+        return PlatformStage(
+            scope, environment.name.capitalize(), settings=settings, environment=environment
+        )
+
+    if settings.cicd.enabled:
+        # Stages live inside the pipeline stack: the pipeline deploys them, and
+        # `cdk deploy 'Delivery/Dev/*'` deploys one without the pipeline.
+        delivery = PipelineStack(
+            app,
+            "Delivery",
+            stack_name=f"{settings.project}-delivery",
+            description=f"{settings.project}: CI/CD pipeline promoting dev -> prod",
+            env=Environment(account=settings.tooling.account, region=settings.tooling.region),
+            settings=settings,
+            make_stage=make_stage,
+        )
+        return app, settings, delivery.stages
+    stages = {env.name: make_stage(app, env) for env in settings.environments}
     return app, settings, stages

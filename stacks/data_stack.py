@@ -4,22 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, CfnOutput, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from stacks.components.redshift_access import RedshiftAccessRole
 from stacks.components.secure_bucket import AccessLogsBucket, SecureBucket
 from stacks.naming import DataPrefixes, bucket_name, resource_prefix
 from stacks.settings import EnvironmentSettings
 
 
 class DataStack(Stack):
-    """KMS key (rotation on), data bucket, artifacts bucket and access-logs bucket.
+    """KMS key (rotation on), data, artifacts and access-logs buckets, Redshift's S3 role.
 
     Exposes `key`, `data_bucket`, `artifacts_bucket`, `access_logs_bucket` (and
-    the buckets' names as plain strings) for the other stacks of the stage.
+    the buckets' names as plain strings) for the other stacks of the stage, and
+    `redshift_role`, which Redshift assumes to UNLOAD extracts and COPY predictions.
     RETAIN in prod; DESTROY only where the environment's `removal_policy` says so.
     """
 
@@ -102,6 +104,21 @@ class DataStack(Stack):
             removal_policy=removal,
             noncurrent_version_expiry_days=environment.data.noncurrent_version_expiry_days,
         ).bucket
+
+        self.redshift_role = RedshiftAccessRole(
+            self,
+            "RedshiftAccess",
+            bucket_name=self.data_bucket_name,
+            key=self.key,
+            unload_prefix=DataPrefixes.UNLOAD,
+            copy_prefix=DataPrefixes.PREDICTIONS,
+        ).role
+        CfnOutput(
+            self,
+            "RedshiftRoleArn",
+            value=self.redshift_role.role_arn,
+            description="Associate this role with the Redshift cluster / namespace (README)",
+        )
 
     def _allow_services_to_use_key(self) -> None:
         """Key policy for the services that encrypt with the key on this account's behalf."""

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from stacks.components.pipeline_trigger import PipelineTrigger
-from stacks.components.redshift_access import RedshiftAccessRole
 from stacks.components.scheduled_extract import ScheduledExtract
-from stacks.naming import DataPrefixes, pipelines_by_run_kind, resource_prefix
+from stacks.naming import pipelines_by_run_kind, resource_prefix
 from stacks.settings import EnvironmentSettings
 
 
 class IngestStack(Stack):
     """Schedules -> UNLOAD -> run file -> trigger -> pipelines.
 
-    Exposes `redshift_role`, `extract` and `trigger` for monitoring.
+    `redshift_role` (from the data stack) is the role the UNLOAD names. Exposes
+    `extract` and `trigger` for monitoring.
     """
 
     def __init__(
@@ -34,6 +35,7 @@ class IngestStack(Stack):
         data_bucket: s3.IBucket,
         data_bucket_name: str,
         key: kms.IKey,
+        redshift_role: iam.IRole,
         alerts_topic: sns.ITopic,
         **kwargs: Any,
     ) -> None:
@@ -43,20 +45,6 @@ class IngestStack(Stack):
             if environment.removal_policy == "destroy"
             else RemovalPolicy.RETAIN
         )
-        self.redshift_role = RedshiftAccessRole(
-            self,
-            "RedshiftAccess",
-            bucket_name=data_bucket_name,
-            key=key,
-            unload_prefix=DataPrefixes.UNLOAD,
-            copy_prefix=DataPrefixes.PREDICTIONS,
-        ).role
-        CfnOutput(
-            self,
-            "RedshiftRoleArn",
-            value=self.redshift_role.role_arn,
-            description="Associate this role with the Redshift cluster / namespace (README)",
-        )
         self.extract = ScheduledExtract(
             self,
             "Extract",
@@ -65,7 +53,7 @@ class IngestStack(Stack):
             package_types=package_types,
             redshift=environment.redshift,
             schedules=environment.schedules,
-            unload_role=self.redshift_role,
+            unload_role=redshift_role,
             data_bucket_name=data_bucket_name,
             key=key,
             alerts_topic=alerts_topic,
@@ -85,3 +73,11 @@ class IngestStack(Stack):
             max_run_file_bytes=environment.trigger.max_run_file_bytes,
             removal_policy=removal,
         )
+        self.functions = [self.trigger.handler, self.extract.runner]
+        self.dead_letter_queues = {
+            "trigger-failed-invocations": self.trigger.handler.dead_letter_queue,
+            "trigger-undelivered-events": self.trigger.rule_dead_letter_queue,
+            "extract-failed-invocations": self.extract.runner.dead_letter_queue,
+            "extract-undelivered-events": self.extract.statement_events_dead_letter_queue,
+            "extract-undelivered-schedules": self.extract.schedule_dead_letter_queue,
+        }

@@ -8,6 +8,7 @@ Context document (see the README's configuration table for every key):
     project              short lowercase name used in every resource name
     package_types        list of package types; each gets its own pipelines and alarms
     tooling              {account, region} of the CI/CD (tooling) account
+    cicd                 the CI/CD pipeline: source connection, repository, branch
     defaults             project-wide defaults for every per-environment setting
     environments.<env>   {account, region, ...}; any per-environment setting overrides defaults
 
@@ -23,7 +24,8 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -229,7 +231,7 @@ class MlSettings(_Frozen):
     processing_instance_type: str = Field(default="ml.m5.xlarge", pattern=_INSTANCE_TYPE)
     training_instance_type: str = Field(default="ml.m5.xlarge", pattern=_INSTANCE_TYPE)
     transform_instance_type: str = Field(default="ml.m5.xlarge", pattern=_INSTANCE_TYPE)
-    sklearn_version: str = Field(default="1.2-1", pattern=r"^\d+\.\d+-\d+$")
+    sklearn_version: str = Field(default="1.9-0", pattern=r"^\d+\.\d+-\d+$")
     operating_threshold: float = Field(default=0.5, gt=0, lt=1)
     inference_file_mb: int = Field(default=64, ge=1, le=100)
     predictions_table: str = Field(
@@ -245,6 +247,25 @@ class MlSettings(_Frozen):
                 "set both subnets and security_groups to run jobs in a VPC, or neither"
             )
         return self
+
+
+class DeviationAlarms(_Frozen):
+    """Alarm bounds on the gate's published deviations (looser than the gate: a trend alarm)."""
+
+    score_drop: float = Field(default=0.05, ge=0, le=1)
+    label_shift: float = Field(default=0.2, ge=0, le=1)
+    label_count_change: float = Field(default=1.0, ge=0, le=100)
+    input_size_change: float = Field(default=1.0, ge=0, le=100)
+
+
+class MonitoringSettings(_Frozen):
+    """Alarms and dashboard; defaults: alarm after 7 days without a successful training run
+    per package type, or 2 rejections in a row; a dashboard per environment."""
+
+    missing_training_days: int = Field(default=7, ge=1, le=7)
+    max_consecutive_rejections: int = Field(default=2, ge=1, le=20)
+    deviation_alarms: DeviationAlarms = DeviationAlarms()
+    dashboard: bool = True
 
 
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -274,6 +295,7 @@ class EnvironmentSettings(_Frozen):
     trigger: TriggerSettings = TriggerSettings()
     notifications: NotificationSettings = NotificationSettings()
     ml: MlSettings = MlSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
     gate: GateSettings = GateSettings()
 
     @model_validator(mode="after")
@@ -290,12 +312,26 @@ class EnvironmentSettings(_Frozen):
         return self.name == "prod"
 
 
+class CicdSettings(_Frozen):
+    """The CI/CD pipeline in the tooling account: source connection, branch, checks."""
+
+    enabled: bool = True
+    connection_arn: str = Field(
+        pattern=r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:"
+        r"connection/[0-9a-f-]{36}$"
+    )
+    repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+    branch: str = Field(default="main", pattern=r"^[A-Za-z0-9._/-]{1,100}$")
+    post_deploy_checks: bool = True
+
+
 class AppSettings(_Frozen):
     """Everything the app needs, validated once."""
 
     project: str = Field(min_length=2, max_length=16)
     package_types: tuple[str, ...] = Field(min_length=1, max_length=20)
     tooling: AccountRef
+    cicd: CicdSettings
     environments: tuple[EnvironmentSettings, ...]
 
     @field_validator("project")
@@ -342,7 +378,7 @@ class AppSettings(_Frozen):
 # ---------------------------------------------------------------- loading
 
 
-_TOP_LEVEL_KEYS = ("project", "package_types", "tooling", "defaults", "environments")
+_TOP_LEVEL_KEYS = ("project", "package_types", "tooling", "cicd", "defaults", "environments")
 
 
 def _parse_override_value(raw: Any) -> Any:
@@ -501,6 +537,31 @@ def _has_path(node: Mapping[str, Any], path: str) -> bool:
     return True
 
 
+CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
+
+
+def cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:
+    """The `context` block of cdk.json, as the CDK CLI passes it without `-c` flags.
+
+    Here (not in the app factory) so tools read configuration without importing aws_cdk.
+    """
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8"))["context"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(f"cannot read the configuration from {path}: {exc}") from None
+
+
+def parse_overrides(pairs: Sequence[str]) -> dict[str, str]:
+    """`key=value` strings (as with `cdk synth -c key=value`) -> {key: value}."""
+    overrides: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{pair!r}: expected key=value, e.g. project=pkgml")
+        overrides[key.strip()] = value
+    return overrides
+
+
 def load_settings(context: Mapping[str, Any]) -> AppSettings:
     """Validate CDK context (cdk.json + `-c` overrides) into `AppSettings`; ConfigError if bad."""
     document, overrides = _split_context(context)
@@ -512,6 +573,7 @@ def load_settings(context: Mapping[str, Any]) -> AppSettings:
         "project": document.get("project"),
         "package_types": document.get("package_types"),
         "tooling": document.get("tooling"),
+        "cicd": document.get("cicd"),
         "environments": env_documents,
     }
     if isinstance(candidate["package_types"], str):

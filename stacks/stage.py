@@ -9,6 +9,8 @@ from constructs import Construct
 
 from stacks.data_stack import DataStack
 from stacks.ingest_stack import IngestStack
+from stacks.ml_stack import MlStack
+from stacks.monitoring_stack import MonitoringStack
 from stacks.naming import resource_prefix
 from stacks.notifications_stack import NotificationsStack
 from stacks.settings import AppSettings, EnvironmentSettings
@@ -55,6 +57,20 @@ class PlatformStage(Stage):
             settings=environment.notifications,
             encryption_key=self.data.key,
         )
+        self.ml = MlStack(
+            self,
+            "Ml",
+            stack_name=f"{prefix}-ml",
+            description=f"{settings.project} {environment.name}: SageMaker pipelines and registry",
+            project=settings.project,
+            package_types=settings.package_types,
+            environment=environment,
+            data_bucket_name=self.data.data_bucket_name,
+            artifacts_bucket=self.data.artifacts_bucket,
+            artifacts_bucket_name=self.data.artifacts_bucket_name,
+            key=self.data.key,
+            redshift_role=self.data.redshift_role,
+        )
         self.ingest = IngestStack(
             self,
             "Ingest",
@@ -66,5 +82,23 @@ class PlatformStage(Stage):
             data_bucket=self.data.data_bucket,
             data_bucket_name=self.data.data_bucket_name,
             key=self.data.key,
+            redshift_role=self.data.redshift_role,
             alerts_topic=self.notifications.alerts_topic,
+        )
+        # Pipelines exist before anything can start them.
+        self.ingest.add_stack_dependency(self.ml)
+        self.monitoring = MonitoringStack(
+            self,
+            "Monitoring",
+            stack_name=f"{prefix}-monitoring",
+            description=f"{settings.project} {environment.name}: notifications, alarms, dashboard",
+            project=settings.project,
+            package_types=settings.package_types,
+            environment=environment,
+            key=self.data.key,
+            artifacts_bucket_name=self.data.artifacts_bucket_name,
+            alerts_topic=self.notifications.alerts_topic,
+            decisions_topic=self.notifications.decisions_topic,
+            functions=[*self.ml.functions, *self.ingest.functions],
+            dead_letter_queues={**self.ml.dead_letter_queues, **self.ingest.dead_letter_queues},
         )

@@ -44,7 +44,7 @@ def synthesize(context: dict[str, Any], outdir: Path) -> Synthesized:
 @pytest.fixture(scope="session")
 def base_context() -> dict[str, Any]:
     """cdk.json's context, as the CDK CLI passes it without `-c` flags."""
-    from stacks.app_factory import cdk_json_context
+    from stacks.settings import cdk_json_context
 
     return cdk_json_context()
 

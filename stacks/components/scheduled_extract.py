@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 
 from aws_cdk import (
-    Acknowledgment,
-    ArnFormat,
     Duration,
     RemovalPolicy,
     Stack,
     TimeZone,
-    Validations,
 )
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -32,6 +29,7 @@ from stacks.components.access import (
 )
 from stacks.components.function import PlatformFunction
 from stacks.components.queues import dead_letter_queue
+from stacks.components.redshift_data_api import allow_data_api
 from stacks.naming import DataPrefixes
 from stacks.settings import RedshiftSettings, Schedule, SchedulesSettings
 
@@ -100,7 +98,7 @@ class ScheduledExtract(Construct):
                 "UNLOAD_MAX_FILE_SIZE_MB": str(redshift.unload_max_file_size_mb),
             },
         )
-        self._grant_data_api(stack, redshift)
+        allow_data_api(self.runner.role, redshift)
         role = self.runner.role
         for prefix, actions, why in (
             (
@@ -121,6 +119,12 @@ class ScheduledExtract(Construct):
         )
         allow_publish(role, alerts_topic, key)
 
+        self.statement_events_dead_letter_queue = dead_letter_queue(
+            self,
+            "UndeliveredStatementEvents",
+            removal_policy=removal_policy,
+            holds="UNLOAD status events EventBridge could not deliver",
+        )
         self.finished_rule = events.Rule(
             self,
             "StatementFinished",
@@ -136,12 +140,7 @@ class ScheduledExtract(Construct):
             targets=[
                 targets.LambdaFunction(
                     self.runner.function,
-                    dead_letter_queue=dead_letter_queue(
-                        self,
-                        "UndeliveredStatementEvents",
-                        removal_policy=removal_policy,
-                        holds="UNLOAD status events EventBridge could not deliver",
-                    ),
+                    dead_letter_queue=self.statement_events_dead_letter_queue,
                     retry_attempts=8,
                     max_event_age=Duration.hours(6),
                 )
@@ -200,84 +199,3 @@ class ScheduledExtract(Construct):
                     max_event_age=Duration.hours(2),
                 ),
             )
-
-    def _grant_data_api(self, stack: Stack, redshift: RedshiftSettings) -> None:
-        start_role = finish_role = self.runner.role
-        if redshift.cluster_identifier:
-            target_arn = stack.format_arn(
-                service="redshift",
-                resource="cluster",
-                resource_name=redshift.cluster_identifier,
-                arn_format=ArnFormat.COLON_RESOURCE_NAME,
-            )
-        else:
-            # Workgroup ARNs carry a generated id, not the name we are configured with.
-            target_arn = stack.format_arn(
-                service="redshift-serverless", resource="workgroup", resource_name="*"
-            )
-            acknowledge_wildcard_resource(
-                start_role,
-                target_arn,
-                reason="Serverless workgroup ARNs contain a generated id unknown at synth; "
-                "the workgroup is named in each statement and limited to this account/region.",
-            )
-        start_role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="SubmitUnload",
-                actions=["redshift-data:ExecuteStatement"],
-                resources=[target_arn],
-            )
-        )
-        if redshift.secret_arn:
-            # Secrets Manager appends a random suffix; configured ARNs may omit it.
-            start_role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    sid="ReadWarehouseSecret",
-                    actions=["secretsmanager:GetSecretValue"],
-                    resources=[redshift.secret_arn],
-                )
-            )
-        elif redshift.cluster_identifier and redshift.db_user:
-            start_role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    sid="TemporaryDatabaseCredentials",
-                    actions=["redshift:GetClusterCredentials"],
-                    resources=[
-                        stack.format_arn(
-                            service="redshift",
-                            resource="dbuser",
-                            resource_name=f"{redshift.cluster_identifier}/{redshift.db_user}",
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        ),
-                        stack.format_arn(
-                            service="redshift",
-                            resource="dbname",
-                            resource_name=f"{redshift.cluster_identifier}/{redshift.database}",
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        ),
-                    ],
-                )
-            )
-        else:
-            start_role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    sid="ServerlessIamCredentials",
-                    actions=["redshift-serverless:GetCredentials"],
-                    resources=[target_arn],
-                )
-            )
-        # DescribeStatement cannot be scoped to a resource; the Data API itself limits
-        # it to statements this role submitted (statement owner).
-        finish_role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="ReadOwnStatementStatus",
-                actions=["redshift-data:DescribeStatement"],
-                resources=["*"],
-            )
-        )
-        Validations.of(finish_role).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason="redshift-data:DescribeStatement supports no resource-level permissions.",
-            )
-        )

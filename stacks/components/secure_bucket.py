@@ -23,7 +23,7 @@ class SecureBucket(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        bucket_name: str,
+        bucket_name: str | None,
         encryption_key: kms.IKey,
         access_logs_bucket: s3.IBucket,
         removal_policy: RemovalPolicy,
@@ -84,7 +84,7 @@ class AccessLogsBucket(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        bucket_name: str,
+        bucket_name: str | None,
         removal_policy: RemovalPolicy,
         expiry_days: int,
     ) -> None:

@@ -123,10 +123,16 @@ def test_invalid_schedule_fails_synth_naming_the_key(base_context):
         build_app(context=context, validation=False, nag=False)
 
 
-# ---------------------------------------------------------------- Redshift role
+# ---------------------------------------------------------------- Redshift role (data stack)
 
 
-def test_redshift_role_is_assumed_by_redshift_and_output(prod):
+@pytest.fixture(scope="module")
+def prod_data(synthesized) -> Template:
+    return Template.from_stack(synthesized.stages["prod"].data)
+
+
+def test_redshift_role_is_assumed_by_redshift_and_output(prod_data):
+    prod = prod_data
     prod.has_resource_properties(
         "AWS::IAM::Role",
         {
@@ -140,7 +146,8 @@ def test_redshift_role_is_assumed_by_redshift_and_output(prod):
     assert "RedshiftRoleArn" in prod.find_outputs("*")
 
 
-def test_redshift_role_reaches_only_unload_and_predictions(prod):
+def test_redshift_role_reaches_only_unload_and_predictions(prod_data):
+    prod = prod_data
     granted = actions_by_resource(statements_of(prod, "RedshiftAccessRole"))
     s3_objects = {r: a for r, a in granted.items() if r.startswith("arn:aws:s3:::")}
     assert s3_objects == {

@@ -93,9 +93,7 @@ def test_inference_parameters_map_to_pipeline_parameter_names() -> None:
         "RunId": "inference-monthly-2026-12-01",
         "TransformInstanceType": "ml.m5.xlarge",
         "TransformInstanceCount": "4",
-        "MaxLabelShift": "0.1",
-        "MaxLabelCountChange": "0.5",
-        "MaxInputSizeChange": "0.3",
+        "RunKind": "inference-monthly",
     }
 
 
@@ -193,10 +191,8 @@ INVALID = [
      Reason.NOT_FOR_KIND, "parameters.hyperparameters.max_depth"),
     ("training threshold on inference", M("parameters.thresholds.min_score", 0.5),
      Reason.NOT_FOR_KIND, "parameters.thresholds.min_score"),
-    ("inference param on training", T("parameters.transform_instance_count", 2),
-     Reason.NOT_FOR_KIND, "parameters.transform_instance_count"),
-    ("drift threshold on training",
-     T("parameters.thresholds.max_label_shift", 0.1),
+    ("gate threshold on inference",
+     M("parameters.thresholds.max_label_shift", 0.1),
      Reason.NOT_FOR_KIND, "parameters.thresholds.max_label_shift"),
     ("parameters not object", T("parameters", [1]), Reason.SCHEMA_VIOLATION,
      "parameters"),
