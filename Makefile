@@ -41,8 +41,9 @@ $(APP_STAMP): requirements.txt constraints.txt | $(BIN)/python
 	$(PIP) install -r requirements.txt -c constraints.txt
 	touch $@
 
-$(DEV_STAMP): requirements-dev.txt $(APP_STAMP)
+$(DEV_STAMP): requirements-dev.txt pyproject.toml $(APP_STAMP)
 	$(PIP) install -r requirements-dev.txt -c constraints.txt
+	$(PIP) install --no-deps -e .
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json $(APP_STAMP)

@@ -455,6 +455,7 @@ class ScriptRun:
     outputs: Sequence[tuple[str, Any, str]] = ()  # (name, S3 URI, local path)
     arguments: Sequence[Any] = ()
     env: tuple[tuple[str, str], ...] = ()
+    instance_count: Any = 1  # an int or a pipeline parameter
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -482,7 +483,7 @@ def processing_step_args(session: Any, run: ScriptRun, options: JobOptions) -> A
         role=Placeholders.ROLE_ARN,
         image_uri=options.image_uri,
         command=["python3"],
-        instance_count=1,
+        instance_count=run.instance_count,
         instance_type=options.instance_type,
         volume_kms_key=Placeholders.KMS_KEY_ARN,
         output_kms_key=Placeholders.KMS_KEY_ARN,

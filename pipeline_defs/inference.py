@@ -55,6 +55,7 @@ PARAMETER_NAMES = (
     "TransformInstanceType",
     "TransformInstanceCount",
     "RunKind",
+    "PrepareInstanceCount",
 )
 STEP_NAMES = ("Prepare", "Resolve", "CreateModel", "Predict", "Load")
 RESOLVE_OUTPUTS = ("model_package_arn", "model_package_version")
@@ -83,12 +84,15 @@ def build_inference_pipeline(inputs: InferencePipelineInputs) -> str:
     )
     transform_instance_count = ParameterInteger(name="TransformInstanceCount", default_value=1)
     run_kind = ParameterString(name="RunKind", default_value="inference-daily")
+    # Prepare scales out: each instance takes a disjoint share of the manifest's files.
+    prepare_instance_count = ParameterInteger(name="PrepareInstanceCount", default_value=1)
     parameters: list[Any] = [
         manifest_uri,
         run_id,
         transform_instance_type,
         transform_instance_count,
         run_kind,
+        prepare_instance_count,
     ]
 
     def out(step: str, output: str) -> Any:
@@ -133,6 +137,7 @@ def build_inference_pipeline(inputs: InferencePipelineInputs) -> str:
                         "--rejected-dir",
                         f"{_OUT}/rejected",
                     ],
+                    instance_count=prepare_instance_count,
                 ),
                 job_options,
             ),

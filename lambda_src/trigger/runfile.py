@@ -122,6 +122,7 @@ class Parameters:
     training_instance_count: int | None = None
     transform_instance_type: str | None = None
     transform_instance_count: int | None = None
+    prepare_instance_count: int | None = None
     hyperparameters: Hyperparameters = field(default_factory=Hyperparameters)
     thresholds: Thresholds = field(default_factory=Thresholds)
 
@@ -200,6 +201,8 @@ _PARAMETERS: dict[str, tuple[_Check, frozenset[str]]] = {
     # Training batch-transforms its validation set; inference scores the inventory.
     "transform_instance_type": (_instance_type, TRAINING_KINDS | INFERENCE_KINDS),
     "transform_instance_count": (_integer(1, 50), TRAINING_KINDS | INFERENCE_KINDS),
+    # Inference's Prepare step shards the extract's files across this many instances.
+    "prepare_instance_count": (_integer(1, 20), INFERENCE_KINDS),
 }
 _TOP_LEVEL = ("schema_version", "kind", "run_id", "data", "package_types", "parameters")
 
@@ -403,6 +406,7 @@ _PIPELINE_PARAMETER_NAMES: tuple[tuple[str, str, str], ...] = (
     ("TrainingInstanceCount", "", "training_instance_count"),
     ("TransformInstanceType", "", "transform_instance_type"),
     ("TransformInstanceCount", "", "transform_instance_count"),
+    ("PrepareInstanceCount", "", "prepare_instance_count"),
     ("MaxIter", "hyperparameters", "max_iter"),
     ("LearningRate", "hyperparameters", "learning_rate"),
     ("MaxDepth", "hyperparameters", "max_depth"),

@@ -93,6 +93,7 @@ def test_inference_parameters_map_to_pipeline_parameter_names() -> None:
         "RunId": "inference-monthly-2026-12-01",
         "TransformInstanceType": "ml.m5.xlarge",
         "TransformInstanceCount": "4",
+        "PrepareInstanceCount": "4",
         "RunKind": "inference-monthly",
     }
 
@@ -191,6 +192,8 @@ INVALID = [
      Reason.NOT_FOR_KIND, "parameters.hyperparameters.max_depth"),
     ("training threshold on inference", M("parameters.thresholds.min_score", 0.5),
      Reason.NOT_FOR_KIND, "parameters.thresholds.min_score"),
+    ("prepare sizing on training", T("parameters.prepare_instance_count", 2),
+     Reason.NOT_FOR_KIND, "parameters.prepare_instance_count"),
     ("gate threshold on inference",
      M("parameters.thresholds.max_label_shift", 0.1),
      Reason.NOT_FOR_KIND, "parameters.thresholds.max_label_shift"),

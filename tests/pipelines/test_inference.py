@@ -50,7 +50,19 @@ def test_parameters(inference: dict[str, Built]) -> None:
         "TransformInstanceType": ("String", "ml.m5.xlarge"),
         "TransformInstanceCount": ("Integer", 1),
         "RunKind": ("String", "inference-daily"),
+        "PrepareInstanceCount": ("Integer", 1),
     }
+
+
+def test_prepare_scales_out_by_parameter(inference: dict[str, Built]) -> None:
+    prepare = steps_by_name(_doc(inference))["Prepare"]
+    cluster = prepare["Arguments"]["ProcessingResources"]["ClusterConfig"]
+    assert cluster["InstanceCount"] == {"Get": "Parameters.PrepareInstanceCount"}
+    manifest = next(
+        i for i in prepare["Arguments"]["ProcessingInputs"] if i["InputName"] == "manifest"
+    )
+    # every instance reads the manifest; prepare.py shards the files it lists
+    assert manifest["S3Input"]["S3DataDistributionType"] == "FullyReplicated"
 
 
 def test_resolve_and_create_model(inference: dict[str, Built]) -> None:
