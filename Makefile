@@ -65,7 +65,8 @@ lint: setup-dev
 
 typecheck: setup-dev
 	mypy app.py stacks tools bench pipeline_defs ops rehearsal
-	mypy lambda_src/trigger lambda_src/extract lambda_src/resolve_model lambda_src/notify
+	MYPYPATH=lambda_src/shared mypy lambda_src/shared lambda_src/trigger lambda_src/extract \
+		lambda_src/resolve_model lambda_src/notify
 
 unit: setup-dev
 	python -m pytest

@@ -50,7 +50,7 @@ t0 = time.perf_counter()
 import boto3
 from botocore.exceptions import ClientError
 t1 = time.perf_counter()
-import runfile, trigger_log, trigger_settings, trigger_service
+import runfile, pkgml_log, trigger_settings, trigger_service
 t2 = time.perf_counter()
 import trigger_handler
 t3 = time.perf_counter()
@@ -183,6 +183,8 @@ def cold_imports(trigger_dir: Path, *, bytecode: bool) -> dict[str, list[float]]
 def main() -> int:
     began = time.perf_counter()
     os.environ.update(ENV)
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "lambda_src" / "shared"))
     sys.path.insert(0, str(TRIGGER_DIR))
     import logging
 
@@ -194,9 +196,13 @@ def main() -> int:
     quiet.addHandler(logging.NullHandler())
     quiet.propagate = False
 
-    cold = cold_imports(TRIGGER_DIR, bytecode=True)
+    # Exactly what ships: the function's folder plus lambda_src/shared, staged.
+    from stacks.components.function import lambda_asset_dir
+
+    asset = lambda_asset_dir("trigger")
+    cold = cold_imports(asset, bytecode=True)
     with tempfile.TemporaryDirectory() as scratch:
-        for source in TRIGGER_DIR.glob("*.py"):
+        for source in asset.glob("*.py"):
             shutil.copy(source, scratch)
         cold_no_pyc = cold_imports(Path(scratch), bytecode=False)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, CfnOutput, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, CfnOutput, Duration, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from stacks.components.lifecycle import removal_policy
 from stacks.components.redshift_access import RedshiftAccessRole
 from stacks.components.secure_bucket import AccessLogsBucket, SecureBucket
 from stacks.naming import DataPrefixes, bucket_name, resource_prefix
@@ -35,11 +36,7 @@ class DataStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        removal = (
-            RemovalPolicy.DESTROY
-            if environment.removal_policy == "destroy"
-            else RemovalPolicy.RETAIN
-        )
+        removal = removal_policy(environment)
         prefix = resource_prefix(project, environment.name)
 
         def name_for(purpose: str) -> str:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from stacks.components.lifecycle import removal_policy
 from stacks.components.pipeline_trigger import PipelineTrigger
 from stacks.components.scheduled_extract import ScheduledExtract
 from stacks.naming import pipelines_by_run_kind, resource_prefix
@@ -40,11 +41,7 @@ class IngestStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        removal = (
-            RemovalPolicy.DESTROY
-            if environment.removal_policy == "destroy"
-            else RemovalPolicy.RETAIN
-        )
+        removal = removal_policy(environment)
         self.extract = ScheduledExtract(
             self,
             "Extract",

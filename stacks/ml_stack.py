@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -23,6 +23,7 @@ from pipeline_defs.common import (
 )
 from stacks.components.execution_role import SageMakerExecutionRole
 from stacks.components.function import PlatformFunction
+from stacks.components.lifecycle import removal_policy
 from stacks.components.redshift_data_api import allow_data_api
 from stacks.components.step_code import StepCode
 from stacks.naming import model_package_group_name, pipeline_name, resource_prefix
@@ -67,11 +68,7 @@ class MlStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         env_name = environment.name
         prefix = resource_prefix(project, env_name)
-        removal = (
-            RemovalPolicy.DESTROY
-            if environment.removal_policy == "destroy"
-            else RemovalPolicy.RETAIN
-        )
+        removal = removal_policy(environment)
         group_names = {t: model_package_group_name(project, env_name, t) for t in package_types}
 
         self.groups: dict[str, sagemaker.CfnModelPackageGroup] = {}

@@ -38,6 +38,7 @@ from stacks.components.access import (
 )
 from stacks.components.execution_role import GATE_METRICS_NAMESPACE
 from stacks.components.function import PlatformFunction
+from stacks.components.lifecycle import removal_policy
 from stacks.components.queues import dead_letter_queue
 from stacks.naming import (
     ArtifactPrefixes,
@@ -77,11 +78,7 @@ class MonitoringStack(Stack):
         env_name = environment.name
         self.prefix = resource_prefix(project, env_name)
         self.settings = environment.monitoring
-        removal = (
-            RemovalPolicy.DESTROY
-            if environment.removal_policy == "destroy"
-            else RemovalPolicy.RETAIN
-        )
+        removal = self.removal = removal_policy(environment)
         self.alarm_action = cloudwatch_actions.SnsAction(alerts_topic)
         self.alarms: dict[str, cloudwatch.Alarm] = {}
 
@@ -242,7 +239,7 @@ class MonitoringStack(Stack):
         self.rule_dead_letter_queue = dead_letter_queue(
             self,
             "UndeliveredEvents",
-            removal_policy=RemovalPolicy.DESTROY,
+            removal_policy=self.removal,
             holds="pipeline and model events EventBridge could not deliver to the notifier",
         )
         patterns = {

@@ -75,7 +75,8 @@ class PipelineStack(Stack):
             alias=f"alias/{settings.project}-delivery-artifacts",
             description=f"{settings.project}: CI/CD pipeline artifacts",
             enable_key_rotation=True,
-            removal_policy=RemovalPolicy.DESTROY,
+            # Kept with the retained artifact bucket, whose objects it encrypts.
+            removal_policy=RemovalPolicy.RETAIN,
         )
         logs = AccessLogsBucket(
             self,

@@ -46,9 +46,9 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from extract_log import get_logger, set_context
 from extract_service import Clients, Extractor
 from extract_settings import load_settings
+from pkgml_log import get_logger, set_context
 
 SETTINGS = load_settings(os.environ)
 LOGGER = get_logger("pkgml.extract", SETTINGS.log_level)

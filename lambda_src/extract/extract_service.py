@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
-from extract_log import log_event
 from extract_settings import ROLE_ARN, Settings
+from pkgml_log import log_event
 
 RUN_KINDS: tuple[str, ...] = ("training", "inference-daily", "inference-monthly")
 UNLOAD_PREFIX = "unload/"

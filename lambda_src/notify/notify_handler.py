@@ -34,10 +34,10 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from notify_format import NO_LOOKUP, Lookup
-from notify_log import get_logger, set_context
 from notify_lookup import AwsLookup, lookup_config
 from notify_service import Notifier
 from notify_settings import load_settings
+from pkgml_log import get_logger, set_context
 
 SETTINGS = load_settings(os.environ)
 LOGGER = get_logger("pkgml.notify", SETTINGS.log_level)

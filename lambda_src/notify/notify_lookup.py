@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.config import Config
 from notify_format import GateDecision, StepFailure
-from notify_log import log_event
+from pkgml_log import log_event
 
 _REASON_MAX = 1000
 

@@ -11,8 +11,8 @@ import logging
 from typing import Any
 
 from notify_format import Lookup, Notification, format_event, route
-from notify_log import log_event
 from notify_settings import Settings
+from pkgml_log import log_event
 
 
 def _envelope(event: Any) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from trigger_log import get_logger, set_context
+from pkgml_log import get_logger, set_context
 from trigger_service import Clients, Trigger
 from trigger_settings import load_settings
 

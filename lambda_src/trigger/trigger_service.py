@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
+from pkgml_log import log_event
 from runfile import (
     Reason,
     RunFile,
@@ -32,7 +33,6 @@ from runfile import (
     pipeline_parameters,
     validate_manifest,
 )
-from trigger_log import log_event
 from trigger_settings import Settings
 
 _NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchVersion"})

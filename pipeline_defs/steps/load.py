@@ -24,7 +24,7 @@ any failure rolls all of it back, so the table is never half-loaded):
    :model_package_version, :run_id, :run_kind, GETDATE() FROM pkgml_stage_predictions`
 
 (`--create-table` puts predictions_table.sql's CREATE TABLE IF NOT EXISTS first; the file's
-text is also PREDICTIONS_TABLE_SQL, since the step's code bundle holds Python modules only.) Values
+text ships beside this script in its code bundle.) Values
 from arguments are validated with strict patterns; those in DML travel as Data API
 `Parameters` (`:name`), or, with a botocore too old to send Parameters in a batch, as
 quoted literals of the same validated values. COPY accepts no parameters: its S3 prefix,
@@ -46,6 +46,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 Dialect = Literal["redshift", "duckdb"]
@@ -53,33 +54,6 @@ Dialect = Literal["redshift", "duckdb"]
 STAGE_TABLE = "pkgml_stage_predictions"
 MAX_BATCH_STATEMENTS = 40
 DDL_FILE = "predictions_table.sql"
-# predictions_table.sql, verbatim (a test keeps them equal): the step ships as load.py alone.
-PREDICTIONS_TABLE_SQL = """\
--- pkgml target table: the latest packaging-suitability score per product and package type.
---
--- One row per (product_id, package_type): the load step (load.py) replaces, in one
--- transaction, every row of the package type that its run re-scores and every row of an
--- earlier attempt of the same run, so the row left is from the most recently loaded run
--- (loaded_at). Redshift does not enforce the primary key; load.py refuses a load whose
--- predictions hold an id twice, which keeps it true.
---
--- Run once per database (schema `ml` must exist), or pass `--create-table` to load.py.
--- load.py replaces the table name below with its `--target-table`.
-CREATE TABLE IF NOT EXISTS ml.package_type_predictions (
-    product_id VARCHAR(64) NOT NULL,
-    package_type VARCHAR(32) NOT NULL,
-    score DOUBLE PRECISION NOT NULL,
-    model_package_arn VARCHAR(256) NOT NULL,
-    model_package_version INTEGER NOT NULL,
-    run_id VARCHAR(63) NOT NULL,
-    run_kind VARCHAR(32) NOT NULL,
-    loaded_at TIMESTAMP NOT NULL,
-    PRIMARY KEY (product_id, package_type)
-)
-DISTSTYLE KEY
-DISTKEY (product_id)
-SORTKEY (package_type, product_id);
-"""
 CHECK_PREFIX = "pkgml load check failed: "
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}")
@@ -263,8 +237,14 @@ def merge_statements(spec: LoadSpec, dialect: Dialect = "redshift") -> list[str]
     ]
 
 
-def create_table_statement(target_table: str, text: str = PREDICTIONS_TABLE_SQL) -> str:
+def predictions_table_sql() -> str:
+    """predictions_table.sql, shipped beside this script (the code bundle includes it)."""
+    return Path(__file__).with_name(DDL_FILE).read_text(encoding="utf-8")
+
+
+def create_table_statement(target_table: str, text: str | None = None) -> str:
     """The predictions table's CREATE TABLE (comments dropped) for the given target table."""
+    text = predictions_table_sql() if text is None else text
     body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
     statement, count = re.subn(
         r"CREATE TABLE IF NOT EXISTS\s+[a-z_][a-z0-9_$.]*",

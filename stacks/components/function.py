@@ -14,13 +14,36 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.components.queues import dead_letter_queue
+from stacks.components.staging import stage
 
 LAMBDA_SOURCE = Path(__file__).resolve().parents[2] / "lambda_src"
+SHARED_SOURCE = LAMBDA_SOURCE / "shared"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 
 
+def lambda_asset_dir(folder: str) -> Path:
+    """`lambda_src/<folder>` plus the modules in `lambda_src/shared`, staged as one asset.
+
+    Shared modules (the JSON logger) are copied beside the function's own modules,
+    so the deployed code imports them as top-level modules; no layer is needed.
+    """
+    source = LAMBDA_SOURCE / folder
+    if not source.is_dir():
+        raise ValueError(f"no Lambda source folder {source}")
+    files = {p.name: p for p in sorted(SHARED_SOURCE.glob("*.py"))}
+    own = {
+        p.relative_to(source).as_posix(): p
+        for p in sorted(source.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".md")
+    }
+    clashes = sorted(set(files) & set(own))
+    if clashes:
+        raise ValueError(f"{source} shadows shared module(s) {', '.join(clashes)}")
+    return stage({**files, **own})
+
+
 class PlatformFunction(Construct):
-    """Python Lambda from `lambda_src/<folder>` (no bundling: standard library + boto3).
+    """Python Lambda from `lambda_src/<folder>` + `lambda_src/shared` (standard library + boto3).
 
     Defaults: Python 3.14 on arm64, 256 MB, 60 s, JSON logs kept `log_retention`,
     a role that may write only its own log group (no managed policies), and an
@@ -46,9 +69,7 @@ class PlatformFunction(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
     ) -> None:
         super().__init__(scope, construct_id)
-        source = LAMBDA_SOURCE / folder
-        if not source.is_dir():
-            raise ValueError(f"no Lambda source folder {source}")
+        asset = lambda_asset_dir(folder)
         self.log_group = logs.LogGroup(
             self,
             "Logs",
@@ -79,7 +100,7 @@ class PlatformFunction(Construct):
             "Function",
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
-            code=lambda_.Code.from_asset(str(source), exclude=["__pycache__", "*.pyc", "*.md"]),
+            code=lambda_.Code.from_asset(str(asset)),
             handler=handler,
             description=description,
             environment=dict(environment),

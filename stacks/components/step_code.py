@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from aws_cdk import Acknowledgment, Stack, Validations
@@ -18,6 +14,7 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
 from stacks.components.access import acknowledge_wildcard_resource, allow_key, allow_objects
+from stacks.components.staging import stage
 from stacks.naming import ArtifactPrefixes
 
 STEP_CODE_DIR = Path(__file__).resolve().parents[2] / "pipeline_defs" / "steps"
@@ -51,9 +48,21 @@ def _sibling_imports(path: Path, siblings: set[str]) -> set[str]:
     return found & siblings
 
 
+def _data_files_named(path: Path, data_files: set[str]) -> set[str]:
+    """Data files (e.g. 'predictions_table.sql') `path` names in a string literal."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return {
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    } & data_files
+
+
 def code_bundles(folder: Path = STEP_CODE_DIR) -> dict[str, list[Path]]:
-    """{script stem: [the script and every sibling module it imports, transitively]}."""
+    """{script stem: [the script, every sibling module it imports (transitively), and the
+    data files those modules name]}."""
     modules = {p.stem: p for p in folder.glob("*.py") if p.stem != "__init__"}
+    data = {p.name: p for p in folder.iterdir() if p.is_file() and p.suffix in (".sql", ".json")}
     bundles = {}
     for stem, path in sorted(modules.items()):
         needed, pending = {stem}, [path]
@@ -61,7 +70,9 @@ def code_bundles(folder: Path = STEP_CODE_DIR) -> dict[str, list[Path]]:
             for name in _sibling_imports(pending.pop(), set(modules)) - needed:
                 needed.add(name)
                 pending.append(modules[name])
-        bundles[stem] = sorted(modules[name] for name in needed)
+        files = [modules[name] for name in needed]
+        files += [data[n] for m in list(files) for n in _data_files_named(m, set(data))]
+        bundles[stem] = sorted(set(files))
     return bundles
 
 
@@ -80,23 +91,12 @@ def bundle_hashes(folder: Path = STEP_CODE_DIR) -> dict[str, str]:
 
 def stage_bundles(folder: Path = STEP_CODE_DIR, root: Path = STAGING_ROOT) -> Path:
     """Lay out `<root>/<combined hash>/<bundle hash>/<files>` once; return that directory."""
-    bundles = code_bundles(folder)
-    hashes = {stem: bundle_hash(files) for stem, files in bundles.items()}
-    combined = hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()
-    target = root / combined
-    if not target.is_dir():
-        root.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(dir=root, prefix=".staging-"))
-        for stem, files in bundles.items():
-            bundle_dir = work / hashes[stem]
-            bundle_dir.mkdir(exist_ok=True)
-            for path in files:
-                shutil.copyfile(path, bundle_dir / path.name)
-        try:
-            os.replace(work, target)
-        except OSError:  # a concurrent synth staged the same content first
-            shutil.rmtree(work, ignore_errors=True)
-    return target
+    files = {
+        f"{bundle_hash(paths)}/{path.name}": path
+        for paths in code_bundles(folder).values()
+        for path in paths
+    }
+    return stage(files, root)
 
 
 class StepCode(Construct):

@@ -23,6 +23,7 @@ def test_bundles_hold_the_script_and_its_sibling_imports():
     assert "compare.py" not in names(bundles["train"])
     assert "features.py" in names(bundles["split"])
     assert names(bundles["features"]) == ["features.py"]
+    assert "predictions_table.sql" in names(bundles["load"])
     assert "__init__" not in bundles
 
 

@@ -1,7 +1,8 @@
 """Fixtures for the Lambda functions: asset folders on sys.path, moto, settings, fakes.
 
 Each function is its own asset folder (lambda_src/trigger, lambda_src/extract), deployed
-as the code root, so its modules import each other as top-level modules. Module names are
+as the code root together with lambda_src/shared, so its modules import each other (and
+the shared ones) as top-level modules. Module names are
 unique across the folders (runfile, trigger_*, extract_*), so both folders can share
 sys.path in one test session without colliding in sys.modules.
 """
@@ -21,11 +22,14 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from stacks.naming import pipelines_by_run_kind
+
 REPO = Path(__file__).resolve().parents[2]
 TRIGGER_DIR = REPO / "lambda_src" / "trigger"
 EXTRACT_DIR = REPO / "lambda_src" / "extract"
+SHARED_DIR = REPO / "lambda_src" / "shared"  # staged beside each function's own modules
 EXAMPLES_DIR = REPO / "examples" / "run_files"
-for folder in (TRIGGER_DIR, EXTRACT_DIR):
+for folder in (SHARED_DIR, TRIGGER_DIR, EXTRACT_DIR):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
@@ -39,16 +43,14 @@ ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/pkgml-dev-redshift-unload"
 PIPELINE_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/pkgml-dev-sagemaker"
 
 
+# The app's own routing table: the trigger and the pipelines cannot disagree on names.
+PIPELINES = pipelines_by_run_kind("pkgml", "dev", PACKAGE_TYPES)
+
+
 def pipeline_name(kind: str, package_type: str) -> str:
-    """Same rule as stacks/naming.py: daily and monthly inference share one pipeline."""
-    family = "training" if kind == "training" else "inference"
-    return f"pkgml-dev-{package_type}-{family}"
+    """The pipeline a run kind starts for a package type (from the routing table)."""
+    return PIPELINES[kind][package_type]
 
-
-PIPELINES = {
-    kind: {p: pipeline_name(kind, p) for p in PACKAGE_TYPES}
-    for kind in ("training", "inference-daily", "inference-monthly")
-}
 
 TRIGGER_ENV = {
     "ENVIRONMENT": "dev",
@@ -151,7 +153,7 @@ def example(name: str) -> dict[str, Any]:
 @pytest.fixture
 def test_logger() -> logging.Logger:
     """A JSON logger writing to stdout (capsys sees it)."""
-    from trigger_log import get_logger
+    from pkgml_log import get_logger
 
     return get_logger("pkgml.test", "DEBUG")
 

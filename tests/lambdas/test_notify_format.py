@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lambda_src" / "notify"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lambda_src" / "shared"))
 
 from notify_format import (
     NO_LOOKUP,

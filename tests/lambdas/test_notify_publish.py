@@ -18,12 +18,13 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lambda_src" / "notify"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lambda_src" / "shared"))
 
 from notify_format import NO_LOOKUP, GateDecision
-from notify_log import get_logger
 from notify_lookup import AwsLookup
 from notify_service import Notifier
 from notify_settings import load_settings
+from pkgml_log import get_logger
 
 from tests.lambdas.test_notify_format import ALERTS, DECISIONS, ENV, REGION, event
 
