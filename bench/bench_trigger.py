@@ -107,6 +107,9 @@ class FakeSageMaker:
         self.started += 1
         return {"PipelineExecutionArn": f"arn:aws:sagemaker:::pipeline/x/execution/{self.started}"}
 
+    def list_pipeline_executions(self, **kwargs: Any) -> dict[str, list[Any]]:
+        return {"PipelineExecutionSummaries": []}
+
 
 class FakeSNS:
     def publish(self, **kwargs: Any) -> dict[str, str]:

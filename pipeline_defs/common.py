@@ -44,7 +44,8 @@ from typing import Any, Final
 
 ISO_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$")
 NAME = re.compile(r"^[A-Za-z0-9](-*[A-Za-z0-9]){0,62}$")  # SageMaker pipeline/group names
-PACKAGE_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+# The same rule as stacks.settings: 1-16 lowercase letters, digits and single hyphens.
+PACKAGE_TYPE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 SKLEARN_VERSION = re.compile(r"^\d+\.\d+-\d+$")
 TABLE = re.compile(r"^[a-z_][a-z0-9_$]*(\.[a-z_][a-z0-9_$]*)?$")
@@ -136,7 +137,10 @@ def _check_common(
 ) -> None:
     _check(bool(REGION.fullmatch(region)), f"region {region!r} is not an AWS region name")
     _check(bool(NAME.fullmatch(environment)), f"environment {environment!r} is not a name")
-    _check(bool(PACKAGE_TYPE.fullmatch(package_type)), f"bad package_type {package_type!r}")
+    _check(
+        bool(PACKAGE_TYPE.fullmatch(package_type)) and len(package_type) <= 16,
+        f"bad package_type {package_type!r}: 1-16 lowercase letters, digits, single hyphens",
+    )
     for label, value in (("pipeline_name", pipeline_name), ("group", model_package_group)):
         _check(bool(NAME.fullmatch(value)), f"{label} {value!r}: 1-63 of [A-Za-z0-9-]")
     _check(bool(ISO_DURATION.fullmatch(cache_expiry)), f"cache_expiry {cache_expiry!r}: ISO 8601")
@@ -467,6 +471,7 @@ class JobOptions:
     subnets: tuple[str, ...]
     security_groups: tuple[str, ...]
     max_runtime_seconds: int
+    region: str
 
 
 def processing_step_args(session: Any, run: ScriptRun, options: JobOptions) -> Any:
@@ -489,7 +494,14 @@ def processing_step_args(session: Any, run: ScriptRun, options: JobOptions) -> A
         output_kms_key=Placeholders.KMS_KEY_ARN,
         max_runtime_in_seconds=options.max_runtime_seconds,
         sagemaker_session=session,
-        env={"PYTHONPATH": LIB_DIR, "PYTHONUNBUFFERED": "1", **dict(run.env)},
+        # AWS_DEFAULT_REGION: scripts' boto3 clients reach the regional endpoints (a VPC
+        # may only have regional S3 / SageMaker endpoints).
+        env={
+            "PYTHONPATH": LIB_DIR,
+            "PYTHONUNBUFFERED": "1",
+            "AWS_DEFAULT_REGION": options.region,
+            **dict(run.env),
+        },
         network_config=network_config(options.subnets, options.security_groups),
     )
     inputs = [

@@ -108,6 +108,7 @@ def build_inference_pipeline(inputs: InferencePipelineInputs) -> str:
             subnets=inputs.subnets,
             security_groups=inputs.security_groups,
             max_runtime_seconds=_MAX_RUNTIME_SECONDS,
+            region=inputs.region,
         )
 
         prepare = ProcessingStep(
@@ -203,7 +204,6 @@ def build_inference_pipeline(inputs: InferencePipelineInputs) -> str:
                         "--region",
                         inputs.region,
                     ],
-                    env=(("AWS_DEFAULT_REGION", inputs.region),),
                 ),
                 job_options,
             ),

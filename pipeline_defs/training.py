@@ -177,6 +177,7 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
             subnets=inputs.subnets,
             security_groups=inputs.security_groups,
             max_runtime_seconds=inputs.max_runtime_seconds,
+            region=inputs.region,
         )
         cached = cache_config(inputs.cache_expiry)
 
@@ -319,8 +320,9 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
             retry_policies=job_retry_policies(),
         )
         evaluation_dir = evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"]
-        evaluation_uri = Join(on="/", values=[evaluation_dir.S3Output.S3Uri, "evaluation.json"])
-        statistics_uri = Join(on="/", values=[split_output("statistics"), "statistics.json"])
+        # Output folders end with '/' (common.s3_output_uri): append file names directly.
+        evaluation_uri = Join(on="", values=[evaluation_dir.S3Output.S3Uri, "evaluation.json"])
+        statistics_uri = Join(on="", values=[split_output("statistics"), "statistics.json"])
 
         gate_decision = PropertyFile(
             name=DECISION_PROPERTY_FILE, output_name="decision", path="decision.json"
@@ -362,7 +364,6 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
                         "--region",
                         inputs.region,
                     ],
-                    env=(("AWS_DEFAULT_REGION", inputs.region),),
                 ),
                 job_options,
             ),
@@ -372,7 +373,7 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
             retry_policies=job_retry_policies(),
         )
         decision_dir = compare.properties.ProcessingOutputConfig.Outputs["decision"]
-        decision_uri = Join(on="/", values=[decision_dir.S3Output.S3Uri, "decision.json"])
+        decision_uri = Join(on="", values=[decision_dir.S3Output.S3Uri, "decision.json"])
 
         def register(name: str, status: str, verdict: str) -> Any:
             return register_model_step(
@@ -386,7 +387,8 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
                         ],
                         "SupportedContentTypes": ["text/csv"],
                         "SupportedResponseMIMETypes": ["text/csv"],
-                        "SupportedTransformInstanceTypes": [inputs.transform_instance_type],
+                        # No SupportedTransformInstanceTypes: inference may choose its
+                        # transform instance type per run (TransformInstanceType).
                     },
                     "ModelMetrics": {
                         "ModelQuality": {

@@ -75,8 +75,17 @@ class LocalS3:
         return (self.root / bucket).is_dir()
 
     def path(self, uri: str) -> Path:
-        """The local file of an s3:// URI."""
+        """The local file of an s3:// URI; ValueError for keys a folder tree cannot tell apart.
+
+        On S3 `a//b` and `a/b` are different objects, but as file paths they collapse into
+        one: such a key is refused rather than silently matched.
+        """
         bucket, key = split_uri(uri)
+        if "//" in key:
+            raise ValueError(
+                f"{uri}: the key has an empty path segment ('//'); on S3 that is a different "
+                "object than the same key with one '/', so the rehearsal refuses it"
+            )
         return self.root / bucket / key
 
     def list_keys(self, bucket: str, prefix: str = "") -> list[str]:

@@ -93,6 +93,7 @@ class MlStack(Stack):
             artifacts_bucket_name=artifacts_bucket_name,
             key=key,
             model_package_groups=group_names.values(),
+            in_vpc=bool(environment.ml.subnets),
         )
         self.role = execution.role
         code = StepCode(

@@ -88,10 +88,19 @@ class Outcome:
     """What happened to one record."""
 
     key: str
-    status: str  # started | duplicate | quarantined | ignored | failed
+    status: str  # started | duplicate | concurrent | quarantined | ignored | failed
     reason: str | None = None
     executions: dict[str, str] = field(default_factory=dict)
     duplicates: list[str] = field(default_factory=list)
+    concurrent: dict[str, str] = field(default_factory=dict)  # package type -> running ARN
+
+
+class RunInProgress(Exception):
+    """An execution of the same run (pipeline + display name) is still running."""
+
+    def __init__(self, execution_arn: str) -> None:
+        super().__init__(execution_arn)
+        self.execution_arn = execution_arn
 
 
 def object_refs(event: dict[str, Any]) -> list[ObjectRef]:
@@ -302,6 +311,9 @@ class Trigger:
         for package_type in run.package_types:
             try:
                 arn = self._start_one(ref, version, run, package_type, parameters)
+            except RunInProgress as busy:
+                outcome.concurrent[package_type] = busy.execution_arn
+                continue
             except Exception as exc:  # one package type's failure does not hold up the others
                 failures.append(exc)
                 continue
@@ -311,9 +323,43 @@ class Trigger:
                 outcome.executions[package_type] = arn
         if failures:
             raise failures[0]
+        if outcome.concurrent:
+            self._alert_concurrent(ref, run, outcome.concurrent)
         if not outcome.executions:
-            outcome.status = "duplicate"
+            outcome.status = "concurrent" if outcome.concurrent else "duplicate"
         return outcome
+
+    def _running_execution(self, pipeline: str, display: str) -> str | None:
+        """ARN of an execution of `pipeline` for the same run still running, else None."""
+        response = self.clients.sagemaker.list_pipeline_executions(
+            PipelineName=pipeline, SortBy="CreationTime", SortOrder="Descending", MaxResults=50
+        )
+        for summary in response.get("PipelineExecutionSummaries", []):
+            if summary.get("PipelineExecutionDisplayName") == display and summary.get(
+                "PipelineExecutionStatus"
+            ) in ("Executing", "Stopping"):
+                return str(summary["PipelineExecutionArn"])
+        return None
+
+    def _alert_concurrent(self, ref: ObjectRef, run: RunFile, running: dict[str, str]) -> None:
+        """Tell people a re-uploaded run file was not started beside its running execution."""
+        s = self.settings
+        lines = [
+            f"Run file s3://{ref.bucket}/{ref.key} (run {run.run_id}) was NOT started for "
+            "these package types, because an execution of the same run is still running; "
+            "two executions of one run would write the same output folders.",
+            "",
+            *(f"  {package_type}: {arn}" for package_type, arn in sorted(running.items())),
+            "",
+            "NEXT ACTION: wait for it to finish (or stop it), then upload the run file again.",
+        ]
+        self.clients.sns.publish(
+            TopicArn=s.alert_topic_arn,
+            Subject=alert_subject(s.environment, "run_in_progress", ref.key),
+            Message="\n".join(lines),
+        )
+        log_event(self.logger, "run_file.concurrent", logging.WARNING, key=ref.key,
+                  run_id=run.run_id, running=running)  # fmt: skip
 
     def _marker_key(self, token: str) -> str:
         return f"{self.settings.state_prefix}{token}.json"
@@ -384,6 +430,12 @@ class Trigger:
         if not self._claim(marker_key, claim):
             log_event(self.logger, "run_file.duplicate", **fields)
             return None
+        running = self._running_execution(pipeline, display_name(run.run_id, package_type))
+        if running is not None:
+            # Another version of this run file is still executing: release the claim so a
+            # re-upload after it finished starts normally.
+            self.clients.s3.delete_object(Bucket=self.settings.data_bucket, Key=marker_key)
+            raise RunInProgress(running)
         try:
             response = self.clients.sagemaker.start_pipeline_execution(
                 PipelineName=pipeline,

@@ -58,7 +58,8 @@ CHECK_PREFIX = "pkgml load check failed: "
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}")
 RUN_KIND = re.compile(r"[a-z][a-z0-9-]{0,31}")
-PACKAGE_TYPE = re.compile(r"[a-z][a-z0-9_]{0,31}")
+PACKAGE_TYPE = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")  # as stacks.settings: 'mailer-xl'
+
 TABLE = re.compile(r"[a-z_][a-z0-9_$]{0,126}(\.[a-z_][a-z0-9_$]{0,126})?")
 DATABASE = re.compile(r"[a-z_][a-z0-9_$]{0,126}")
 MODEL_PACKAGE_ARN = re.compile(

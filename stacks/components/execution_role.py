@@ -42,6 +42,7 @@ class SageMakerExecutionRole(Construct):
         artifacts_bucket_name: str,
         key: kms.IKey,
         model_package_groups: Iterable[str],
+        in_vpc: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -188,8 +189,31 @@ class SageMakerExecutionRole(Construct):
         acknowledge_wildcard_resource(
             role,
             "*",
-            reason="cloudwatch:PutMetricData and ecr:GetAuthorizationToken have no resource "
-            "type; metrics are limited to the gate's namespace by condition.",
+            reason="cloudwatch:PutMetricData, ecr:GetAuthorizationToken and the EC2 describe "
+            "calls have no resource type (metrics limited to the gate's namespace by "
+            "condition); VPC network interfaces are created by SageMaker with generated ids.",
+        )
+        if in_vpc:
+            self._allow_vpc_networking()
+
+    def _allow_vpc_networking(self) -> None:
+        """Jobs and models in the configured VPC: SageMaker manages their network interfaces."""
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="RunJobsInTheVpc",
+                actions=[
+                    "ec2:CreateNetworkInterface",
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                    "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeSecurityGroups",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeVpcs",
+                ],
+                resources=["*"],  # interfaces are created by the service, named on creation
+            )
         )
 
     def allow_images(self, repository_arns: Iterable[str]) -> None:

@@ -115,6 +115,14 @@ class PipelineTrigger(Construct):
                 resources=sorted(set(pipeline_arns)),
             )
         )
+        # Before starting, the trigger checks that no execution of the same run is running.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="SeeThisEnvironmentsExecutions",
+                actions=["sagemaker:ListPipelineExecutions"],
+                resources=sorted(set(pipeline_arns)),
+            )
+        )
 
         self.rule_dead_letter_queue = dead_letter_queue(
             self,

@@ -224,3 +224,26 @@ def test_resolve_function_serves_only_this_environments_groups(dev):
     assert json.loads(function["Environment"]["Variables"]["ALLOWED_GROUPS"]) == sorted(
         f"pkgml-dev-{t}" for t in TYPES
     )
+
+
+def ec2_actions(template: Template) -> set[str]:
+    return {
+        action
+        for p in template.find_resources("AWS::IAM::Policy").values()
+        if any("ExecutionRole" in r["Ref"] for r in p["Properties"]["Roles"])
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        for action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+        if action.startswith("ec2:")
+    }
+
+
+def test_vpc_mode_lets_jobs_create_their_network_interfaces(dev, base_context, tmp_path):
+    assert ec2_actions(dev) == set()  # no VPC configured: no EC2 permissions at all
+    context = copy.deepcopy(base_context)
+    context["environments.dev.ml.subnets"] = '["subnet-0123abcd"]'
+    context["environments.dev.ml.security_groups"] = '["sg-0123abcd"]'
+    changed = synthesize(context, tmp_path / "vpc")
+    vpc = Template.from_stack(changed.stages["dev"].ml)
+    assert {"ec2:CreateNetworkInterface", "ec2:DescribeSubnets"} <= ec2_actions(vpc)
+    body = json.dumps(raw_body(vpc, "pkgml-dev-mailer-training"))
+    assert "subnet-0123abcd" in body and "sg-0123abcd" in body

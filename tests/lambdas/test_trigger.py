@@ -527,3 +527,52 @@ def test_defaults() -> None:
     settings = load_settings(TRIGGER_ENV)
     assert (settings.max_run_file_bytes, settings.runs_prefix, settings.quarantine_prefix,
             settings.state_prefix) == (65536, "runs/", "quarantine/", "trigger-state/")  # fmt: skip
+
+
+# --- one execution of a run at a time ---------------------------------------------------
+
+
+class StillRunning:
+    """moto finishes every execution at once; this client reports them as still Executing."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def list_pipeline_executions(self, **kwargs: Any) -> Any:
+        response = self.real.list_pipeline_executions(**kwargs)
+        for summary in response["PipelineExecutionSummaries"]:
+            summary["PipelineExecutionStatus"] = "Executing"
+        return response
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+def test_reupload_while_the_run_executes_starts_nothing_and_alerts(aws: dict[str, Any]) -> None:
+    document = with_manifest(aws, DAILY)
+    first = make_trigger(aws).handle(event(upload(aws, document)))
+    assert first["started"] == 4
+    before = len(alerts())
+
+    busy = make_trigger(aws, StillRunning(aws["sagemaker"]))
+    summary = busy.handle(event(upload(aws, document)))  # a new version, same run id
+
+    assert summary["started"] == 0
+    outcome = summary["outcomes"][0]
+    assert outcome["status"] == "concurrent"
+    assert sorted(outcome["concurrent"]) == sorted(PACKAGE_TYPES)
+    assert all_executions(aws["sagemaker"]) == 4  # no second execution of the run
+    subject, message = alerts()[before]
+    assert "run_in_progress" in (subject or "")
+    assert document["run_id"] in message and "NEXT ACTION" in message
+    # the claims were released: once the run finished, the same upload starts normally
+    assert sorted(m["status"] for m in markers(aws)) == ["started"] * 4
+    again = make_trigger(aws).handle(event(upload(aws, document)))
+    assert again["started"] == 4
+
+
+def test_finished_executions_of_the_run_do_not_block_a_rerun(aws: dict[str, Any]) -> None:
+    document = with_manifest(aws, DAILY)
+    make_trigger(aws).handle(event(upload(aws, document)))
+    rerun = make_trigger(aws).handle(event(upload(aws, document)))
+    assert rerun["started"] == 4  # moto: the first executions already Succeeded

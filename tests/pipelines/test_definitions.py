@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import re
 import subprocess
@@ -260,3 +262,31 @@ def test_modules_import_without_the_sdk() -> None:
     root = Path(__file__).resolve().parents[2]
     env = {k: v for k, v in os.environ.items() if k != "AWS_DEFAULT_REGION"}
     subprocess.run([sys.executable, "-c", code], cwd=root, env=env, check=True)  # noqa: S603
+
+
+def _joins(node: Any) -> list[dict[str, Any]]:
+    """Every Std:Join in a definition (depth first)."""
+    found = []
+    if isinstance(node, dict):
+        if node.get("Std:Join"):
+            found.append(node["Std:Join"])
+        for value in node.values():
+            found += _joins(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += _joins(value)
+    return found
+
+
+def test_no_join_builds_a_double_slash(built: dict[str, Built]) -> None:
+    """Output folders end with '/': joining on '/' after one would make `a//b`, another key."""
+    for definition in built.values():
+        document = json.loads(definition.text)
+        for join in _joins(document):
+            values = join["Values"]
+            for left, right in itertools.pairwise(values):
+                is_folder = isinstance(left, dict) and str(left.get("Get", "")).endswith(
+                    "S3Output.S3Uri"
+                )
+                assert not (is_folder and join["On"] == "/" and right != ""), join
+                assert not (isinstance(left, str) and left.endswith("/") and join["On"] == "/")
