@@ -54,7 +54,7 @@ class ConfigError(ValueError):
 
 def _account(value: str) -> str:
     if not ACCOUNT_PATTERN.fullmatch(value):
-        raise ValueError("must be a 12-digit AWS account id as a string, e.g. '123456789012'")
+        raise ValueError("must be a 12-digit AWS account id, as a string (quoted in cdk.json)")
     return value
 
 
@@ -385,7 +385,7 @@ def _parse_override_value(raw: Any) -> Any:
     """`-c` values arrive as strings; lists and objects are JSON, scalars stay strings.
 
     Scalars are left to the typed models, which accept "30" for an integer and
-    "false" for a boolean, and keep "012345678901" a string where one is expected.
+    "false" for a boolean, and keep an account id with a leading zero a string.
     """
     if not isinstance(raw, str):
         return raw

@@ -139,14 +139,14 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Criteria:
-    """Gate limits (defaults: roc_auc, drop 0.02, floor 0.7, shift 0.1, count 0.5, size 1.0)."""
+    """Gate limits (defaults: roc_auc, drop 0.02, floor 0.7, shift 0.1, count 0.5, size 0.5)."""
 
     primary_metric: str = "roc_auc"
     max_score_drop: float = 0.02
     min_score: float = 0.7
     max_label_shift: float = 0.1
     max_label_count_change: float = 0.5
-    max_input_size_change: float = 1.0
+    max_input_size_change: float = 0.5
 
     def __post_init__(self) -> None:
         """Reject limits that are negative or not finite."""
