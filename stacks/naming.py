@@ -20,6 +20,10 @@ _PIPELINE_FOR_RUN: dict[RunKind, PipelineKind] = {
 }
 
 
+# The qualifier `cdk bootstrap` uses by default: it names the bootstrap bucket and roles.
+BOOTSTRAP_QUALIFIER = "hnb659fds"
+
+
 def resource_prefix(project: str, environment: str) -> str:
     """Prefix of every named resource of one environment, e.g. 'pkgml-dev'."""
     return f"{project}-{environment}"

@@ -24,15 +24,12 @@ from constructs import Construct
 
 from stacks.components.access import acknowledge_wildcard_resource
 from stacks.components.secure_bucket import AccessLogsBucket, SecureBucket
-from stacks.naming import resource_prefix
+from stacks.naming import BOOTSTRAP_QUALIFIER, resource_prefix
 from stacks.settings import AppSettings, EnvironmentSettings
 from stacks.stage import PlatformStage
 
 # CodeBuild image with Python 3.11+ and make; Node comes from the project's own venv.
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
-# The bootstrap qualifier of `cdk bootstrap` (the CDK default); the check assumes the
-# target account's read-only lookup role that bootstrap creates.
-BOOTSTRAP_QUALIFIER = "hnb659fds"
 
 
 def lookup_role_arn(environment: EnvironmentSettings) -> str:

@@ -15,7 +15,7 @@ from constructs import Construct
 
 from stacks.components.access import acknowledge_wildcard_resource, allow_key, allow_objects
 from stacks.components.staging import stage
-from stacks.naming import ArtifactPrefixes
+from stacks.naming import BOOTSTRAP_QUALIFIER, ArtifactPrefixes
 
 STEP_CODE_DIR = Path(__file__).resolve().parents[2] / "pipeline_defs" / "steps"
 STAGING_ROOT = Path(__file__).resolve().parents[2] / ".cache" / "step-code"
@@ -179,7 +179,8 @@ class StepCode(Construct):
             )
         for resource in (
             f"arn:{stack.partition}:s3:::{bucket_name}/*",
-            f"arn:{stack.partition}:s3:::cdk-hnb659fds-assets-{stack.account}-{stack.region}/*",
+            f"arn:{stack.partition}:s3:::cdk-{BOOTSTRAP_QUALIFIER}-assets-{stack.account}-"
+            f"{stack.region}/*",
         ):
             acknowledge_wildcard_resource(self.role, resource, reason=why)
         for child in stack.node.children:
