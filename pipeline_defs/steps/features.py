@@ -94,6 +94,20 @@ CATEGORY_FEATURES: tuple[str, ...] = tuple(f"category_{c}" for c in CATEGORIES)
 
 FEATURE_COLUMNS: tuple[str, ...] = NUMERIC_FEATURES + CATEGORY_FEATURES
 
+# Features whose values are always small whole numbers (flags, one-hots, fragility 0-3).
+# Writers may store them as integers: "1" is what a float 1.0 prints as, byte for byte.
+INTEGER_FEATURES: frozenset[str] = frozenset(
+    (
+        "fragility",
+        "is_liquid",
+        "has_battery",
+        "dims_missing",
+        "weight_missing",
+        "price_missing",
+        *CATEGORY_FEATURES,
+    )
+)
+
 IMPUTE_DIM_CM = 20.0
 IMPUTE_WEIGHT_KG = 1.0
 IMPUTE_PRICE = 20.0

@@ -145,3 +145,38 @@ def test_runs_as_a_script_from_its_own_directory(unload_dir: Path, tmp_path: Pat
         capture_output=True,
     )
     assert (tmp_path / "out" / "statistics" / "statistics.json").is_file()
+
+
+def _csv_text(table: pa.Table) -> bytes:
+    import io
+
+    import pyarrow.csv as pacsv
+
+    sink = io.BytesIO()
+    pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False))
+    return sink.getvalue()
+
+
+def test_integer_features_print_exactly_as_their_float32_values() -> None:
+    """int8 columns are a speed-up only: the CSV text equals an all-float32 rendering."""
+    products = synthetic_data.generate_products(5_000, seed=7, missing_rate=0.05)
+    table = split.feature_csv_table(products)
+    assert {
+        name for name in features.FEATURE_COLUMNS if table.schema.field(name).type == pa.int8()
+    } == set(features.INTEGER_FEATURES)
+    as_float = pa.table(
+        {
+            name: pc.cast(table.column(name), pa.float32())
+            if name in features.INTEGER_FEATURES
+            else table.column(name)
+            for name in table.column_names
+        }
+    )
+    assert _csv_text(table) == _csv_text(as_float)
+
+
+def test_a_fractional_integer_feature_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    products = synthetic_data.generate_products(10, seed=1)
+    monkeypatch.setattr(features, "INTEGER_FEATURES", frozenset({"volume_l"}))
+    with pytest.raises(pa.ArrowInvalid):
+        split.feature_csv_table(products)
