@@ -474,6 +474,22 @@ class JobOptions:
     region: str
 
 
+def job_options_for(
+    inputs: TrainingPipelineInputs | InferencePipelineInputs, *, max_runtime_seconds: int
+) -> JobOptions:
+    """Processing job options of a pipeline: the sklearn image for its region and version."""
+    return JobOptions(
+        image_uri=sklearn_image(
+            inputs.region, inputs.sklearn_version, inputs.processing_instance_type
+        ),
+        instance_type=inputs.processing_instance_type,
+        subnets=inputs.subnets,
+        security_groups=inputs.security_groups,
+        max_runtime_seconds=max_runtime_seconds,
+        region=inputs.region,
+    )
+
+
 def processing_step_args(session: Any, run: ScriptRun, options: JobOptions) -> Any:
     """ScriptProcessor.run(...) step arguments: python3 <script>, code folder on PYTHONPATH."""
     from sagemaker.core.processing import ScriptProcessor

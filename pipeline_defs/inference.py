@@ -32,11 +32,11 @@ from typing import Any
 
 from pipeline_defs.common import (
     InferencePipelineInputs,
-    JobOptions,
     Placeholders,
     ScriptRun,
     cache_config,
     create_model_step,
+    job_options_for,
     job_retry_policies,
     pipeline_definition,
     predictions_uri,
@@ -44,7 +44,6 @@ from pipeline_defs.common import (
     processing_step_args,
     s3_output_uri,
     sdk_build,
-    sklearn_image,
     transform_step,
     vpc_config,
 )
@@ -99,17 +98,7 @@ def build_inference_pipeline(inputs: InferencePipelineInputs) -> str:
         return s3_output_uri(inputs.pipeline_name, run_id, step, output)
 
     with sdk_build(inputs.region) as session:
-        image = sklearn_image(
-            inputs.region, inputs.sklearn_version, inputs.processing_instance_type
-        )
-        job_options = JobOptions(
-            image_uri=image,
-            instance_type=inputs.processing_instance_type,
-            subnets=inputs.subnets,
-            security_groups=inputs.security_groups,
-            max_runtime_seconds=_MAX_RUNTIME_SECONDS,
-            region=inputs.region,
-        )
+        job_options = job_options_for(inputs, max_runtime_seconds=_MAX_RUNTIME_SECONDS)
 
         prepare = ProcessingStep(
             name="Prepare",

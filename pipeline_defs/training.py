@@ -43,13 +43,13 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline_defs.common import (
-    JobOptions,
     Placeholders,
     ScriptRun,
     TrainingPipelineInputs,
     cache_config,
     code_prefix_uri,
     create_model_step,
+    job_options_for,
     job_retry_policies,
     pipeline_definition,
     prepare_sdk_environment,
@@ -58,7 +58,6 @@ from pipeline_defs.common import (
     s3_output_uri,
     sdk_build,
     serving_environment,
-    sklearn_image,
     transform_step,
     vpc_config,
 )
@@ -168,17 +167,8 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
         return s3_output_uri(inputs.pipeline_name, run_id, step, output)
 
     with sdk_build(inputs.region) as session:
-        image = sklearn_image(
-            inputs.region, inputs.sklearn_version, inputs.processing_instance_type
-        )
-        job_options = JobOptions(
-            image_uri=image,
-            instance_type=inputs.processing_instance_type,
-            subnets=inputs.subnets,
-            security_groups=inputs.security_groups,
-            max_runtime_seconds=inputs.max_runtime_seconds,
-            region=inputs.region,
-        )
+        job_options = job_options_for(inputs, max_runtime_seconds=inputs.max_runtime_seconds)
+        image = job_options.image_uri
         cached = cache_config(inputs.cache_expiry)
 
         split_outputs = ("train", "validation", "validation_features", "statistics")

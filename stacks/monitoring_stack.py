@@ -22,7 +22,6 @@ from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -274,14 +273,7 @@ class MonitoringStack(Stack):
                 name,
                 description=f"{self.prefix}: {name} -> readable notification",
                 event_pattern=pattern,
-                targets=[
-                    targets.LambdaFunction(
-                        notifier.function,
-                        dead_letter_queue=self.rule_dead_letter_queue,
-                        retry_attempts=8,
-                        max_event_age=Duration.hours(6),
-                    )
-                ],
+                targets=[notifier.rule_target(self.rule_dead_letter_queue)],
             )
             for name, pattern in patterns.items()
         }

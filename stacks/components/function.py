@@ -6,11 +6,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.components.queues import dead_letter_queue
@@ -112,4 +114,13 @@ class PlatformFunction(Construct):
             reserved_concurrent_executions=reserved_concurrency,
             on_failure=destinations.SqsDestination(self.dead_letter_queue),
             retry_attempts=retry_attempts,
+        )
+
+    def rule_target(self, dead_letter_queue: sqs.IQueue) -> targets.LambdaFunction:
+        """EventBridge target for this function: 8 retries over up to 6 hours, then the queue."""
+        return targets.LambdaFunction(
+            self.function,
+            dead_letter_queue=dead_letter_queue,
+            retry_attempts=8,
+            max_event_age=Duration.hours(6),
         )

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -73,7 +72,6 @@ class PipelineTrigger(Construct):
                 "STATE_PREFIX": DataPrefixes.TRIGGER_STATE,
             },
         )
-        function = self.handler.function
         role = self.handler.role
         for prefix, actions, why in (
             (
@@ -142,12 +140,5 @@ class PipelineTrigger(Construct):
                     "object": {"key": [{"prefix": DataPrefixes.RUNS}]},
                 },
             ),
-            targets=[
-                targets.LambdaFunction(
-                    function,
-                    dead_letter_queue=self.rule_dead_letter_queue,
-                    retry_attempts=8,
-                    max_event_age=Duration.hours(6),
-                )
-            ],
+            targets=[self.handler.rule_target(self.rule_dead_letter_queue)],
         )

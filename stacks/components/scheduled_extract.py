@@ -11,7 +11,6 @@ from aws_cdk import (
     TimeZone,
 )
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_scheduler as scheduler
@@ -137,14 +136,7 @@ class ScheduledExtract(Construct):
                     "state": ["FINISHED", "FAILED", "ABORTED"],
                 },
             ),
-            targets=[
-                targets.LambdaFunction(
-                    self.runner.function,
-                    dead_letter_queue=self.statement_events_dead_letter_queue,
-                    retry_attempts=8,
-                    max_event_age=Duration.hours(6),
-                )
-            ],
+            targets=[self.runner.rule_target(self.statement_events_dead_letter_queue)],
         )
 
         self.schedule_dead_letter_queue = dead_letter_queue(
