@@ -64,7 +64,7 @@ lint: setup-dev
 	ruff format --check .
 
 typecheck: setup-dev
-	mypy app.py stacks tools bench pipeline_defs ops rehearsal
+	mypy app.py stacks tools bench pipeline_defs ops rehearsal pkgml_contracts
 	MYPYPATH=lambda_src/shared mypy lambda_src/shared lambda_src/trigger lambda_src/extract \
 		lambda_src/resolve_model lambda_src/notify
 

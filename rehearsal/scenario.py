@@ -183,7 +183,8 @@ def ship_step_code(s3: LocalS3) -> dict[str, str]:
             digest = step_code.bundle_hash(files)
             for path in files:
                 s3.write_bytes(
-                    f"s3://{ARTIFACTS_BUCKET}/code/{digest}/{path.name}", path.read_bytes()
+                    f"s3://{ARTIFACTS_BUCKET}/code/{digest}/{step_code.bundle_name(path)}",
+                    path.read_bytes(),
                 )
             replacements[f"{placeholder_for(stem + '.py')}/"] = f"{digest}/"
         return replacements

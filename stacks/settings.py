@@ -39,6 +39,8 @@ from pydantic import (
     model_validator,
 )
 
+from pkgml_contracts.instance_types import InstanceTypeError, check_instance_type
+
 # Keys owned by the CDK itself (feature flags, CLI-injected settings): never ours.
 _CDK_KEY_PREFIXES = ("@", "aws:", "aws-cdk:", "cdk:", "cdk-")
 
@@ -191,7 +193,18 @@ class TriggerSettings(_Frozen):
     max_run_file_bytes: int = Field(default=65536, ge=1024, le=1048576)
 
 
-_INSTANCE_TYPE = r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
+def _job_instance_type(job: str) -> AfterValidator:
+    """An instance type `job` can run on with the KMS volume key and a CPU image."""
+
+    def check(value: str) -> str:
+        try:
+            return check_instance_type(value, job)
+        except InstanceTypeError as exc:
+            raise ValueError(str(exc)) from None
+
+    return AfterValidator(check)
+
+
 _ISO_DURATION = r"^P(\d+D|T\d+H|\d+DT\d+H)$"
 
 
@@ -228,9 +241,9 @@ class MlSettings(_Frozen):
     """SageMaker jobs: instance types, step-cache expiry, container version, optional VPC."""
 
     cache_expiry: str = Field(default="P30D", pattern=_ISO_DURATION)
-    processing_instance_type: str = Field(default="ml.m5.xlarge", pattern=_INSTANCE_TYPE)
-    training_instance_type: str = Field(default="ml.m5.xlarge", pattern=_INSTANCE_TYPE)
-    transform_instance_type: str = Field(default="ml.m5.xlarge", pattern=_INSTANCE_TYPE)
+    processing_instance_type: Annotated[str, _job_instance_type("processing")] = "ml.m5.xlarge"
+    training_instance_type: Annotated[str, _job_instance_type("training")] = "ml.m5.xlarge"
+    transform_instance_type: Annotated[str, _job_instance_type("transform")] = "ml.m5.xlarge"
     sklearn_version: str = Field(default="1.9-0", pattern=r"^\d+\.\d+-\d+$")
     operating_threshold: float = Field(default=0.5, gt=0, lt=1)
     inference_file_mb: int = Field(default=64, ge=1, le=100)

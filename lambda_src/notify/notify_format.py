@@ -35,6 +35,8 @@ from urllib.parse import quote
 
 from notify_settings import Settings, Topic
 
+from pkgml_contracts.notifications import sns_subject
+
 EXECUTION_STATUS = "SageMaker Model Building Pipeline Execution Status Change"
 STEP_STATUS = "SageMaker Model Building Pipeline Execution Step Status Change"
 MODEL_PACKAGE_STATE = "SageMaker Model Package State Change"
@@ -43,7 +45,6 @@ RUN_FILE_QUARANTINED = "Run File Quarantined"
 EXTRACT_FAILED = "Extract Failed"
 
 DECISION_KINDS = frozenset({"model_approved", "model_rejected"})
-SUBJECT_MAX = 99  # SNS: "less than 100 characters", printable, no line breaks
 RAW_EVENT_MAX = 4000  # characters of raw event JSON in a generic notification
 RAW_STRING_MAX = 500  # characters of any one string inside that raw event
 VALUE_MAX = 2000  # characters of any one field shown in a body
@@ -61,8 +62,6 @@ _SECRET_KEY = re.compile(
     r"|access[_-]?key|cookie",
     re.IGNORECASE,
 )
-_SUBJECT_SPACE = re.compile(r"\s+")
-_NOT_PRINTABLE_ASCII = re.compile(r"[^ -~]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -272,12 +271,9 @@ def _run_id(
 # --- text helpers ------------------------------------------------------------------------
 
 
-def clean_subject(text: str) -> str:
-    """One line of printable ASCII, at most SUBJECT_MAX characters, never empty."""
-    text = _NOT_PRINTABLE_ASCII.sub("?", _SUBJECT_SPACE.sub(" ", str(text))).strip()
-    if not text:
-        return "notification"
-    return text if len(text) <= SUBJECT_MAX else text[: SUBJECT_MAX - 3].rstrip() + "..."
+def clean_subject(text: Any) -> str:
+    """One line of printable ASCII, fewer than 100 characters, never empty (SNS's rule)."""
+    return sns_subject(str(text))
 
 
 def _value(value: Any, limit: int = VALUE_MAX) -> str:

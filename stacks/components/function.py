@@ -20,19 +20,23 @@ from stacks.components.staging import stage
 
 LAMBDA_SOURCE = Path(__file__).resolve().parents[2] / "lambda_src"
 SHARED_SOURCE = LAMBDA_SOURCE / "shared"
+CONTRACTS_SOURCE = Path(__file__).resolve().parents[2] / "pkgml_contracts"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 
 
 def lambda_asset_dir(folder: str) -> Path:
-    """`lambda_src/<folder>` plus the modules in `lambda_src/shared`, staged as one asset.
+    """`lambda_src/<folder>`, the modules in `lambda_src/shared` and the `pkgml_contracts`
+    package, staged as one asset.
 
     Shared modules (the JSON logger) are copied beside the function's own modules,
-    so the deployed code imports them as top-level modules; no layer is needed.
+    so the deployed code imports them as top-level modules; the contracts stay a
+    package (`from pkgml_contracts import registry`), as everywhere else; no layer is needed.
     """
     source = LAMBDA_SOURCE / folder
     if not source.is_dir():
         raise ValueError(f"no Lambda source folder {source}")
     files = {p.name: p for p in sorted(SHARED_SOURCE.glob("*.py"))}
+    files |= {f"{CONTRACTS_SOURCE.name}/{p.name}": p for p in sorted(CONTRACTS_SOURCE.glob("*.py"))}
     own = {
         p.relative_to(source).as_posix(): p
         for p in sorted(source.rglob("*"))
@@ -47,7 +51,9 @@ def lambda_asset_dir(folder: str) -> Path:
 class PlatformFunction(Construct):
     """Python Lambda from `lambda_src/<folder>` + `lambda_src/shared` (standard library + boto3).
 
-    Defaults: Python 3.14 on arm64, 256 MB, 60 s, JSON logs kept `log_retention`,
+    Defaults: Python 3.14 on arm64, 256 MB, 60 s, at most `reserved_concurrency` (5)
+    concurrent executions (a runaway loop cannot starve the account), JSON logs kept
+    `log_retention`,
     a role that may write only its own log group (no managed policies), and an
     SQS queue that receives failed asynchronous invocations after
     `retry_attempts` retries (exposed as `dead_letter_queue`).
@@ -66,7 +72,7 @@ class PlatformFunction(Construct):
         removal_policy: RemovalPolicy,
         timeout_seconds: int = 60,
         memory_size: int = 256,
-        reserved_concurrency: int | None = None,
+        reserved_concurrency: int = 5,
         retry_attempts: int = 2,
         log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
     ) -> None:
@@ -96,6 +102,7 @@ class PlatformFunction(Construct):
             "FailedInvocations",
             removal_policy=removal_policy,
             holds=f"failed invocations of: {description}",
+            key=encryption_key,
         )
         self.function = lambda_.Function(
             self,

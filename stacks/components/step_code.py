@@ -6,9 +6,10 @@ import ast
 import hashlib
 from pathlib import Path
 
-from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import Acknowledgment, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
@@ -19,6 +20,7 @@ from stacks.naming import BOOTSTRAP_QUALIFIER, ArtifactPrefixes
 
 STEP_CODE_DIR = Path(__file__).resolve().parents[2] / "pipeline_defs" / "steps"
 STAGING_ROOT = Path(__file__).resolve().parents[2] / ".cache" / "step-code"
+CONTRACTS_DIR = Path(__file__).resolve().parents[2] / "pkgml_contracts"
 
 
 _DYNAMIC_IMPORTERS = ("_sibling", "import_module")
@@ -58,9 +60,31 @@ def _data_files_named(path: Path, data_files: set[str]) -> set[str]:
     } & data_files
 
 
+def _imports_contracts(path: Path) -> bool:
+    """True if `path` imports the shared `pkgml_contracts` package."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(
+            a.name.split(".")[0] == CONTRACTS_DIR.name for a in node.names
+        ):
+            return True
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == (
+            CONTRACTS_DIR.name
+        ):
+            return True
+    return False
+
+
+def bundle_name(path: Path) -> str:
+    """Where `path` lies inside a bundle: contracts keep their package folder."""
+    if path.parent == CONTRACTS_DIR:
+        return f"{CONTRACTS_DIR.name}/{path.name}"
+    return path.name
+
+
 def code_bundles(folder: Path = STEP_CODE_DIR) -> dict[str, list[Path]]:
-    """{script stem: [the script, every sibling module it imports (transitively), and the
-    data files those modules name]}."""
+    """{script stem: [the script, every sibling module it imports (transitively), the
+    data files those modules name, and the `pkgml_contracts` package if any imports it]}."""
     modules = {p.stem: p for p in folder.glob("*.py") if p.stem != "__init__"}
     data = {p.name: p for p in folder.iterdir() if p.is_file() and p.suffix in (".sql", ".json")}
     bundles = {}
@@ -72,15 +96,17 @@ def code_bundles(folder: Path = STEP_CODE_DIR) -> dict[str, list[Path]]:
                 pending.append(modules[name])
         files = [modules[name] for name in needed]
         files += [data[n] for m in list(files) for n in _data_files_named(m, set(data))]
+        if any(_imports_contracts(m) for m in files if m.suffix == ".py"):
+            files += sorted(CONTRACTS_DIR.glob("*.py"))
         bundles[stem] = sorted(set(files))
     return bundles
 
 
 def bundle_hash(files: list[Path]) -> str:
-    """sha256 over file names and contents: changes exactly when one of `files` changes."""
+    """sha256 over bundle names and contents: changes exactly when one of `files` changes."""
     digest = hashlib.sha256()
-    for path in sorted(files, key=lambda p: p.name):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in sorted(files, key=bundle_name):
+        digest.update(bundle_name(path).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -92,7 +118,7 @@ def bundle_hashes(folder: Path = STEP_CODE_DIR) -> dict[str, str]:
 def stage_bundles(folder: Path = STEP_CODE_DIR, root: Path = STAGING_ROOT) -> Path:
     """Lay out `<root>/<combined hash>/<bundle hash>/<files>` once; return that directory."""
     files = {
-        f"{bundle_hash(paths)}/{path.name}": path
+        f"{bundle_hash(paths)}/{bundle_name(path)}": path
         for paths in code_bundles(folder).values()
         for path in paths
     }
@@ -106,7 +132,8 @@ class StepCode(Construct):
     content of exactly the files that script runs. The pipeline definitions point at
     those folders, so the SageMaker step cache survives redeploys without code changes
     and misses for exactly the steps whose code changed. Old folders are kept (a
-    running pipeline may still use them).
+    running pipeline may still use them). The upload function logs to `log_group`
+    (encrypted with `key`, kept `log_retention`).
     """
 
     def __init__(
@@ -117,6 +144,8 @@ class StepCode(Construct):
         bucket: s3.IBucket,
         bucket_name: str,
         key: kms.IKey,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
     ) -> None:
         super().__init__(scope, construct_id)
         self.bundles = bundle_hashes()
@@ -135,6 +164,20 @@ class StepCode(Construct):
             why="holds content-addressed step code",
         )
         allow_key(role, key)
+        # The upload function logs here (a failed deploy leaves something to read).
+        self.log_group = logs.LogGroup(
+            self,
+            "UploadLogs",
+            retention=log_retention,
+            encryption_key=key,
+            removal_policy=removal_policy,
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn],
+            )
+        )
         # Referenced by name so the CDK's grants name a literal ARN (cdk-nag can match it).
         destination = s3.Bucket.from_bucket_attributes(
             self, "Destination", bucket_name=bucket_name, encryption_key=key
@@ -151,6 +194,7 @@ class StepCode(Construct):
             server_side_encryption=s3deploy.ServerSideEncryption.AWS_KMS,
             server_side_encryption_aws_kms_key_id=key.key_arn,
             memory_limit=256,
+            log_group=self.log_group,
         )
         self.role = role
         self._acknowledge_cdk_deployment_function(bucket_name)

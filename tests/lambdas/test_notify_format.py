@@ -20,7 +20,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lambda_src" / "sha
 
 from notify_format import (
     NO_LOOKUP,
-    SUBJECT_MAX,
     GateDecision,
     Notification,
     StepFailure,
@@ -30,6 +29,8 @@ from notify_format import (
     route,
 )
 from notify_settings import ConfigError, Settings, load_settings
+
+from pkgml_contracts.notifications import SUBJECT_MAX
 
 EVENTS_DIR = Path(__file__).resolve().parent / "events"
 ACCOUNT, REGION = "123456789012", "us-east-1"
