@@ -92,7 +92,9 @@ class FakeS3:
         self.objects[Key] = Body
         return {"ETag": '"e"'}
 
-    def copy_object(self, Bucket: str, Key: str, CopySource: dict[str, str]) -> None:
+    def copy_object(
+        self, Bucket: str, Key: str, CopySource: dict[str, str], **kwargs: object
+    ) -> None:
         self.objects[Key] = self.objects[CopySource["Key"]]
 
     def delete_object(self, Bucket: str, Key: str) -> None:
@@ -205,8 +207,7 @@ def main() -> int:
     asset = lambda_asset_dir("trigger")
     cold = cold_imports(asset, bytecode=True)
     with tempfile.TemporaryDirectory() as scratch:
-        for source in asset.glob("*.py"):
-            shutil.copy(source, scratch)
+        shutil.copytree(asset, scratch, dirs_exist_ok=True)
         cold_no_pyc = cold_imports(Path(scratch), bytecode=False)
 
     # stubbed (in-memory fakes): our code only

@@ -1,8 +1,10 @@
 """Run file, schema version 1: parse, validate, and map to SageMaker pipeline parameters.
 
-Standard library only (the trigger must cold-start fast). `RUN_FILE.md` beside this
-module documents the schema for people; every check here raises `RunFileError` with a
-reason code, the field's dotted path and the accepted form.
+Standard library and `pkgml_contracts` only (the trigger must cold-start fast; the ops
+CLI loads this file by path). `RUN_FILE.md` beside this module documents the schema for
+people; every check here raises `RunFileError` with a reason code, the field's dotted path
+and the accepted form. No input, however odd (huge integers, deep nesting, lone
+surrogates), raises anything else.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pkgml_contracts.instance_types import TYPE_PATTERN, InstanceTypeError, check_instance_type
+
 SCHEMA_VERSION = 1
 RUN_KINDS: tuple[str, ...] = ("training", "inference-daily", "inference-monthly")
 TRAINING_KINDS = frozenset({"training"})
@@ -21,7 +25,9 @@ INFERENCE_KINDS = frozenset({"inference-daily", "inference-monthly"})
 
 RUN_ID_FORM = "1-63 letters, digits and hyphens, starting with a letter or digit"
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}")
-INSTANCE_TYPE_PATTERN = re.compile(r"ml\.[a-z0-9]+\.[a-z0-9]+")
+# A run file nests 3 levels (parameters.hyperparameters.max_depth); deeper is never valid
+# and, far deeper, would exhaust the JSON parser's recursion.
+MAX_JSON_DEPTH = 20
 # s3://<bucket>/unload/<dataset>/<extract id>/manifest
 MANIFEST_PATTERN = re.compile(
     r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/unload/"
@@ -148,13 +154,34 @@ def _choices(values: tuple[str, ...] | frozenset[str]) -> str:
     return ", ".join(repr(v) for v in sorted(values))
 
 
+class HugeInteger:
+    """A JSON integer with more digits than Python converts from text
+    (`sys.get_int_max_str_digits`, 4300): only ever out of range."""
+
+    def __init__(self, digits: str) -> None:
+        self.digits = digits
+
+    def __repr__(self) -> str:
+        return self.digits
+
+
+def _shown(value: Any) -> str:
+    """`repr(value)`, shortened if long (an integer of 400 digits is shown as 1000...0)."""
+    text = repr(value)
+    return text if len(text) <= 24 else f"{text[:12]}...{text[-4:]} ({len(text)} characters)"
+
+
 def _number(low: float, high: float) -> _Check:
     def check(value: Any, path: str) -> float:
         form = f"a number from {low:g} to {high:g}"
+        if isinstance(value, HugeInteger):
+            raise RunFileError(Reason.OUT_OF_RANGE, path, f"must be {form} (got {_shown(value)})")
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise RunFileError(Reason.SCHEMA_VIOLATION, path, f"must be {form}")
-        if not math.isfinite(value) or not low <= value <= high:
-            raise RunFileError(Reason.OUT_OF_RANGE, path, f"must be {form} (got {value!r})")
+        # int-to-float comparisons are exact in Python, however large the int (no float()
+        # first: 10**400 has no float); only a float can be NaN or infinite.
+        if (isinstance(value, float) and not math.isfinite(value)) or not low <= value <= high:
+            raise RunFileError(Reason.OUT_OF_RANGE, path, f"must be {form} (got {_shown(value)})")
         return float(value)
 
     return check
@@ -163,21 +190,41 @@ def _number(low: float, high: float) -> _Check:
 def _integer(low: int, high: int) -> _Check:
     def check(value: Any, path: str) -> int:
         form = f"an integer from {low} to {high}"
+        if isinstance(value, HugeInteger):
+            raise RunFileError(Reason.OUT_OF_RANGE, path, f"must be {form} (got {_shown(value)})")
         if isinstance(value, bool) or not isinstance(value, int):
             raise RunFileError(Reason.SCHEMA_VIOLATION, path, f"must be {form}")
         if not low <= value <= high:
-            raise RunFileError(Reason.OUT_OF_RANGE, path, f"must be {form} (got {value!r})")
+            raise RunFileError(Reason.OUT_OF_RANGE, path, f"must be {form} (got {_shown(value)})")
         return value
 
     return check
 
 
-def _instance_type(value: Any, path: str) -> str:
-    if not isinstance(value, str) or not INSTANCE_TYPE_PATTERN.fullmatch(value):
-        raise RunFileError(
-            Reason.SCHEMA_VIOLATION, path, "must be a SageMaker instance type, e.g. 'ml.m5.xlarge'"
-        )
-    return value
+def _instance_type(job: str) -> _Check:
+    """The shared instance-type contract for `job` (CPU images; no local instance storage).
+
+    Not of the form ml.<family>.<size> -> schema_violation; a well-formed type the job
+    cannot use -> out_of_range; both carry the contract's message (family and why).
+    """
+
+    def check(value: Any, path: str) -> str:
+        try:
+            return check_instance_type(value, job)
+        except InstanceTypeError as exc:
+            well_formed = isinstance(value, str) and TYPE_PATTERN.fullmatch(value) is not None
+            reason = Reason.OUT_OF_RANGE if well_formed else Reason.SCHEMA_VIOLATION
+            raise RunFileError(reason, path, str(exc)) from None
+
+    return check
+
+
+# Which SageMaker job each *_instance_type parameter sizes.
+INSTANCE_TYPE_JOBS: Mapping[str, str] = {
+    "training_instance_type": "training",
+    # Training batch-transforms its validation set; inference scores the inventory.
+    "transform_instance_type": "transform",
+}
 
 
 # name -> (check, kinds it applies to)
@@ -196,10 +243,15 @@ _THRESHOLDS: dict[str, tuple[_Check, frozenset[str]]] = {
 }
 _PARAMETERS: dict[str, tuple[_Check, frozenset[str]]] = {
     "validation_ratio": (_number(0.05, 0.5), TRAINING_KINDS),
-    "training_instance_type": (_instance_type, TRAINING_KINDS),
+    "training_instance_type": (
+        _instance_type(INSTANCE_TYPE_JOBS["training_instance_type"]),
+        TRAINING_KINDS,
+    ),
     "training_instance_count": (_integer(1, 20), TRAINING_KINDS),
-    # Training batch-transforms its validation set; inference scores the inventory.
-    "transform_instance_type": (_instance_type, TRAINING_KINDS | INFERENCE_KINDS),
+    "transform_instance_type": (
+        _instance_type(INSTANCE_TYPE_JOBS["transform_instance_type"]),
+        TRAINING_KINDS | INFERENCE_KINDS,
+    ),
     "transform_instance_count": (_integer(1, 50), TRAINING_KINDS | INFERENCE_KINDS),
     # Inference's Prepare step shards the extract's files across this many instances.
     "prepare_instance_count": (_integer(1, 20), INFERENCE_KINDS),
@@ -237,20 +289,35 @@ def _fields(
     return values
 
 
+def _group(
+    obj: dict[str, Any], name: str, specs: dict[str, tuple[_Check, frozenset[str]]], kind: str
+) -> dict[str, Any]:
+    """The checked values of the group `parameters.<name>` ({} when absent).
+
+    Even an empty group must suit the kind: `"hyperparameters": {}` in an inference run
+    states an intent the run cannot honour (parameter_not_for_kind).
+    """
+    if name not in obj:
+        return {}
+    path = f"parameters.{name}"
+    values = _fields(_object(obj[name], path, [*specs]), path, specs, kind)
+    kinds = frozenset().union(*(kinds for _, kinds in specs.values()))
+    if kind not in kinds:
+        raise RunFileError(
+            Reason.NOT_FOR_KIND, path, f"applies only to run kinds {_choices(kinds)}"
+        )
+    return values
+
+
 def _parameters(raw: Any, kind: str) -> Parameters:
     obj = _object(raw, "parameters", [*_PARAMETERS, "hyperparameters", "thresholds"])
     plain = {k: v for k, v in obj.items() if k in _PARAMETERS}
     values = _fields(plain, "parameters", _PARAMETERS, kind)
-    hyper = Hyperparameters()
-    if "hyperparameters" in obj:
-        path = "parameters.hyperparameters"
-        raw_hyper = _object(obj["hyperparameters"], path, [*_HYPERPARAMETERS])
-        hyper = Hyperparameters(**_fields(raw_hyper, path, _HYPERPARAMETERS, kind))
-    thresholds = Thresholds()
-    if "thresholds" in obj:
-        raw_thr = _object(obj["thresholds"], "parameters.thresholds", [*_THRESHOLDS])
-        thresholds = Thresholds(**_fields(raw_thr, "parameters.thresholds", _THRESHOLDS, kind))
-    return Parameters(**values, hyperparameters=hyper, thresholds=thresholds)
+    return Parameters(
+        **values,
+        hyperparameters=Hyperparameters(**_group(obj, "hyperparameters", _HYPERPARAMETERS, kind)),
+        thresholds=Thresholds(**_group(obj, "thresholds", _THRESHOLDS, kind)),
+    )
 
 
 def _reject_constant(name: str) -> Any:
@@ -266,18 +333,57 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def _parse_int(digits: str) -> int | HugeInteger:
+    try:
+        return int(digits)
+    except ValueError:  # longer than int() converts from text: kept only to be refused
+        return HugeInteger(digits)
+
+
+# A JSON string (escapes included), to skip when counting brackets.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def json_depth(text: str) -> int:
+    """How deeply arrays and objects nest in `text` (brackets inside strings not counted)."""
+    depth = deepest = 0
+    for bracket in _BRACKET.findall(_JSON_STRING.sub("", text)):
+        if bracket in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
 def decode_json(body: bytes) -> Any:
-    """UTF-8 JSON, strictly: no NaN/Infinity, no duplicate keys; RunFileError otherwise."""
+    """UTF-8 JSON, strictly: no NaN/Infinity, no duplicate keys, at most MAX_JSON_DEPTH
+    levels; RunFileError otherwise."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RunFileError(
             Reason.NOT_UTF8, "", f"must be UTF-8 text (invalid byte at offset {exc.start})"
         ) from None
+    depth = json_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise RunFileError(
+            Reason.NOT_JSON,
+            "",
+            f"nests arrays/objects {depth} levels deep; a run file nests at most {MAX_JSON_DEPTH}",
+        )
     try:
         return json.loads(
-            text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicate_keys
+            text,
+            parse_constant=_reject_constant,
+            parse_int=_parse_int,
+            object_pairs_hook=_no_duplicate_keys,
         )
+    except RecursionError:  # the depth check should have caught it; never crash on input
+        raise RunFileError(
+            Reason.NOT_JSON, "", "nests arrays/objects too deeply to parse"
+        ) from None
     except ValueError as exc:
         raise RunFileError(Reason.NOT_JSON, "", f"must be one JSON object ({exc})") from None
 
@@ -296,13 +402,19 @@ def parse_run_file(
             raise RunFileError(Reason.SCHEMA_VIOLATION, name, "is required")
 
     version = obj["schema_version"]
+    if isinstance(version, HugeInteger):
+        raise RunFileError(
+            Reason.UNSUPPORTED_SCHEMA_VERSION,
+            "schema_version",
+            f"must be {SCHEMA_VERSION} (got {_shown(version)})",
+        )
     if isinstance(version, bool) or not isinstance(version, int):
         raise RunFileError(Reason.SCHEMA_VIOLATION, "schema_version", f"must be {SCHEMA_VERSION}")
     if version != SCHEMA_VERSION:
         raise RunFileError(
             Reason.UNSUPPORTED_SCHEMA_VERSION,
             "schema_version",
-            f"must be {SCHEMA_VERSION} (got {version})",
+            f"must be {SCHEMA_VERSION} (got {_shown(version)})",
         )
 
     kind = obj["kind"]
@@ -379,7 +491,7 @@ def validate_manifest(body: bytes) -> int:
         raise RunFileError(Reason.MANIFEST_EMPTY, "data.manifest", "the manifest object is empty")
     try:
         document = json.loads(body.decode("utf-8"))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise RunFileError(
             Reason.MANIFEST_INVALID, "data.manifest", "the manifest must be UTF-8 JSON"
         ) from None

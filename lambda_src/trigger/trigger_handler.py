@@ -15,7 +15,8 @@ Environment variables (validated at import; a bad value fails init naming the va
     ALERT_TOPIC_ARN      required  SNS topic for rejected run files
     MAX_RUN_FILE_BYTES   optional  size cap checked before reading (default 65536)
     RUNS_PREFIX          optional  where run files land (default "runs/")
-    QUARANTINE_PREFIX    optional  where rejected files are copied (default "quarantine/")
+    QUARANTINE_PREFIX    optional  where rejected files are copied (default "quarantine/";
+                                   at most 256 characters)
     STATE_PREFIX         optional  de-duplication claims (default "trigger-state/")
     CLAIM_LEASE_SECONDS  optional  age after which an unfinished claim is taken over
                                    (default 900 = the Lambda maximum timeout)

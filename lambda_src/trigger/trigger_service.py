@@ -1,12 +1,16 @@
 """The trigger's work: run file in S3 -> validated -> one pipeline execution per package type.
 
 event -> object refs -> for each ref:
-    outside DATA_BUCKET/RUNS_PREFIX, folder marker, deleted since -> ignored
-    key, size, UTF-8, JSON, schema, manifest  --bad-->  quarantine + alert (no start)
+    outside DATA_BUCKET/RUNS_PREFIX, deleted since, zero-byte folder marker -> ignored
+    (an EventBridge key that does not exist is tried URL-decoded before "deleted since")
+    key, size, UTF-8, JSON, schema, manifest  --bad-->  quarantine + alert (no start;
+                                                        trigger_quarantine.py)
     for each package type: claim marker (S3 If-None-Match) -> StartPipelineExecution
                            -> marker records the execution ARN
-unexpected errors (throttling, outages, access) are collected and re-raised after the
-batch, so Lambda retries the event; claims make the retry skip what already started.
+Only bad input (RunFileError) is quarantined. Unexpected errors (throttling, outages,
+access, bugs) are collected and re-raised after the batch, so Lambda retries the event
+(and, in the end, the failed-invocations queue gets it); claims make the retry skip what
+already started, and the quarantine's steps are safe to repeat.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -33,7 +37,10 @@ from runfile import (
     pipeline_parameters,
     validate_manifest,
 )
+from trigger_quarantine import Quarantine, Rejected, alert_subject, iso_time
 from trigger_settings import Settings
+
+from pkgml_contracts.notifications import encodable
 
 _NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchVersion"})
 _DENIED = frozenset({"AccessDenied", "403"})
@@ -51,7 +58,6 @@ _RETRYABLE = frozenset(
         "ConflictException",
     }
 )
-_MAX_COPY_BYTES = 5 * 1024**3  # CopyObject's limit; larger objects are reported, not copied
 _MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 _DISPLAY_NAME_CHARS = re.compile(r"[^A-Za-z0-9-]+")
 
@@ -66,12 +72,24 @@ class BatchError(RuntimeError):
 
 @dataclass(frozen=True)
 class ObjectRef:
-    """One created object, as the event names it."""
+    """One created object, as the event names it.
+
+    `decoded_key`: the key URL-decoded, for EventBridge events whose key may arrive
+    URL-encoded; used only if `key` itself does not exist.
+    """
 
     bucket: str
     key: str
     version_id: str | None = None
     etag: str | None = None
+    decoded_key: str | None = None
+
+    def candidate_keys(self) -> list[str]:
+        """The key as given, then its decoded form if that differs."""
+        keys = [self.key]
+        if self.decoded_key is not None and self.decoded_key != self.key:
+            keys.append(self.decoded_key)
+        return keys
 
 
 @dataclass(frozen=True)
@@ -112,7 +130,8 @@ def object_refs(event: dict[str, Any]) -> list[ObjectRef]:
         obj, bucket = detail.get("object") or {}, detail.get("bucket") or {}
         if not isinstance(obj.get("key"), str) or not isinstance(bucket.get("name"), str):
             raise EventShapeError("EventBridge Object Created event without bucket.name/object.key")
-        return [_ref(bucket["name"], obj["key"], obj.get("version-id"), obj.get("etag"))]
+        ref = _ref(bucket["name"], obj["key"], obj.get("version-id"), obj.get("etag"))
+        return [replace(ref, decoded_key=unquote_plus(obj["key"]))]
     records = event.get("Records")
     if not isinstance(records, list):
         raise EventShapeError("expected an S3 notification (Records) or an EventBridge S3 event")
@@ -177,6 +196,9 @@ class Trigger:
         self.clients = clients
         self.logger = logger
         self.clock = clock
+        self._quarantine = Quarantine(
+            settings, clients.s3, clients.sns, logger, self._absent, lambda: self.clock()
+        )
 
     def _absent(self, exc: ClientError, bucket: str, key: str) -> bool:
         """True if `exc` means the object does not exist.
@@ -235,33 +257,54 @@ class Trigger:
     def process(self, ref: ObjectRef) -> Outcome:
         """Validate one run file and start its pipelines, or quarantine it."""
         s = self.settings
-        if ref.bucket != s.data_bucket or not ref.key.startswith(s.runs_prefix):
+        ours = [k for k in ref.candidate_keys() if k.startswith(s.runs_prefix)]
+        if ref.bucket != s.data_bucket or not ours:
             log_event(self.logger, "run_file.ignored", logging.WARNING, bucket=ref.bucket,
                       key=ref.key, why="outside DATA_BUCKET/RUNS_PREFIX")  # fmt: skip
             return Outcome(key=ref.key, status="ignored", reason="outside_runs_prefix")
-        if ref.key.endswith("/"):
-            return Outcome(key=ref.key, status="ignored", reason="folder_marker")
 
-        version_args = {"VersionId": ref.version_id} if ref.version_id else {}
-        try:
-            head = self.clients.s3.head_object(Bucket=ref.bucket, Key=ref.key, **version_args)
-        except ClientError as exc:
-            if self._absent(exc, ref.bucket, ref.key):  # deleted since: nothing to run or keep
-                log_event(self.logger, "run_file.gone", logging.WARNING, key=ref.key)
-                return Outcome(key=ref.key, status="ignored", reason="gone")
-            raise
+        found = self._find(ref, ours)
+        if found is None:  # deleted since: nothing to run or keep
+            log_event(self.logger, "run_file.gone", logging.WARNING, key=ref.key)
+            return Outcome(key=ref.key, status="ignored", reason="gone")
+        ref, head = found
         version = ref.version_id or head.get("VersionId") or ""
         etag = str(head.get("ETag", "")).strip('"') or ref.etag or ""
         if version in ("", "null"):
             version = f"etag:{etag}"
         size = int(head.get("ContentLength", 0))
+        if ref.key.endswith("/") and size == 0:  # a console "folder"; with content: bad_key
+            return Outcome(key=ref.key, status="ignored", reason="folder_marker")
 
+        version_args = {"VersionId": ref.version_id} if ref.version_id else {}
         try:
             run = self._validate(ref, size, version_args)
         except RunFileError as error:
-            self.quarantine(ref, version, etag, size, error)
+            content_type = head.get("ContentType")
+            if not isinstance(content_type, str):
+                content_type = None
+            self._quarantine(
+                Rejected(ref.bucket, ref.key, version, etag, size, content_type), error
+            )
             return Outcome(key=ref.key, status="quarantined", reason=error.reason)
         return self._start_all(ref, version, run)
+
+    def _find(self, ref: ObjectRef, keys: list[str]) -> tuple[ObjectRef, dict[str, Any]] | None:
+        """The first of `keys` that exists (HEAD at the event's version), or None if none.
+
+        An EventBridge key may arrive URL-encoded: the key as given wins if it exists,
+        else its decoded form is used.
+        """
+        version_args = {"VersionId": ref.version_id} if ref.version_id else {}
+        for key in keys:
+            try:
+                head = self.clients.s3.head_object(Bucket=ref.bucket, Key=key, **version_args)
+            except ClientError as exc:
+                if self._absent(exc, ref.bucket, key):
+                    continue
+                raise
+            return replace(ref, key=key, decoded_key=None), head
+        return None
 
     def _validate(self, ref: ObjectRef, size: int, version_args: dict[str, str]) -> RunFile:
         s = self.settings
@@ -356,7 +399,7 @@ class Trigger:
         self.clients.sns.publish(
             TopicArn=s.alert_topic_arn,
             Subject=alert_subject(s.environment, "run_in_progress", ref.key),
-            Message="\n".join(lines),
+            Message=encodable("\n".join(lines)),
         )
         log_event(self.logger, "run_file.concurrent", logging.WARNING, key=ref.key,
                   run_id=run.run_id, running=running)  # fmt: skip
@@ -418,7 +461,7 @@ class Trigger:
         claim = {
             "status": "claimed",
             "claimed_at_epoch": now,
-            "claimed_at": _iso(now),
+            "claimed_at": iso_time(now),
             "run_file": {"bucket": ref.bucket, "key": ref.key, "version": version},
             "run_id": run.run_id,
             "package_type": package_type,
@@ -455,101 +498,8 @@ class Trigger:
             raise
         arn = str(response["PipelineExecutionArn"])
         self._put_marker(
-            marker_key, {**claim, "status": "started", "execution_arn": arn, "started_at": _iso()}
+            marker_key,
+            {**claim, "status": "started", "execution_arn": arn, "started_at": iso_time()},
         )
         log_event(self.logger, "pipeline.started", **fields, execution_arn=arn)
         return arn
-
-    # --- quarantine -------------------------------------------------------------------
-
-    def quarantine(
-        self, ref: ObjectRef, version: str, etag: str, size: int, error: RunFileError
-    ) -> None:
-        """Copy the file to quarantine/<key>, alert, write <that>.error.json; keep the original."""
-        s = self.settings
-        copy_key = f"{s.quarantine_prefix}{ref.key}"
-        report_key = f"{copy_key}.error.json"
-        fields = {"key": ref.key, "version": version, "reason": error.reason,
-                  "field": error.field, "message": error.message}  # fmt: skip
-        if self._already_reported(report_key, version):
-            log_event(self.logger, "run_file.quarantine_duplicate", logging.WARNING, **fields)
-            return
-        copied = size <= _MAX_COPY_BYTES
-        if copied:
-            source = {"Bucket": ref.bucket, "Key": ref.key}
-            if not version.startswith("etag:"):
-                source["VersionId"] = version
-            self.clients.s3.copy_object(Bucket=s.data_bucket, Key=copy_key, CopySource=source)
-        report = {
-            "reason": error.reason,
-            "message": error.message,
-            "field": error.field,
-            "original": {"bucket": ref.bucket, "key": ref.key, "version": version, "etag": etag},
-            "quarantined_copy": f"s3://{s.data_bucket}/{copy_key}" if copied else None,
-            "environment": s.environment,
-            "time": _iso(),
-        }
-        # Alert before the report: if the report write fails, the retry alerts again
-        # (a duplicate alert) rather than never.
-        self.clients.sns.publish(
-            TopicArn=s.alert_topic_arn,
-            Subject=alert_subject(s.environment, error.reason, ref.key),
-            Message=alert_body(report),
-        )
-        self._put_report(report_key, report)
-        log_event(self.logger, "run_file.quarantined", logging.WARNING, **fields,
-                  copy=copy_key if copied else None)  # fmt: skip
-
-    def _put_report(self, key: str, report: dict[str, Any]) -> None:
-        self.clients.s3.put_object(
-            Bucket=self.settings.data_bucket,
-            Key=key,
-            Body=json.dumps(report, indent=2).encode("utf-8"),
-            ContentType="application/json",
-        )
-
-    def _already_reported(self, report_key: str, version: str) -> bool:
-        try:
-            body = self.clients.s3.get_object(Bucket=self.settings.data_bucket, Key=report_key)
-        except ClientError as exc:
-            if self._absent(exc, self.settings.data_bucket, report_key):
-                return False
-            raise
-        try:
-            previous = json.loads(body["Body"].read())
-        except ValueError:
-            return False
-        return bool(previous.get("original", {}).get("version") == version)
-
-
-def _iso(epoch: float | None = None) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
-
-
-_SUBJECT_CHARS = re.compile(r"[^ -~]")
-
-
-def alert_subject(environment: str, reason: str, key: str) -> str:
-    """SNS subject: printable ASCII, one line, at most 100 characters."""
-    subject = _SUBJECT_CHARS.sub("?", f"[{environment}] run file rejected ({reason}): {key}")
-    return subject if len(subject) <= 100 else subject[:97] + "..."
-
-
-def alert_body(report: dict[str, Any]) -> str:
-    """A plain-text alert: what was rejected, why, where the copy is, what to do."""
-    original = report["original"]
-    lines = [
-        f"A run file was rejected in {report['environment']}; no pipeline was started.",
-        "",
-        f"File:    s3://{original['bucket']}/{original['key']}",
-        f"Version: {original['version']}",
-        f"Reason:  {report['reason']}",
-        f"Field:   {report['field'] or '(whole file)'}",
-        f"Problem: {report['message']}",
-        f"Copy:    {report['quarantined_copy'] or '(not copied: too large to copy)'}",
-        f"Time:    {report['time']}",
-        "",
-        "The original file is kept. Fix it and upload it again to the same key (a new",
-        "version is processed afresh). The schema is in lambda_src/trigger/RUN_FILE.md.",
-    ]
-    return "\n".join(lines)

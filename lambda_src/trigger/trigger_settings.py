@@ -26,6 +26,7 @@ from pkgml_env import (
 )
 from runfile import RUN_KINDS
 
+MAX_QUARANTINE_PREFIX = 256
 _PIPELINE_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}")
 
 
@@ -78,6 +79,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         "QUARANTINE_PREFIX": key_prefix(env, "QUARANTINE_PREFIX", "quarantine/"),
         "STATE_PREFIX": key_prefix(env, "STATE_PREFIX", "trigger-state/"),
     }
+    # A quarantine key is the prefix, a 64-character hash folder and a readable tail, and
+    # must stay within S3's 1,024-byte key limit (trigger_quarantine.quarantine_key).
+    if len(prefixes["QUARANTINE_PREFIX"]) > MAX_QUARANTINE_PREFIX:
+        raise ConfigError(f"QUARANTINE_PREFIX: must be at most {MAX_QUARANTINE_PREFIX} characters")
     # Overlap would loop: a quarantined copy under runs/ would trigger this function again.
     for name, value in prefixes.items():
         for other, other_value in prefixes.items():

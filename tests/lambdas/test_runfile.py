@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from runfile import (
+    TRAINING_KINDS,
     Reason,
     RunFileError,
     RunKey,
@@ -19,6 +20,7 @@ from runfile import (
     validate_manifest,
 )
 
+from pkgml_contracts.instance_types import InstanceTypeError, check_instance_type, supported
 from tests.lambdas.conftest import BUCKET, EXAMPLES_DIR, PACKAGE_TYPES, example
 
 TRAINING = example("training-2026-11-23-deeper-trees.json")
@@ -287,3 +289,204 @@ def test_manifest_must_list_files(body: bytes, reason: str) -> None:
 
 def test_manifest_with_entries_is_accepted() -> None:
     assert validate_manifest(json.dumps({"entries": [{"url": "s3://b/k"}]}).encode()) == 1
+
+
+# --- inputs that once escaped as crashes (issue 12) -------------------------------------
+
+
+def training_text(path: str, literal: str) -> bytes:
+    """The training example with `path` set to a raw JSON literal (e.g. 10**400 written out)."""
+    marker = "__LITERAL__"
+    text = json.dumps(changed(TRAINING, path, marker))
+    return text.replace(json.dumps(marker), literal).encode()
+
+
+NUMERIC_FIELDS = [
+    "parameters.validation_ratio",
+    "parameters.training_instance_count",
+    "parameters.transform_instance_count",
+    "parameters.hyperparameters.max_iter",
+    "parameters.hyperparameters.learning_rate",
+    "parameters.hyperparameters.max_depth",
+    "parameters.thresholds.max_score_drop",
+    "parameters.thresholds.min_score",
+    "parameters.thresholds.max_label_shift",
+    "parameters.thresholds.max_label_count_change",
+    "parameters.thresholds.max_input_size_change",
+]
+
+
+@pytest.mark.parametrize("path", NUMERIC_FIELDS)
+@pytest.mark.parametrize(
+    "literal",
+    [
+        pytest.param(str(10**400), id="1e400-as-integer"),
+        pytest.param(str(-(10**400)), id="minus-1e400-as-integer"),
+        pytest.param("9" * 5000, id="more-digits-than-int-converts"),
+    ],
+)
+def test_integers_beyond_float_range_are_out_of_range(path: str, literal: str) -> None:
+    with pytest.raises(RunFileError) as caught:
+        parse(decode_json(training_text(path, literal)))
+    assert (caught.value.reason, caught.value.field) == (Reason.OUT_OF_RANGE, path)
+    assert len(caught.value.message) < 200  # the value is shown shortened, not in full
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in NUMERIC_FIELDS if not p.endswith(("count", "max_iter", "max_depth"))]
+)
+def test_decimals_overflowing_to_infinity_are_out_of_range(path: str) -> None:
+    with pytest.raises(RunFileError) as caught:
+        parse(decode_json(training_text(path, "1e400")))
+    assert (caught.value.reason, caught.value.field) == (Reason.OUT_OF_RANGE, path)
+
+
+@pytest.mark.parametrize("literal", [str(10**400), "9" * 5000])
+def test_schema_version_beyond_float_range_is_unsupported(literal: str) -> None:
+    with pytest.raises(RunFileError) as caught:
+        parse(decode_json(training_text("schema_version", literal)))
+    assert caught.value.reason == Reason.UNSUPPORTED_SCHEMA_VERSION
+    assert len(caught.value.message) < 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"[" * 50000, id="open-arrays"),
+        pytest.param(b'{"a":' * 10000 + b"1" + b"}" * 10000, id="closed-objects"),
+        pytest.param(
+            training_text("parameters.thresholds.min_score", "[" * 5000 + "]" * 5000),
+            id="inside-a-valid-file",
+        ),
+    ],
+)
+def test_deeply_nested_json_is_not_json(body: bytes) -> None:
+    assert len(body) <= 65536  # within the size cap: only the nesting is wrong
+    with pytest.raises(RunFileError) as caught:
+        decode_json(body)
+    assert caught.value.reason == Reason.NOT_JSON
+    assert "nest" in caught.value.message
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    document = decode_json(json.dumps({"note": "[" * 1000 + "{" * 1000}).encode())
+    assert document == {"note": "[" * 1000 + "{" * 1000}
+
+
+@pytest.mark.parametrize("body", [b"[" * 50000, b'{"entries":' + b"[" * 50000])
+def test_deeply_nested_manifest_is_invalid(body: bytes) -> None:
+    with pytest.raises(RunFileError) as caught:
+        validate_manifest(body)
+    assert caught.value.reason == Reason.MANIFEST_INVALID
+
+
+@pytest.mark.parametrize("group", ["hyperparameters", "thresholds"])
+def test_empty_training_group_in_an_inference_run_is_not_for_kind(group: str) -> None:
+    document, expected = M(f"parameters.{group}", {})
+    with pytest.raises(RunFileError) as caught:
+        parse_run_file(
+            document, expected=expected, data_bucket=BUCKET, configured_package_types=PACKAGE_TYPES
+        )
+    assert (caught.value.reason, caught.value.field) == (
+        Reason.NOT_FOR_KIND,
+        f"parameters.{group}",
+    )
+
+
+def test_empty_groups_in_a_training_run_change_nothing() -> None:
+    document = changed(
+        changed(TRAINING, "parameters.hyperparameters", {}), "parameters.thresholds", {}
+    )
+    names = {p["Name"] for p in pipeline_parameters(parse(document))}
+    assert names.isdisjoint({"MaxIter", "LearningRate", "MaxDepth", "MaxScoreDrop", "MinScore"})
+    assert "TrainingInstanceType" in names
+
+
+# --- instance types: the shared contract decides ----------------------------------------
+
+INSTANCE_TYPE_FIELDS = [
+    # (run file, dotted field, job the type runs)
+    (TRAINING, "parameters.training_instance_type", "training"),
+    (TRAINING, "parameters.transform_instance_type", "transform"),
+    (MONTHLY, "parameters.transform_instance_type", "transform"),
+]
+
+
+def instance_type_error(base: dict[str, Any], path: str, value: Any) -> RunFileError:
+    with pytest.raises(RunFileError) as caught:
+        parse(changed(base, path, value))
+    assert caught.value.field == path
+    return caught.value
+
+
+@pytest.mark.parametrize(("base", "path", "job"), INSTANCE_TYPE_FIELDS)
+def test_instance_storage_families_are_refused_naming_the_family(
+    base: dict[str, Any], path: str, job: str
+) -> None:
+    error = instance_type_error(base, path, "ml.m5d.xlarge")
+    assert error.reason == Reason.OUT_OF_RANGE
+    assert "ml.m5d" in error.message and "local instance storage" in error.message
+    assert check_message("ml.m5d.xlarge", job) == error.message
+
+
+def check_message(value: str, job: str) -> str:
+    with pytest.raises(InstanceTypeError) as caught:
+        check_instance_type(value, job)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(("base", "path", "job"), INSTANCE_TYPE_FIELDS)
+@pytest.mark.parametrize("value", ["ml.p3.2xlarge", "ml.t3.nano", "ml.zz9.xlarge"])
+def test_gpu_unknown_or_unoffered_types_are_out_of_range(
+    base: dict[str, Any], path: str, job: str, value: str
+) -> None:
+    error = instance_type_error(base, path, value)
+    assert error.reason == Reason.OUT_OF_RANGE
+    assert error.message == check_message(value, job)
+
+
+@pytest.mark.parametrize(("base", "path", "job"), INSTANCE_TYPE_FIELDS)
+@pytest.mark.parametrize("value", ["m5.xlarge", "ml.m5.xlarge ", 5, None])
+def test_malformed_instance_types_are_schema_violations(
+    base: dict[str, Any], path: str, job: str, value: Any
+) -> None:
+    assert instance_type_error(base, path, value).reason == Reason.SCHEMA_VIOLATION
+
+
+@pytest.mark.parametrize(("base", "path", "job"), INSTANCE_TYPE_FIELDS)
+def test_every_type_the_contract_supports_is_accepted(
+    base: dict[str, Any], path: str, job: str
+) -> None:
+    for value in supported(job):
+        parse(changed(base, path, value))
+
+
+def test_each_field_is_checked_for_its_own_job() -> None:
+    only_training = sorted(set(supported("training")) - set(supported("transform")))
+    assert only_training  # e.g. ml.c5n.*: training offers it, batch transform does not
+    parse(changed(TRAINING, "parameters.training_instance_type", only_training[0]))
+    error = instance_type_error(TRAINING, "parameters.transform_instance_type", only_training[0])
+    assert error.reason == Reason.OUT_OF_RANGE
+
+
+def test_every_instance_type_parameter_is_checked_by_the_contract() -> None:
+    import runfile
+
+    fields = {name for name in runfile._PARAMETERS if name.endswith("_instance_type")}
+    assert fields == set(runfile.INSTANCE_TYPE_JOBS)
+    for name in fields:
+        kind = "training" if TRAINING_KINDS & runfile._PARAMETERS[name][1] else MONTHLY["kind"]
+        base = TRAINING if kind == "training" else MONTHLY
+        error = instance_type_error(base, f"parameters.{name}", "ml.m5d.xlarge")
+        assert "ml.m5d" in error.message
+
+
+def test_nesting_past_the_parsers_recursion_is_not_json_even_without_the_depth_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import runfile
+
+    monkeypatch.setattr(runfile, "MAX_JSON_DEPTH", 10**9)
+    with pytest.raises(RunFileError) as caught:
+        decode_json(b"[" * 50000)
+    assert caught.value.reason == Reason.NOT_JSON

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import logging
 from typing import Any
@@ -11,18 +12,19 @@ from urllib.parse import quote_plus
 import pytest
 from botocore.exceptions import ClientError
 from runfile import Reason
+from trigger_quarantine import alert_subject
 from trigger_service import (
     BatchError,
     Clients,
     EventShapeError,
     Trigger,
-    alert_subject,
     client_request_token,
     display_name,
     object_refs,
 )
 from trigger_settings import ConfigError, load_settings
 
+from pkgml_contracts.notifications import SUBJECT_MAX
 from tests.lambdas.conftest import (
     BUCKET,
     PACKAGE_TYPES,
@@ -253,20 +255,26 @@ def test_bad_file_is_quarantined_alerted_and_starts_nothing(
     assert summary["outcomes"][0]["reason"] == reason
     assert sagemaker.calls == [] and all_executions(aws["sagemaker"]) == 0
     assert keys(aws["s3"], "trigger-state/") == []
-    # the original is kept; the copy and the report sit side by side
+    # the original is kept; the copy and the report sit side by side, in the key's folder
     assert keys(aws["s3"], original_key) == [original_key]
-    copy_key = f"quarantine/{original_key}"
-    assert keys(aws["s3"], copy_key) == [copy_key, f"{copy_key}.error.json"]
+    folder = f"quarantine/{hashlib.sha256(original_key.encode()).hexdigest()}/"
+    copy_key = folder + original_key.rsplit("/", 1)[1]
+    assert keys(aws["s3"], "quarantine/") == [copy_key, f"{copy_key}.error.json"]
+    original = aws["s3"].get_object(Bucket=BUCKET, Key=original_key)["Body"].read()
+    assert aws["s3"].get_object(Bucket=BUCKET, Key=copy_key)["Body"].read() == original
     report = json.loads(
         aws["s3"].get_object(Bucket=BUCKET, Key=f"{copy_key}.error.json")["Body"].read()
     )
     assert report["reason"] == reason
     assert report["original"]["key"] == original_key
     assert report["original"]["version"] == rec["s3"]["object"]["versionId"]
+    assert report["quarantined_copy"] == f"s3://{BUCKET}/{copy_key}"
+    assert report["report"] == f"s3://{BUCKET}/{copy_key}.error.json"
     assert report["message"] and report["time"].endswith("Z")
     [(subject, message)] = alerts()
-    assert subject is not None and len(subject) <= 100 and reason in subject
+    assert subject is not None and len(subject) <= SUBJECT_MAX and reason in subject
     assert original_key in message and report["message"] in message
+    assert report["quarantined_copy"] in message
 
 
 @pytest.mark.parametrize(
@@ -309,7 +317,8 @@ def test_mixed_batch_good_and_bad(aws: dict[str, Any]) -> None:
 
 def test_alert_subject_is_short_ascii_one_line() -> None:
     subject = alert_subject("prod", "schema_violation", "runs/training/" + "é" * 200 + "\n.json")
-    assert len(subject) <= 100 and subject.isascii() and "\n" not in subject
+    assert len(subject) <= SUBJECT_MAX and subject.isascii() and "\n" not in subject
+    assert subject.startswith("[prod] run file rejected (schema_violation): runs/training/")
 
 
 # --- not ours, gone ---------------------------------------------------------------------
@@ -319,10 +328,14 @@ def test_objects_outside_the_runs_prefix_or_bucket_are_ignored(aws: dict[str, An
     aws["s3"].put_object(Bucket=BUCKET, Key="other/x.json", Body=b"{}")
     foreign = record("runs/training/x.json")
     foreign["s3"]["bucket"]["name"] = "someone-elses-bucket"
-    summary = make_trigger(aws).handle(
-        event(record("other/x.json"), foreign, record("runs/training/"))
-    )
+    marker = upload(aws, b"", "runs/training/")  # a zero-byte console "folder"
+    summary = make_trigger(aws).handle(event(record("other/x.json"), foreign, marker))
     assert summary["ignored"] == 3 and summary["quarantined"] == 0
+    assert [o["reason"] for o in summary["outcomes"]] == [
+        "outside_runs_prefix",
+        "outside_runs_prefix",
+        "folder_marker",
+    ]
     assert keys(aws["s3"], "quarantine/") == [] and alerts() == []
 
 
@@ -508,6 +521,7 @@ def test_handler_end_to_end_logs_json_lines(
         ({"PACKAGE_TYPES": '["mailer","bag","box","sioc","tube"]'}, "PIPELINES"),
         ({"MAX_RUN_FILE_BYTES": "lots"}, "MAX_RUN_FILE_BYTES"),
         ({"QUARANTINE_PREFIX": "runs/quarantine/"}, "QUARANTINE_PREFIX"),
+        ({"QUARANTINE_PREFIX": "q/" * 129}, "QUARANTINE_PREFIX"),  # leaves no room for keys
         ({"STATE_PREFIX": "/abs/"}, "STATE_PREFIX"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
     ],
