@@ -109,6 +109,7 @@ class DataStack(Stack):
             key=self.key,
             unload_prefix=DataPrefixes.UNLOAD,
             copy_prefix=DataPrefixes.PREDICTIONS,
+            serverless=environment.redshift.workgroup is not None,
         ).role
         CfnOutput(
             self,

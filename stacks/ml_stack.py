@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import Annotations, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -21,6 +21,7 @@ from pipeline_defs.common import (
     code_placeholder,
     placeholder_values,
 )
+from stacks.components.access import acknowledge_wildcard_resource
 from stacks.components.execution_role import SageMakerExecutionRole
 from stacks.components.function import PlatformFunction
 from stacks.components.lifecycle import removal_policy
@@ -31,6 +32,30 @@ from stacks.pipeline_definitions import pipeline_definition
 from stacks.settings import EnvironmentSettings
 
 _IMAGE = re.compile(r"(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([a-z0-9._/-]+):")
+
+
+# What the jobs call from inside the VPC (processing containers there have no internet):
+# Split and Prepare read and write S3; Compare asks the registry, reads S3 and publishes
+# the gate's metrics; Load runs the Redshift Data API.
+VPC_ENDPOINTS_FOR_JOBS = (
+    ("com.amazonaws.{region}.s3", "Gateway", "every job: extracts, step code, outputs"),
+    ("com.amazonaws.{region}.sagemaker.api", "Interface", "Compare: the champion"),
+    ("com.amazonaws.{region}.monitoring", "Interface", "Compare: the gate's metrics"),
+    ("com.amazonaws.{region}.redshift-data", "Interface", "Load: COPY and merge"),
+)
+
+
+def vpc_warning(region: str, subnets: tuple[str, ...]) -> str:
+    """The synth-time reminder of what a VPC must provide to the jobs in `subnets`."""
+    needed = "; ".join(
+        f"{name.format(region=region)} ({kind}, {why})"
+        for name, kind, why in VPC_ENDPOINTS_FOR_JOBS
+    )
+    return (
+        f"ml.subnets is set ({', '.join(subnets)}): jobs run there without internet access. "
+        f"Give those subnets a NAT gateway, or these VPC endpoints: {needed}. "
+        "See the README, 'Before the first deploy'."
+    )
 
 
 def image_repository_arns(definition: str, partition: str) -> set[str]:
@@ -96,8 +121,17 @@ class MlStack(Stack):
             in_vpc=bool(environment.ml.subnets),
         )
         self.role = execution.role
+        if environment.ml.subnets:
+            Annotations.of(self).add_warning_v2(
+                "pkgml:vpc-endpoints", vpc_warning(environment.region, environment.ml.subnets)
+            )
         code = StepCode(
-            self, "StepCode", bucket=artifacts_bucket, bucket_name=artifacts_bucket_name, key=key
+            self,
+            "StepCode",
+            bucket=artifacts_bucket,
+            bucket_name=artifacts_bucket_name,
+            key=key,
+            removal_policy=removal,
         )
 
         self.resolve_function = PlatformFunction(
@@ -109,20 +143,27 @@ class MlStack(Stack):
             encryption_key=key,
             removal_policy=removal,
             timeout_seconds=30,
+            # one call per inference execution: every package type's daily and monthly runs
+            reserved_concurrency=10,
             environment={"ALLOWED_GROUPS": json.dumps(sorted(group_names.values()))},
         )
         resolve_role = self.resolve_function.role
+        # ListModelPackages authorizes against the `model-package` resource type only
+        # (Service Authorization Reference); a group ARN matches nothing.
+        package_versions = [
+            self.format_arn(service="sagemaker", resource="model-package", resource_name=f"{g}/*")
+            for g in sorted(group_names.values())
+        ]
         resolve_role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["sagemaker:ListModelPackages"],
-                resources=[
-                    self.format_arn(
-                        service="sagemaker", resource="model-package-group", resource_name=g
-                    )
-                    for g in sorted(group_names.values())
-                ],
-            )
+            iam.PolicyStatement(actions=["sagemaker:ListModelPackages"], resources=package_versions)
         )
+        for resource in package_versions:
+            acknowledge_wildcard_resource(
+                resolve_role,
+                resource,
+                reason="Model package versions are numbered by the registry; the grant is "
+                "limited to this environment's groups.",
+            )
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="InvokeResolveStep",

@@ -78,6 +78,7 @@ class MonitoringStack(Stack):
         self.prefix = resource_prefix(project, env_name)
         self.settings = environment.monitoring
         removal = self.removal = removal_policy(environment)
+        self.key = key
         self.alarm_action = cloudwatch_actions.SnsAction(alerts_topic)
         self.alarms: dict[str, cloudwatch.Alarm] = {}
 
@@ -240,6 +241,7 @@ class MonitoringStack(Stack):
             "UndeliveredEvents",
             removal_policy=self.removal,
             holds="pipeline and model events EventBridge could not deliver to the notifier",
+            key=self.key,
         )
         patterns = {
             "PipelineExecutionFailed": events.EventPattern(

@@ -133,6 +133,7 @@ class PipelineStack(Stack):
             self.pipeline.add_stage(stage, pre=pre, post=post)
             self.stages[environment.name] = stage
         self.pipeline.build_pipeline()
+        self._use_connection_with_its_own_prefix(cicd.connection_arn)
         self._acknowledge_pipeline_internals()
 
     def _check_step(
@@ -152,6 +153,31 @@ class PipelineStack(Stack):
             ],
             project_name=f"{resource_prefix(project, environment.name)}-post-deploy-check",
         )
+
+    def _use_connection_with_its_own_prefix(self, connection_arn: str) -> None:
+        """Grant UseConnection under the service prefix of the connection's own ARN.
+
+        The CDK grants `codestar-connections:UseConnection` whatever the ARN. AWS
+        CodeConnections (renamed from CodeStar Connections in 2024; the console creates
+        `arn:aws:codeconnections:...` connections since July 2024) requires the IAM
+        action's prefix to match the resource's: a `codeconnections` ARN needs
+        `codeconnections:UseConnection`. Both ARN forms are accepted in `cicd.connection_arn`.
+        """
+        prefix = connection_arn.split(":")[2]
+        if prefix == "codestar-connections":
+            return
+        for construct in self.node.find_all():
+            if not isinstance(construct, iam.CfnPolicy) or Stack.of(construct) is not self:
+                continue
+            document = self.resolve(construct.policy_document)
+            for index, statement in enumerate(document.get("Statement", [])):
+                if (
+                    statement.get("Action") == "codestar-connections:UseConnection"
+                    and statement.get("Resource") == connection_arn
+                ):
+                    construct.add_property_override(
+                        f"PolicyDocument.Statement.{index}.Action", f"{prefix}:UseConnection"
+                    )
 
     def _acknowledge_pipeline_internals(self) -> None:
         """cdk-nag findings on what CDK Pipelines generates, each named on its construct.

@@ -75,10 +75,19 @@ class SageMakerExecutionRole(Construct):
             prefixes=[ArtifactPrefixes.CODE, ArtifactPrefixes.PIPELINES, ArtifactPrefixes.MODELS],
         )
         allow_key(role, key)
+        # Jobs with VolumeKmsKeyId / OutputKmsKeyId / KmsKeyId: SageMaker describes the key and
+        # encrypts with it as the role; only the volume grant is made on the role's behalf.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="UseKeyForJobs",
+                actions=["kms:DescribeKey", "kms:Encrypt"],
+                resources=[key.key_arn],
+            )
+        )
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="EncryptJobVolumes",
-                actions=["kms:CreateGrant", "kms:DescribeKey"],
+                actions=["kms:CreateGrant"],
                 resources=[key.key_arn],
                 conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
             )

@@ -97,7 +97,14 @@ class PipelineTrigger(Construct):
         allow_listing(
             role,
             bucket_name=data_bucket_name,
-            prefixes=[DataPrefixes.RUNS, DataPrefixes.UNLOAD, DataPrefixes.QUARANTINE],
+            # trigger-state/ too: without ListBucket, S3 answers a missing claim with 403
+            # (AccessDenied) instead of 404 (NoSuchKey).
+            prefixes=[
+                DataPrefixes.RUNS,
+                DataPrefixes.UNLOAD,
+                DataPrefixes.QUARANTINE,
+                DataPrefixes.TRIGGER_STATE,
+            ],
         )
         allow_publish(role, alerts_topic, key)
         stack = Stack.of(self)
@@ -127,6 +134,7 @@ class PipelineTrigger(Construct):
             "UndeliveredEvents",
             removal_policy=removal_policy,
             holds="run-file events EventBridge could not deliver to the trigger",
+            key=key,
         )
         self.rule = events.Rule(
             self,

@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 
 def dead_letter_queue(
-    scope: Construct, construct_id: str, *, removal_policy: RemovalPolicy, holds: str
+    scope: Construct,
+    construct_id: str,
+    *,
+    removal_policy: RemovalPolicy,
+    holds: str,
+    key: kms.IKey | None = None,
 ) -> sqs.Queue:
-    """SSE-SQS encrypted, TLS-only queue keeping messages 14 days; `holds` says what lands here.
+    """TLS-only queue keeping messages 14 days, encrypted with the environment's `key`.
 
-    SQS-managed encryption (not the customer key) because EventBridge and
-    EventBridge Scheduler deliver to it directly, without a key grant to manage.
+    `holds` says what lands here. Senders need the key: a Lambda's on-failure
+    destination and a schedule's role get it from the CDK's send grants; EventBridge
+    rules through the key policy (the data stack allows events.amazonaws.com).
     """
     queue = sqs.Queue(
         scope,
         construct_id,
-        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        encryption=sqs.QueueEncryption.KMS if key else sqs.QueueEncryption.SQS_MANAGED,
+        encryption_master_key=key,
         enforce_ssl=True,
         retention_period=Duration.days(14),
         removal_policy=removal_policy,

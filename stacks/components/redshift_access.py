@@ -9,12 +9,26 @@ from constructs import Construct
 from stacks.components.access import READ, READ_WRITE, allow_key, allow_listing, allow_objects
 
 
+def redshift_service_principals(*, serverless: bool) -> tuple[str, ...]:
+    """The services that assume the UNLOAD/COPY role: a Serverless namespace needs both.
+
+    AWS: "Granting permissions to Amazon Redshift Serverless": a role used by a
+    Serverless workgroup must trust redshift.amazonaws.com and
+    redshift-serverless.amazonaws.com; a provisioned cluster assumes it as redshift.
+    """
+    if serverless:
+        return ("redshift-serverless.amazonaws.com", "redshift.amazonaws.com")
+    return ("redshift.amazonaws.com",)
+
+
 class RedshiftAccessRole(Construct):
     """Role for `UNLOAD ... IAM_ROLE` / `COPY ... IAM_ROLE`, scoped to exact prefixes.
 
     Redshift may write (and read back) objects under `unload_prefix`, read
     objects under `copy_prefix`, list only those two prefixes, and use `key` for
-    SSE-KMS. Associate `role` with the cluster or namespace (see the README).
+    SSE-KMS. Trusted by the services of the configured Redshift kind
+    (`serverless`: a workgroup; else a provisioned cluster). Associate `role` with
+    the cluster or namespace (see the README).
     """
 
     def __init__(
@@ -26,12 +40,18 @@ class RedshiftAccessRole(Construct):
         key: kms.IKey,
         unload_prefix: str,
         copy_prefix: str,
+        serverless: bool,
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal("redshift.amazonaws.com"),
+            assumed_by=iam.CompositePrincipal(
+                *(
+                    iam.ServicePrincipal(service)
+                    for service in redshift_service_principals(serverless=serverless)
+                )
+            ),
             description="Assumed by Redshift to UNLOAD extracts and COPY predictions",
         )
         allow_objects(

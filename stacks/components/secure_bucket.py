@@ -76,7 +76,8 @@ class SecureBucket(Construct):
 class AccessLogsBucket(Construct):
     """Target of S3 server access logs: SSE-S3 (S3 logging cannot write with a KMS key).
 
-    TLS-only, private, logs expire after `expiry_days`.
+    TLS-only, private, versioned; logs (and their replaced versions) expire after
+    `expiry_days`.
     """
 
     def __init__(
@@ -98,10 +99,13 @@ class AccessLogsBucket(Construct):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             enforce_ssl=True,
             minimum_tls_version=1.2,
+            # Versioned, so a deleted or overwritten log stays recoverable for a while.
+            versioned=True,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-access-logs",
                     expiration=Duration.days(expiry_days),
+                    noncurrent_version_expiration=Duration.days(expiry_days),
                     abort_incomplete_multipart_upload_after=Duration.days(7),
                 )
             ],

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 from pipeline_defs.common import placeholder_values
 from stacks.components.step_code import bundle_hashes
@@ -237,7 +237,9 @@ def ec2_actions(template: Template) -> set[str]:
     }
 
 
-def test_vpc_mode_lets_jobs_create_their_network_interfaces(dev, base_context, tmp_path):
+def test_vpc_mode_lets_jobs_create_their_network_interfaces(
+    dev, synthesized, base_context, tmp_path
+):
     assert ec2_actions(dev) == set()  # no VPC configured: no EC2 permissions at all
     context = copy.deepcopy(base_context)
     context["environments.dev.ml.subnets"] = '["subnet-0123abcd"]'
@@ -247,3 +249,15 @@ def test_vpc_mode_lets_jobs_create_their_network_interfaces(dev, base_context, t
     assert {"ec2:CreateNetworkInterface", "ec2:DescribeSubnets"} <= ec2_actions(vpc)
     body = json.dumps(raw_body(vpc, "pkgml-dev-mailer-training"))
     assert "subnet-0123abcd" in body and "sg-0123abcd" in body
+    # ... and synth says what the subnets must provide (no warning without a VPC).
+    warnings = Annotations.from_stack(changed.stages["dev"].ml).find_warning(
+        "*", Match.string_like_regexp("ml.subnets is set")
+    )
+    assert len(warnings) == 1
+    text = str(warnings[0].entry.data)
+    for endpoint in ("s3", "sagemaker.api", "monitoring", "redshift-data"):
+        assert f"com.amazonaws.us-east-1.{endpoint} " in text
+    assert "NAT gateway" in text
+    assert not Annotations.from_stack(synthesized.stages["dev"].ml).find_warning(
+        "*", Match.string_like_regexp("ml.subnets is set")
+    )

@@ -164,3 +164,37 @@ def test_documented_overrides_change_exactly_one_resource(
     assert len(ids) == 1
     template = json.loads(next(after.outdir.rglob(template_name)).read_text())
     assert template["Resources"][next(iter(ids))]["Type"] == expected_type
+
+
+# --------------------------------------------------------------- CodeConnections ARN forms
+
+
+def _use_connection_grants(template: dict) -> list[tuple[str, str]]:
+    return [
+        (statement["Action"], statement["Resource"])
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::IAM::Policy"
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+        if str(statement["Action"]).endswith(":UseConnection")
+    ]
+
+
+def test_a_codeconnections_arn_is_used_with_the_codeconnections_action(synthesized):
+    """The console's ARN form since 2024: the action prefix must match the resource's."""
+    template = json.loads((synthesized.outdir / "Delivery.template.json").read_text())
+    arn = synthesized.settings.cicd.connection_arn
+    assert arn.startswith("arn:aws:codeconnections:")
+    assert _use_connection_grants(template) == [("codeconnections:UseConnection", arn)]
+
+
+def test_a_codestar_connections_arn_keeps_the_codestar_connections_action(base_context, tmp_path):
+    from tests.infra.iam_contract import check_stacks, stacks_in
+
+    arn = "arn:aws:codestar-connections:us-east-1:111111111111:connection/" + "1" * 36
+    context = copy.deepcopy(base_context)
+    context["cicd.connection_arn"] = arn
+    synthesized = synthesize(context, tmp_path / "codestar")
+    template = json.loads((synthesized.outdir / "Delivery.template.json").read_text())
+    assert _use_connection_grants(template) == [("codestar-connections:UseConnection", arn)]
+    delivery = [s for s in stacks_in(synthesized.outdir, {}) if s.name == "Delivery"]
+    assert [str(f) for f in check_stacks(delivery)] == []
