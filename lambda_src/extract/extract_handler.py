@@ -1,18 +1,22 @@
-"""Extract runner Lambda: one function (one role) submits and finishes UNLOADs.
+"""Extract runner Lambda: one function (one role) submits, finishes and sweeps UNLOADs.
 
-The Data API lets only the principal that ran a statement describe it, so the finish side
-must run under the same role as the start side: deploy one function with
-`extract_handler.handler` (routes on the event), or two sharing one role.
+The Data API lets only the principal that ran a statement describe it, so the finish and
+sweep sides must run under the same role as the start side: deploy one function with
+`extract_handler.handler` (routes on the event), or several sharing one role.
 
-    extract_handler.handler dispatch: source "aws.redshift-data" -> finish, else -> start
+    extract_handler.handler routes: source "aws.redshift-data" -> finish,
+                            {"action": "sweep"} -> sweep, anything else -> start
     extract_handler.start   EventBridge Scheduler target, input
                             {"kind": "training" | "inference-daily" | "inference-monthly",
-                             optional "run_date": "YYYY-MM-DD"
-                             (or "scheduled_time": "<aws.scheduler.scheduled-time>")}
+                             "scheduled_time": "<aws.scheduler.scheduled-time>"},
+                            or a person's re-run {"kind": ..., "run_date": "YYYY-MM-DD"}
+                            (an explicit run date may re-run a failed or empty day)
     extract_handler.finish  EventBridge rule target for "Redshift Data Statement Status
                             Change" events (source aws.redshift-data)
+    (sweep)                 hourly EventBridge Scheduler target, input {"action": "sweep"}:
+                            settles statements whose status event was lost
 
-See `extract_service.py` for the flow.
+See `extract_service.py` for the flow and `extract_sweep.py` for the sweep.
 
 Environment variables (validated at import; a bad value fails init naming the variable):
 
@@ -21,6 +25,8 @@ Environment variables (validated at import; a bad value fails init naming the va
     ALERT_TOPIC_ARN           required  SNS topic for failed extracts
     PACKAGE_TYPES             required  JSON list, e.g. ["mailer","bag","box","sioc"]
     REDSHIFT_UNLOAD_ROLE_ARN  required  role Redshift assumes to write the UNLOAD (IAM_ROLE)
+    UNLOAD_KMS_KEY_ARN        required  the environment's KMS key: UNLOAD ... ENCRYPTED
+                                        KMS_KEY_ID (SSE-KMS; without it UNLOAD writes SSE-S3)
     REDSHIFT_DATABASE         required  database name
     REDSHIFT_CLUSTER_ID       one of    provisioned cluster identifier
     REDSHIFT_WORKGROUP        these     Redshift Serverless workgroup name
@@ -28,14 +34,17 @@ Environment variables (validated at import; a bad value fails init naming the va
     REDSHIFT_DB_USER          optional  database user for IAM auth (cluster only); a cluster
                                         needs REDSHIFT_SECRET_ARN or REDSHIFT_DB_USER
     UNLOAD_MAX_FILE_SIZE_MB   optional  MAXFILESIZE of each Parquet file (default 256)
-    STATEMENT_PREFIX          optional  StatementName = "<STATEMENT_PREFIX>extract-<run_id>"
+    STATEMENT_PREFIX          optional  StatementName =
+                                        "<STATEMENT_PREFIX>extract-<run_id>.<attempt>"
                                         (default "pkgml-<ENVIRONMENT>-"); the finish rule
                                         filters detail.statementName on this prefix
     RUNS_PREFIX               optional  run files (default "runs/")
     EXTRACT_STATE_PREFIX      optional  pending statements and run claims
                                         (default "extract-state/")
     CLAIM_LEASE_SECONDS       optional  age after which a claim stuck in "starting" is
-                                        taken over (default 900)
+                                        taken over, with its ClientToken (default 900)
+    SWEEP_AFTER_SECONDS       optional  age after which the sweeper asks DescribeStatement
+                                        about a submitted statement (default 900)
     LOG_LEVEL                 optional  DEBUG | INFO | WARNING | ERROR (default INFO)
 """
 
@@ -48,6 +57,7 @@ import boto3
 from botocore.config import Config
 from extract_service import Clients, Extractor
 from extract_settings import load_settings
+from extract_sweep import Sweeper
 from pkgml_log import get_logger, set_context
 
 SETTINGS = load_settings(os.environ)
@@ -62,12 +72,18 @@ CLIENTS = Clients(
     sns=boto3.client("sns", config=_CONFIG),
 )
 EXTRACTOR = Extractor(SETTINGS, CLIENTS, LOGGER)
+SWEEPER = Sweeper(EXTRACTOR)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Single entry point: a Data API status event finishes, a schedule input starts."""
+    """Single entry point: a Data API status event finishes, a sweep input sweeps, a
+    schedule input (or a person's re-run) starts."""
     set_context(request_id=getattr(context, "aws_request_id", None))
-    return EXTRACTOR.dispatch(event)
+    if isinstance(event, dict) and event.get("source") == "aws.redshift-data":
+        return EXTRACTOR.finish(event)
+    if isinstance(event, dict) and "action" in event:
+        return SWEEPER.sweep(event)
+    return EXTRACTOR.start(event)
 
 
 def start(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -26,6 +26,11 @@ from pkgml_env import (
 
 _STATEMENT_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}")
+# A key ARN (single- or multi-Region key): S3 resolves a bare key id in the caller's account.
+KMS_KEY_ARN = re.compile(
+    r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/"
+    r"(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+)
 _SECRET_ARN = re.compile(
     r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+"
 )
@@ -42,6 +47,7 @@ class Settings:
     data_bucket: str
     alert_topic_arn: str
     unload_role_arn: str
+    kms_key_arn: str
     database: str
     package_types: tuple[str, ...]
     cluster_id: str | None = None
@@ -53,11 +59,13 @@ class Settings:
     runs_prefix: str = "runs/"
     state_prefix: str = "extract-state/"
     claim_lease_seconds: int = 900
+    sweep_after_seconds: int = 900
     log_level: str = "INFO"
 
-    def statement_name(self, run_id: str) -> str:
-        """StatementName of a run's UNLOAD: '<STATEMENT_PREFIX>extract-<run_id>'."""
-        return f"{self.statement_prefix}extract-{run_id}"
+    def statement_name(self, run_id: str, attempt: str) -> str:
+        """StatementName of one attempt of a run's UNLOAD:
+        '<STATEMENT_PREFIX>extract-<run_id>.<attempt>' (the claim names the attempt)."""
+        return f"{self.statement_prefix}extract-{run_id}.{attempt}"
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
@@ -101,6 +109,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         data_bucket=matching(env, "DATA_BUCKET", BUCKET, "an S3 bucket name"),
         alert_topic_arn=matching(env, "ALERT_TOPIC_ARN", TOPIC_ARN, "an SNS topic ARN"),
         unload_role_arn=matching(env, "REDSHIFT_UNLOAD_ROLE_ARN", ROLE_ARN, "an IAM role ARN"),
+        kms_key_arn=matching(env, "UNLOAD_KMS_KEY_ARN", KMS_KEY_ARN, "a KMS key ARN"),
         database=matching(env, "REDSHIFT_DATABASE", _DB_NAME, "a database name, e.g. 'dev'"),
         package_types=types,
         cluster_id=cluster_id,
@@ -112,5 +121,6 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         runs_prefix=runs_prefix,
         state_prefix=state_prefix,
         claim_lease_seconds=integer(env, "CLAIM_LEASE_SECONDS", 900, 60, 86400),
+        sweep_after_seconds=integer(env, "SWEEP_AFTER_SECONDS", 900, 60, 86400),
         log_level=level,
     )

@@ -21,8 +21,15 @@ def warehouse_arn(stack: Stack, redshift: RedshiftSettings) -> str:
     return stack.format_arn(service="redshift-serverless", resource="workgroup", resource_name="*")
 
 
-def allow_data_api(role: iam.Role, redshift: RedshiftSettings, *, batch: bool = False) -> None:
-    """Run statements (`batch`: also BatchExecuteStatement) and read their status and errors.
+def allow_data_api(
+    role: iam.Role,
+    redshift: RedshiftSettings,
+    *,
+    batch: bool = False,
+    list_statements: bool = False,
+) -> None:
+    """Run statements (`batch`: also BatchExecuteStatement) and read their status and errors;
+    `list_statements`: also find the role's own statements by name (ListStatements).
 
     Credentials follow the configured auth: the secret, temporary cluster
     credentials for `db_user`, or Serverless IAM credentials.
@@ -85,9 +92,11 @@ def allow_data_api(role: iam.Role, redshift: RedshiftSettings, *, batch: bool = 
     role.add_to_principal_policy(
         iam.PolicyStatement(
             sid="ReadOwnStatementStatus",
-            # A loader cancels its own transaction when its deadline passes.
+            # A loader cancels its own transaction when its deadline passes; the extract
+            # runner's sweeper finds a statement whose start died before recording its id.
             actions=["redshift-data:DescribeStatement"]
-            + (["redshift-data:CancelStatement"] if batch else []),
+            + (["redshift-data:CancelStatement"] if batch else [])
+            + (["redshift-data:ListStatements"] if list_statements else []),
             resources=["*"],
         )
     )

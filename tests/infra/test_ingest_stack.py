@@ -51,11 +51,31 @@ def actions_by_resource(statements: list[dict]) -> dict[str, set[str]]:
 
 
 def schedules_of(template: Template) -> dict[str, dict]:
+    """The extract schedules by run kind (the sweeper's input has no kind)."""
     schedules = template.find_resources("AWS::Scheduler::Schedule")
+    inputs = {lid: json.loads(s["Properties"]["Target"]["Input"]) for lid, s in schedules.items()}
     return {
-        json.loads(s["Properties"]["Target"]["Input"])["kind"]: s["Properties"]
-        for s in schedules.values()
+        inputs[lid]["kind"]: s["Properties"]
+        for lid, s in schedules.items()
+        if "kind" in inputs[lid]
     }
+
+
+def sweep_schedule_of(template: Template) -> dict:
+    [sweep] = [
+        s["Properties"]
+        for s in template.find_resources("AWS::Scheduler::Schedule").values()
+        if json.loads(s["Properties"]["Target"]["Input"]) == {"action": "sweep"}
+    ]
+    return sweep
+
+
+def runner_environment(template: Template) -> dict:
+    return next(
+        f["Properties"]["Environment"]["Variables"]
+        for f in template.find_resources("AWS::Lambda::Function").values()
+        if f["Properties"]["Handler"] == "extract_handler.handler"
+    )
 
 
 # ---------------------------------------------------------------- schedules
@@ -80,6 +100,22 @@ def test_three_schedules_with_defaults_time_zone_retries_and_dlq(prod):
         assert target["RetryPolicy"]["MaximumRetryAttempts"] == 3
         assert "DeadLetterConfig" in target
         assert target["Arn"]["Fn::GetAtt"][0].startswith("ExtractRunnerFunction")
+
+
+def test_an_hourly_sweeper_settles_extracts_whose_status_event_was_lost(prod):
+    sweep = sweep_schedule_of(prod)
+    extract = schedules_of(prod)["training"]
+    assert sweep["ScheduleExpression"] == "rate(1 hour)"
+    assert sweep["State"] == "ENABLED"
+    assert sweep["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    target = sweep["Target"]
+    # the same function (the Data API only describes statements to the role that ran them),
+    # the same delivery role and dead-letter queue as the extract schedules
+    for field in ("Arn", "RoleArn", "DeadLetterConfig"):
+        assert target[field] == extract["Target"][field], field
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 3
+    assert target["RetryPolicy"]["MaximumEventAgeInSeconds"] == 3600
+    assert runner_environment(prod)["SWEEP_AFTER_SECONDS"] == "900"
 
 
 def test_one_flag_changes_exactly_one_schedule(synthesized, base_context, tmp_path):
@@ -133,16 +169,13 @@ def prod_data(synthesized) -> Template:
 
 def test_redshift_role_is_assumed_by_redshift_and_output(prod_data):
     prod = prod_data
-    prod.has_resource_properties(
-        "AWS::IAM::Role",
-        {
-            "AssumeRolePolicyDocument": {
-                "Statement": [
-                    Match.object_like({"Principal": {"Service": "redshift.amazonaws.com"}})
-                ]
-            }
-        },
-    )
+    [role] = prod.find_resources("AWS::IAM::Role").values()
+    services = set()
+    for statement in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+        service = statement["Principal"]["Service"]
+        services.update([service] if isinstance(service, str) else service)
+    # prod's warehouse is a Serverless workgroup: its role must trust both services
+    assert services == {"redshift.amazonaws.com", "redshift-serverless.amazonaws.com"}
     assert "RedshiftRoleArn" in prod.find_outputs("*")
 
 
@@ -188,6 +221,17 @@ def test_runner_is_invoked_by_its_statement_events_only(dev):
     )
 
 
+def test_unloads_are_encrypted_with_the_data_stacks_key(synthesized, dev):
+    # UNLOAD ... ENCRYPTED KMS_KEY_ID '<this>': a cross-stack reference to an output of the
+    # data stack whose value is its (only) key's ARN
+    data = Template.from_stack(synthesized.stages["dev"].data)
+    [key_id] = data.find_resources("AWS::KMS::Key")
+    reference = runner_environment(dev)["UNLOAD_KMS_KEY_ARN"]["Fn::GetStackOutput"]
+    assert reference["StackName"] == "pkgml-dev-data"
+    output = data.find_outputs(reference["OutputName"])[reference["OutputName"]]
+    assert output["Value"] == {"Fn::GetAtt": [key_id, "Arn"]}
+
+
 def test_runner_environment_names_the_warehouse(dev, prod):
     dev_env = next(
         f["Properties"]["Environment"]["Variables"]
@@ -217,7 +261,8 @@ def test_runner_permissions_dev_cluster_with_iam_user(dev):
     assert granted["arn:aws:redshift:us-east-1:222222222222:dbuser:packaging-dw-dev/pkgml_etl"] == {
         "redshift:GetClusterCredentials"
     }
-    assert granted["*"] == {"redshift-data:DescribeStatement"}
+    # the sweeper describes and lists the runner's own statements (no resource types exist)
+    assert granted["*"] == {"redshift-data:DescribeStatement", "redshift-data:ListStatements"}
     assert granted[f"arn:aws:s3:::{DEV_BUCKET}/runs/*"] == {"s3:GetObject", "s3:PutObject"}
     assert granted[f"arn:aws:s3:::{DEV_BUCKET}/unload/*"] == {"s3:GetObject"}
     assert granted[f"arn:aws:s3:::{DEV_BUCKET}/extract-state/*"] == {

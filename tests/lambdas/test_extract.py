@@ -1,32 +1,31 @@
-"""Extract runner: SQL rendering (escaping, no injection), start against moto's Data API,
-finish on FINISHED / FAILED / ABORTED / unknown statements (Stubber for DescribeStatement,
-because moto's statements never leave STARTED)."""
+"""Extract runner: SQL rendering (escaping, no injection, the environment's KMS key), start
+against moto's Data API, finish on FINISHED / FAILED / ABORTED / empty / unknown statements
+(Stubber for DescribeStatement, because moto's statements never leave STARTED), SNS rules.
+
+Recovery (sweeper, lost events, crashed starts, takeovers, tokens): test_extract_recovery.py.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
 import boto3
+import extract_service
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from extract_service import (
-    Clients,
-    Extractor,
-    InputError,
-    load_templates,
-    parse_start_event,
-    render_query,
-    unload_statement,
-)
+from extract_service import Clients, Extractor, InputError, parse_start_event
 from extract_settings import ConfigError, load_settings
+from extract_sql import load_templates, render_query, unload_statement
 from runfile import RunKey, parse_run_file
 
 from tests.lambdas.conftest import (
+    ACCOUNT,
     BUCKET,
     EXTRACT_ENV,
     PACKAGE_TYPES,
@@ -40,6 +39,9 @@ from tests.lambdas.conftest import (
 )
 
 NOW = datetime(2026, 11, 23, 3, 0, 5, tzinfo=UTC).timestamp()
+KMS_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+# conftest's environment plus what this runner requires beyond it
+ENV = {**EXTRACT_ENV, "UNLOAD_KMS_KEY_ARN": KMS_KEY_ARN}
 RAW_COLUMNS = ("product_id", "length_cm", "width_cm", "height_cm", "weight_kg", "fragility",
                "is_liquid", "has_battery", "category", "price")  # fmt: skip
 
@@ -61,13 +63,23 @@ class RecordingDataApi:
         return getattr(self.real, name)
 
 
-def make_extractor(aws: dict[str, Any], data_api: Any = None, **env: str) -> Extractor:
-    settings = load_settings({**EXTRACT_ENV, **env})
-    clients = Clients(s3=aws["s3"], redshift_data=data_api or aws["redshift_data"], sns=aws["sns"])
-    return Extractor(settings, clients, logging.getLogger("test.extract"), clock=lambda: NOW)
+def make_extractor(
+    aws: dict[str, Any],
+    data_api: Any = None,
+    *,
+    clock: Callable[[], float] = lambda: NOW,
+    s3: Any = None,
+    **env: str,
+) -> Extractor:
+    settings = load_settings({**ENV, **env})
+    clients = Clients(s3=s3 or aws["s3"], redshift_data=data_api or aws["redshift_data"],
+                      sns=aws["sns"])  # fmt: skip
+    return Extractor(settings, clients, logging.getLogger("test.extract"), clock=clock)
 
 
-def status_event(statement_id: str, state: str) -> dict[str, Any]:
+def status_event(
+    statement_id: str, state: str, statement_name: str = "pkgml-dev-extract-training-2026-11-23"
+) -> dict[str, Any]:
     """The documented "Redshift Data Statement Status Change" event."""
     return {
         "version": "0",
@@ -80,7 +92,7 @@ def status_event(statement_id: str, state: str) -> dict[str, Any]:
         "resources": ["arn:aws:redshift:us-east-1:123456789012:cluster:pkgml-warehouse"],
         "detail": {
             "principal": "arn:aws:sts::123456789012:assumed-role/pkgml-dev-extract/fn",
-            "statementName": "pkgml-dev-extract-training-2026-11-23",
+            "statementName": statement_name,
             "statementId": statement_id,
             "redshiftQueryId": -1,
             "state": state,
@@ -112,11 +124,15 @@ def test_training_unload_is_golden() -> None:
         query,
         s3_prefix=f"s3://{BUCKET}/unload/training/training-2026-11-23/",
         role_arn=ROLE_ARN,
+        kms_key_arn=KMS_KEY_ARN,
         max_file_size_mb=256,
     )
+    # ENCRYPTED + KMS_KEY_ID: SSE-KMS under the environment's key (without them UNLOAD
+    # writes SSE-S3 whatever the bucket's default encryption says)
     assert statement.endswith(
         f"TO 's3://{BUCKET}/unload/training/training-2026-11-23/'\n"
-        f"IAM_ROLE '{ROLE_ARN}'\nFORMAT PARQUET\nMANIFEST\nMAXFILESIZE 256 MB\nALLOWOVERWRITE"
+        f"IAM_ROLE '{ROLE_ARN}'\nFORMAT PARQUET\nMANIFEST\nENCRYPTED\n"
+        f"KMS_KEY_ID '{KMS_KEY_ARN}'\nMAXFILESIZE 256 MB\nALLOWOVERWRITE"
     )
     inner = quoted_query(statement)
     assert inner == query
@@ -149,12 +165,16 @@ def test_templates_with_statement_breaks_or_unsafe_values_are_refused() -> None:
     with pytest.raises(ValueError, match="not safe"):
         render_query("SELECT ${package_types}", run_date=date(2026, 1, 1),
                      package_types=("x'); DROP TABLE y",))  # fmt: skip
+    safe = {"s3_prefix": f"s3://{BUCKET}/unload/training/t-1/", "role_arn": ROLE_ARN,
+            "kms_key_arn": KMS_KEY_ARN, "max_file_size_mb": 256}  # fmt: skip
+    assert "ENCRYPTED" in unload_statement("SELECT 1", **safe)
     with pytest.raises(ValueError, match="S3 prefix"):
-        unload_statement("SELECT 1", s3_prefix="s3://b/x' IAM_ROLE 'y/", role_arn=ROLE_ARN,
-                         max_file_size_mb=256)  # fmt: skip
+        unload_statement("SELECT 1", **{**safe, "s3_prefix": "s3://b/x' IAM_ROLE 'y/"})
     with pytest.raises(ValueError, match="role"):
-        unload_statement("SELECT 1", s3_prefix=f"s3://{BUCKET}/unload/training/t-1/",
-                         role_arn="arn:aws:iam::1:role/x' --", max_file_size_mb=256)  # fmt: skip
+        unload_statement("SELECT 1", **{**safe, "role_arn": "arn:aws:iam::1:role/x' --"})
+    for key in (f"{KMS_KEY_ARN}' ALLOWOVERWRITE --", "alias/aws/s3", ""):
+        with pytest.raises(ValueError, match="KMS key"):
+            unload_statement("SELECT 1", **{**safe, "kms_key_arn": key})
 
 
 @pytest.mark.parametrize(
@@ -191,12 +211,14 @@ def test_start_submits_one_unload_and_records_it(aws: dict[str, Any]) -> None:
     assert result["status"] == "submitted" and result["run_id"] == "training-2026-11-23"
     [call] = data_api.calls
     assert call["WithEvent"] is True
-    assert call["StatementName"] == "pkgml-dev-extract-training-2026-11-23"
+    assert re.fullmatch(r"pkgml-dev-extract-training-2026-11-23\.[0-9a-f]{12}",
+                        call["StatementName"])  # fmt: skip
     assert call["ClusterIdentifier"] == "pkgml-warehouse"
     assert call["SecretArn"] == EXTRACT_ENV["REDSHIFT_SECRET_ARN"]
     assert call["Database"] == "analytics" and "DbUser" not in call
     assert call["Sql"].startswith("UNLOAD ('SELECT")
     assert f"TO 's3://{BUCKET}/unload/training/training-2026-11-23/'" in call["Sql"]
+    assert f"\nENCRYPTED\nKMS_KEY_ID '{KMS_KEY_ARN}'\n" in call["Sql"]
     described = aws["redshift_data"].describe_statement(Id=result["statement_id"])
     assert described["QueryString"] == call["Sql"]
 
@@ -230,7 +252,9 @@ def test_failed_submit_releases_the_claim(aws: dict[str, Any]) -> None:
     failing = RecordingDataApi(aws["redshift_data"], fail_with="ActiveStatementsExceededException")
     with pytest.raises(ClientError):
         make_extractor(aws, failing).start({"kind": "training"})
-    assert keys(aws["s3"], "extract-state/") == []
+    assert keys(aws["s3"], "extract-state/") == ["extract-state/runs/training-2026-11-23.json"]
+    claim = read_json(aws["s3"], "extract-state/runs/training-2026-11-23.json")
+    assert claim["status"] == "failed" and "ActiveStatementsExceededException" in claim["error"]
     ok = RecordingDataApi(aws["redshift_data"])
     assert make_extractor(aws, ok).start({"kind": "training"})["status"] == "submitted"
 
@@ -316,6 +340,66 @@ def test_empty_extract_writes_no_run_file(aws: dict[str, Any], kind: str, alerte
     assert keys(aws["s3"], "runs/") == [] and len(alerts()) == alerted
 
 
+def describing(statement_id: str, **described: Any) -> Any:
+    """A Data API client whose one DescribeStatement call answers `described` (Stubber)."""
+    client = boto3.client("redshift-data", region_name=REGION)
+    stub = Stubber(client)
+    stub.add_response("describe_statement", {"Id": statement_id, **described},
+                      {"Id": statement_id})  # fmt: skip
+    stub.activate()
+    return client
+
+
+def claim_of(aws: dict[str, Any], run_id: str) -> dict[str, Any]:
+    return read_json(aws["s3"], f"extract-state/runs/{run_id}.json")
+
+
+def test_empty_day_without_manifest_is_a_quiet_no_op(aws: dict[str, Any]) -> None:
+    # Redshift may write no manifest for 0 rows; DescribeStatement's ResultRows says why.
+    statement_id = started(aws, "inference-daily")
+    data_api = describing(statement_id, Status="FINISHED", ResultRows=0)
+    result = make_extractor(aws, data_api).finish(status_event(statement_id, "FINISHED"))
+    assert result["status"] == "empty"
+    assert keys(aws["s3"], "runs/") == [] and alerts() == []
+    assert claim_of(aws, "inference-daily-2026-11-23")["status"] == "empty"
+    assert read_json(aws["s3"], f"extract-state/{statement_id}.json")["status"] == "empty"
+
+
+def test_zero_row_training_without_manifest_alerts_that_it_is_empty(aws: dict[str, Any]) -> None:
+    statement_id = started(aws, "training")
+    data_api = describing(statement_id, Status="FINISHED", ResultRows=0)
+    result = make_extractor(aws, data_api).finish(status_event(statement_id, "FINISHED"))
+    assert result["status"] == "empty"
+    [(subject, message)] = alerts()
+    assert "empty" in str(subject) and "no rows" in message
+    assert claim_of(aws, "training-2026-11-23")["status"] == "empty"
+
+
+def test_missing_manifest_after_unloading_rows_is_a_failure(aws: dict[str, Any]) -> None:
+    statement_id = started(aws, "inference-daily")
+    data_api = describing(statement_id, Status="FINISHED", ResultRows=1234)
+    result = make_extractor(aws, data_api).finish(status_event(statement_id, "FINISHED"))
+    assert result["status"] == "failed" and result["reason"] == "manifest_missing"
+    [(subject, message)] = alerts()
+    assert "extract failed" in str(subject) and "1234" in message
+    assert claim_of(aws, "inference-daily-2026-11-23")["status"] == "failed"
+
+
+def test_alerts_use_the_shared_sns_rules(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The subject goes through pkgml_contracts.notifications.sns_subject (fewer than 100
+    # characters); a body that UTF-8 cannot encode (a lone surrogate from Redshift's error
+    # text) is escaped by encodable() instead of breaking the publish.
+    monkeypatch.setattr(extract_service, "sns_subject", lambda text: f"<{text[:20]}>")
+    statement_id = started(aws)
+    data_api = describing(statement_id, Status="FAILED", Error="bad name \udc80 in relation")
+    make_extractor(aws, data_api).finish(status_event(statement_id, "FAILED"))
+    [(subject, message)] = alerts()
+    assert subject == "<[dev] extract failed>"
+    assert "bad name \\udc80 in relation" in message
+
+
 @pytest.mark.parametrize("state", ["FAILED", "ABORTED"])
 def test_failed_or_aborted_alerts_with_redshift_error(aws: dict[str, Any], state: str) -> None:
     statement_id = started(aws)
@@ -363,7 +447,7 @@ def test_unknown_statement_is_ignored(aws: dict[str, Any]) -> None:
 
 
 def test_missing_state_is_recognised_without_list_bucket_404s(aws: dict[str, Any]) -> None:
-    settings = load_settings(EXTRACT_ENV)
+    settings = load_settings(ENV)
     clients = Clients(s3=NoListBucketS3(aws["s3"]), redshift_data=aws["redshift_data"],
                       sns=aws["sns"])  # fmt: skip
     extractor = Extractor(settings, clients, logging.getLogger("t"), clock=lambda: NOW)
@@ -391,7 +475,7 @@ def test_malformed_finish_event_raises(aws: dict[str, Any]) -> None:
 def test_handlers_end_to_end(
     aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, entry: str
 ) -> None:
-    module = fresh_import("extract_handler", monkeypatch, EXTRACT_ENV)
+    module = fresh_import("extract_handler", monkeypatch, ENV)
     start = module.start if entry == "split" else module.handler
     finish = module.finish if entry == "split" else module.handler
     result = start({"kind": "inference-monthly", "run_date": "2026-12-01"}, None)
@@ -417,14 +501,28 @@ def test_handlers_end_to_end(
         ({"EXTRACT_STATE_PREFIX": "runs/state/"}, "EXTRACT_STATE_PREFIX"),
         ({"PACKAGE_TYPES": "[]"}, "PACKAGE_TYPES"),
         ({"STATEMENT_PREFIX": "bad prefix"}, "STATEMENT_PREFIX"),
+        ({"UNLOAD_KMS_KEY_ARN": ""}, "UNLOAD_KMS_KEY_ARN"),
+        ({"UNLOAD_KMS_KEY_ARN": "alias/aws/s3"}, "UNLOAD_KMS_KEY_ARN"),
+        ({"UNLOAD_KMS_KEY_ARN": f"{KMS_KEY_ARN}' --"}, "UNLOAD_KMS_KEY_ARN"),
+        ({"SWEEP_AFTER_SECONDS": "30"}, "SWEEP_AFTER_SECONDS"),
     ],
 )  # fmt: skip
 def test_bad_configuration_names_the_variable(override: dict[str, str], variable: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(variable)):
-        load_settings({**EXTRACT_ENV, **override})
+        load_settings({**ENV, **override})
+
+
+def test_the_unload_key_is_required_and_sweep_defaults_to_fifteen_minutes() -> None:
+    with pytest.raises(ConfigError, match="UNLOAD_KMS_KEY_ARN: required"):
+        load_settings(EXTRACT_ENV)
+    settings = load_settings(ENV)
+    assert settings.kms_key_arn == KMS_KEY_ARN and settings.sweep_after_seconds == 900
+    mrk = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/mrk-1234abcd12ab34cd56ef1234567890ab"
+    assert load_settings({**ENV, "UNLOAD_KMS_KEY_ARN": mrk}).kms_key_arn == mrk
 
 
 def test_statement_name_starts_with_the_event_rule_prefix() -> None:
-    assert load_settings(EXTRACT_ENV).statement_name("t-1") == "pkgml-dev-extract-t-1"
-    settings = load_settings({**EXTRACT_ENV, "STATEMENT_PREFIX": "pkgml2-prod-"})
-    assert settings.statement_name("t-1") == "pkgml2-prod-extract-t-1"
+    name = load_settings(ENV).statement_name("t-1", "0123456789ab")
+    assert name == "pkgml-dev-extract-t-1.0123456789ab"
+    settings = load_settings({**ENV, "STATEMENT_PREFIX": "pkgml2-prod-"})
+    assert settings.statement_name("t-1", "0123456789ab") == "pkgml2-prod-extract-t-1.0123456789ab"
