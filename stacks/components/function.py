@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+import jsii
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -46,6 +47,33 @@ def lambda_asset_dir(folder: str) -> Path:
     if clashes:
         raise ValueError(f"{source} shadows shared module(s) {', '.join(clashes)}")
     return stage({**files, **own})
+
+
+@jsii.implements(lambda_.IDestination)
+class EncryptedQueueDestination:
+    """On-failure destination: an SQS queue encrypted with `key`, granted exactly.
+
+    The CDK's SqsDestination grants `kms:GenerateDataKey*` and `kms:ReEncrypt*`; sending to
+    an SSE-KMS queue needs only sqs:SendMessage, kms:GenerateDataKey and kms:Decrypt.
+    """
+
+    def __init__(self, queue: sqs.IQueue, key: kms.IKey) -> None:
+        self.queue = queue
+        self.key = key
+
+    # jsii passes the options struct positionally; the interface declares it keyword-only.
+    def bind(
+        self, scope: Construct, fn: lambda_.IFunction, *_options: Any, **_keywords: Any
+    ) -> lambda_.DestinationConfig:
+        fn.add_to_role_policy(
+            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.queue.queue_arn])
+        )
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[self.key.key_arn]
+            )
+        )
+        return lambda_.DestinationConfig(destination=self.queue.queue_arn)
 
 
 class PlatformFunction(Construct):
@@ -119,7 +147,7 @@ class PlatformFunction(Construct):
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
             reserved_concurrent_executions=reserved_concurrency,
-            on_failure=destinations.SqsDestination(self.dead_letter_queue),
+            on_failure=EncryptedQueueDestination(self.dead_letter_queue, encryption_key),
             retry_attempts=retry_attempts,
         )
 

@@ -14,7 +14,7 @@ def dead_letter_queue(
     *,
     removal_policy: RemovalPolicy,
     holds: str,
-    key: kms.IKey | None = None,
+    key: kms.IKey,
 ) -> sqs.Queue:
     """TLS-only queue keeping messages 14 days, encrypted with the environment's `key`.
 
@@ -25,7 +25,7 @@ def dead_letter_queue(
     queue = sqs.Queue(
         scope,
         construct_id,
-        encryption=sqs.QueueEncryption.KMS if key else sqs.QueueEncryption.SQS_MANAGED,
+        encryption=sqs.QueueEncryption.KMS,
         encryption_master_key=key,
         enforce_ssl=True,
         retention_period=Duration.days(14),

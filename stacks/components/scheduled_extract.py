@@ -1,4 +1,5 @@
-"""Scheduled Redshift UNLOADs: three schedules and the function that runs and finishes them."""
+"""Scheduled Redshift UNLOADs: three schedules, the function that runs and finishes them, and
+the hourly sweep that settles what a lost status event left behind."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from stacks.components.access import (
     READ,
     READ_WRITE,
     acknowledge_wildcard_resource,
+    allow_key,
     allow_listing,
     allow_objects,
     allow_publish,
@@ -44,9 +46,14 @@ class ScheduledExtract(Construct):
     """UNLOAD through the Redshift Data API on a schedule; a run file when it finishes.
 
     `runner` renders the versioned SQL for a run kind and submits it with
-    `WithEvent=True`; the Data API's "statement status change" event invokes the
-    same function again, which writes `runs/<kind>/<run_id>.json` on success and
-    alerts on failure. Nothing waits on Redshift.
+    `WithEvent=True`, encrypted with `key` (SSE-KMS); the Data API's "statement status
+    change" event invokes the same function again, which writes
+    `runs/<kind>/<run_id>.json` on success and alerts on failure. Nothing waits on
+    Redshift. Those events are best-effort, so `sweep_schedule` (default hourly,
+    `sweep_expression`) invokes the function with {"action": "sweep"}: statements
+    submitted more than `sweep_after_minutes` (default 15) ago are settled through
+    DescribeStatement, and starts that died before recording their statement through
+    ListStatements.
     """
 
     def __init__(
@@ -64,8 +71,12 @@ class ScheduledExtract(Construct):
         key: kms.IKey,
         alerts_topic: sns.ITopic,
         removal_policy: RemovalPolicy,
+        sweep_expression: str = "rate(1 hour)",
+        sweep_after_minutes: int = 15,
     ) -> None:
         super().__init__(scope, construct_id)
+        if not 1 <= sweep_after_minutes <= 1440:
+            raise ValueError("sweep_after_minutes must be 1-1440")
         stack = Stack.of(self)
         connection = {"REDSHIFT_DATABASE": redshift.database}
         if redshift.cluster_identifier:
@@ -94,10 +105,13 @@ class ScheduledExtract(Construct):
                 "PACKAGE_TYPES": json.dumps(list(package_types), separators=(",", ":")),
                 **connection,
                 "REDSHIFT_UNLOAD_ROLE_ARN": unload_role.role_arn,
+                # UNLOAD ... ENCRYPTED KMS_KEY_ID: without it Redshift writes SSE-S3
+                "UNLOAD_KMS_KEY_ARN": key.key_arn,
                 "UNLOAD_MAX_FILE_SIZE_MB": str(redshift.unload_max_file_size_mb),
+                "SWEEP_AFTER_SECONDS": str(sweep_after_minutes * 60),
             },
         )
-        allow_data_api(self.runner.role, redshift)
+        allow_data_api(self.runner.role, redshift, list_statements=True)
         role = self.runner.role
         for prefix, actions, why in (
             (
@@ -123,6 +137,7 @@ class ScheduledExtract(Construct):
             "UndeliveredStatementEvents",
             removal_policy=removal_policy,
             holds="UNLOAD status events EventBridge could not deliver",
+            key=key,
         )
         self.finished_rule = events.Rule(
             self,
@@ -144,6 +159,7 @@ class ScheduledExtract(Construct):
             "UndeliveredSchedules",
             removal_policy=removal_policy,
             holds="schedule firings EventBridge Scheduler could not deliver",
+            key=key,
         )
         # Scheduler may invoke the runner (the CDK grant adds the function's versions, `:*`).
         self.scheduler_role = iam.Role(
@@ -155,6 +171,8 @@ class ScheduledExtract(Construct):
             ),
             description=f"{environment_name}: EventBridge Scheduler invokes the extract runner",
         )
+        # The CDK's dead-letter grant is sqs:SendMessage only; the queue is SSE-KMS.
+        allow_key(self.scheduler_role, key)
         acknowledge_wildcard_resource(
             self.scheduler_role,
             f"{self.runner.function.function_arn}:*",
@@ -191,3 +209,22 @@ class ScheduledExtract(Construct):
                     max_event_age=Duration.hours(2),
                 ),
             )
+        # Status events are best-effort: settle what a lost one (or a crashed start) left.
+        self.sweep_schedule = scheduler.Schedule(
+            self,
+            "Schedule-sweep",
+            description=f"{environment_name}: settle extracts whose status event was lost "
+            f"({sweep_expression})",
+            schedule=scheduler.ScheduleExpression.expression(
+                sweep_expression, time_zone=TimeZone.of(schedules.timezone)
+            ),
+            time_window=scheduler.TimeWindow.off(),
+            target=scheduler_targets.LambdaInvoke(
+                self.runner.function,
+                input=scheduler.ScheduleTargetInput.from_object({"action": "sweep"}),
+                dead_letter_queue=self.schedule_dead_letter_queue,
+                role=self.scheduler_role,
+                retry_attempts=3,
+                max_event_age=Duration.hours(1),  # the next sweep replaces a later one
+            ),
+        )

@@ -33,10 +33,20 @@ def top_level_imports(path: Path) -> set[str]:
 def test_every_import_resolves_inside_the_asset(folder):
     asset = lambda_asset_dir(folder)
     modules = {p.stem for p in asset.glob("*.py")}
-    allowed = modules | RUNTIME_PACKAGES | set(sys.stdlib_module_names)
-    for path in asset.glob("*.py"):
+    packages = {p.parent.name for p in asset.glob("*/__init__.py")}
+    allowed = modules | packages | RUNTIME_PACKAGES | set(sys.stdlib_module_names)
+    for path in asset.rglob("*.py"):
         missing = top_level_imports(path) - allowed
         assert not missing, f"{folder}/{path.name} imports {missing}, which will not ship"
+
+
+def test_the_shared_contracts_ship_as_a_package_with_every_function():
+    for folder in FUNCTIONS:
+        package = lambda_asset_dir(folder) / "pkgml_contracts"
+        assert (package / "__init__.py").is_file()
+        assert {"instance_types.py", "notifications.py", "registry.py"} <= {
+            p.name for p in package.glob("*.py")
+        }
 
 
 def test_shared_logger_ships_with_every_function():

@@ -138,3 +138,38 @@ def _padding(count: int) -> dict[str, Any]:
     """Queues that pass, so the control fails on the bad one and not on the count."""
     good = {"Type": "AWS::SQS::Queue", "Properties": {"KmsMasterKeyId": {"Ref": "DataKey1"}}}
     return {f"pad{i}": {"Resources": {f"Q{i}": good}} for i in range(count)}
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_every_sender_to_an_encrypted_queue_may_use_its_key(templates):
+    """sqs:SendMessage to an SSE-KMS queue fails without kms:GenerateDataKey on its key.
+
+    Checked for every identity policy that sends to a queue of its own template; the
+    CDK's scheduler-target grant, for one, gives sqs:SendMessage alone.
+    """
+    checked = 0
+    for name, _, props, template in resources_of(templates, "AWS::IAM::Policy"):
+        statements = props["PolicyDocument"]["Statement"]
+        key_resources = [
+            json.dumps(resource, sort_keys=True)
+            for s in statements
+            if "kms:GenerateDataKey" in _listed(s["Action"])
+            for resource in _listed(s["Resource"])
+        ]
+        for statement in statements:
+            if "sqs:SendMessage" not in _listed(statement["Action"]):
+                continue
+            for resource in _listed(statement["Resource"]):
+                queue_id = (
+                    resource.get("Fn::GetAtt", [None])[0] if isinstance(resource, dict) else None
+                )
+                queue = template["Resources"].get(queue_id or "", {})
+                if queue.get("Type") != "AWS::SQS::Queue":
+                    continue
+                key = queue["Properties"].get("KmsMasterKeyId")
+                assert json.dumps(key, sort_keys=True) in key_resources, (name, queue_id)
+                checked += 1
+    assert checked >= 8  # every Lambda's on-failure queue and the schedules' queue, per env

@@ -59,3 +59,11 @@ def test_staging_lays_out_one_folder_per_bundle_hash(tmp_path):
     assert sorted(p.name for p in staged.iterdir()) == sorted(hashes.values())
     assert sorted(p.name for p in (staged / hashes["a"]).iterdir()) == ["a.py", "b.py"]
     assert stage_bundles(tmp_path / "src", tmp_path / "staging") == staged  # idempotent
+
+
+def test_scripts_that_import_the_contracts_ship_the_package():
+    from stacks.components.step_code import bundle_name
+
+    bundles = {stem: {bundle_name(p) for p in files} for stem, files in code_bundles().items()}
+    assert {"pkgml_contracts/__init__.py", "pkgml_contracts/registry.py"} <= bundles["compare"]
+    assert not any(name.startswith("pkgml_contracts/") for name in bundles["features"])
