@@ -620,12 +620,24 @@ def register_model_step(name: str, *, request: dict[str, Any]) -> Any:
 
 
 def serving_environment(region: str) -> dict[str, str]:
-    """Serving container env: train.py's handlers from /opt/ml/model/code (inside model.tar.gz)."""
+    """Serving container env: train.py's handlers from /opt/ml/model/code (inside model.tar.gz).
+
+    Every model the pipelines create uses it (the training CreateModel, and the registered
+    package's container, which the inference CreateModel runs). Models run with network
+    isolation, and at start-up the scikit-learn serving stack (sagemaker-containers)
+    writes a setup.py into a copy of the code folder and runs `python -m pip install .`
+    there. Under pip's default build isolation that first downloads setuptools from the
+    index, which network isolation forbids, so the model never starts.
+    PIP_NO_BUILD_ISOLATION=false makes pip build with the image's own setuptools instead
+    (pip reads a `no-*` option's environment value inverted: "false" switches isolation
+    off). tests/containers/ runs that install offline with these variables.
+    """
     return {
         "SAGEMAKER_PROGRAM": "train.py",
         "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
         "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
         "SAGEMAKER_REGION": region,
+        "PIP_NO_BUILD_ISOLATION": "false",
     }
 
 

@@ -6,6 +6,10 @@ pending versions are ignored, so a rejected challenger never serves; no approved
 version raises `NoApprovedModelError` naming the group, which fails the step (and
 therefore the run) before anything is predicted or loaded.
 
+The query is `pkgml_contracts.registry.latest_approved` (newest Approved *Versioned*
+package), the one the gate (compare.py) and the ops CLI use for the champion; the package
+folder ships in this function's asset.
+
 Environment: ALLOWED_GROUPS (JSON list): the only groups this function may resolve.
 """
 
@@ -18,6 +22,8 @@ import re
 from typing import Any
 
 import boto3
+
+from pkgml_contracts import registry
 
 LOGGER = logging.getLogger()
 LOGGER.setLevel(logging.INFO)
@@ -49,22 +55,13 @@ SAGEMAKER = boto3.client("sagemaker")
 
 
 def latest_approved(client: Any, group: str) -> dict[str, Any]:
-    """Newest Approved version of `group`; NoApprovedModelError if there is none."""
-    response = client.list_model_packages(
-        ModelPackageGroupName=group,
-        ModelApprovalStatus="Approved",
-        ModelPackageType="Versioned",
-        SortBy="CreationTime",
-        SortOrder="Descending",
-        MaxResults=1,
-    )
-    summaries = response.get("ModelPackageSummaryList", [])
-    if not summaries:
+    """The champion (newest Approved version) of `group`; NoApprovedModelError if none."""
+    latest = registry.latest_approved(client, group)
+    if latest is None:
         raise NoApprovedModelError(
             f"model package group {group!r} has no Approved version: train and approve a "
             "model (or approve an existing version) before running inference"
         )
-    latest = summaries[0]
     return {
         "model_package_arn": latest["ModelPackageArn"],
         "model_package_version": str(latest.get("ModelPackageVersion", "")),

@@ -1,7 +1,9 @@
 """`ops models`, `approve`, `reject`, `rollback`: a package type's Model Registry group.
 
 The champion, for the gate (compare.py) and for inference (the Resolve step), is the
-most recently *created* Approved model package of the group. So:
+most recently *created* Approved (Versioned) model package of the group: the CLI asks the
+registry with the same query they use, `pkgml_contracts.registry.latest_approved`, so
+the version it marks is the one inference serves. So:
 
 - approving an old version does not make it champion while a newer one is Approved;
 - a rollback REJECTS the current champion (with a reason), which makes the previous
@@ -28,6 +30,7 @@ from botocore.exceptions import ClientError
 from ops.context import OpsContext
 from ops.errors import OpsError
 from ops.formatting import Result, iso, shorten, table, to_utc
+from pkgml_contracts import registry
 
 APPROVED = "Approved"
 REJECTED = "Rejected"
@@ -77,16 +80,39 @@ class ModelVersion:
 
 
 def champion_of(versions: Iterable[ModelVersion]) -> ModelVersion | None:
-    """The newest Approved version by creation time (version number breaks ties)."""
+    """The newest Approved version by creation time (version number breaks ties).
+
+    Only for predicting the champion of a planned state (after a change); the current
+    champion is the registry's answer (`current_champion`).
+    """
     approved = [v for v in versions if v.status == APPROVED]
     return max(approved, key=lambda v: (to_utc(v.created), v.version), default=None)
 
 
-def previous_approved(versions: Iterable[ModelVersion]) -> ModelVersion | None:
-    """The Approved version that becomes champion when the current one is rejected."""
-    listed = list(versions)
-    champion = champion_of(listed)
-    return champion_of(v for v in listed if champion is None or v.arn != champion.arn)
+def previous_approved(
+    versions: Iterable[ModelVersion], champion: ModelVersion | None
+) -> ModelVersion | None:
+    """The Approved version that becomes champion when `champion` is rejected."""
+    return champion_of(v for v in versions if champion is None or v.arn != champion.arn)
+
+
+def current_champion(
+    ctx: OpsContext, package_type: str, versions: Sequence[ModelVersion]
+) -> ModelVersion | None:
+    """The group's champion as the registry reports it (pkgml_contracts.registry), or None."""
+    summary = registry.latest_approved(ctx.client("sagemaker"), ctx.group_name(package_type))
+    if summary is None:
+        return None
+    arn = summary["ModelPackageArn"]
+    for version in versions:
+        if version.arn == arn:
+            return version if version.status == APPROVED else replace(version, status=APPROVED)
+    return ModelVersion(  # registered after `versions` was read
+        version=int(summary.get("ModelPackageVersion") or 0),
+        arn=arn,
+        status=APPROVED,
+        created=summary["CreationTime"],
+    )
 
 
 # --- reading the registry ----------------------------------------------------------------
@@ -95,12 +121,16 @@ def previous_approved(versions: Iterable[ModelVersion]) -> ModelVersion | None:
 def load_versions(
     ctx: OpsContext, package_type: str, *, with_metrics: bool = False
 ) -> list[ModelVersion]:
-    """Every version of the package type's group, newest first (empty if no group yet)."""
+    """Every version of the package type's group, newest first (empty if no group yet).
+
+    Versioned packages: without ModelPackageType, ListModelPackages lists unversioned ones.
+    """
     sagemaker = ctx.client("sagemaker")
     group = ctx.group_name(package_type)
     summaries: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {
         "ModelPackageGroupName": group,
+        "ModelPackageType": "Versioned",
         "SortBy": "CreationTime",
         "SortOrder": "Descending",
         "MaxResults": 100,
@@ -216,7 +246,7 @@ def models_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
     for package_type in ctx.package_types:
         group = ctx.group_name(package_type)
         versions = load_versions(ctx, package_type, with_metrics=not args.no_metrics)
-        champion = champion_of(versions)
+        champion = current_champion(ctx, package_type, versions)
         shown = versions[: max(args.limit, 0)]
         groups.append(
             {
@@ -282,8 +312,12 @@ def reject_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
     if target.status == REJECTED:
         raise OpsError(f"refused: version {target.version} is already Rejected; nothing to change")
     notes = []
-    champion = champion_of(versions)
-    if champion is not None and champion.arn == target.arn and previous_approved(versions) is None:
+    champion = current_champion(ctx, package_type, versions)
+    if (
+        champion is not None
+        and champion.arn == target.arn
+        and previous_approved(versions, champion) is None
+    ):
         notes.append(
             "no Approved version will remain: inference runs fail at their Resolve step "
             "until a version is approved"
@@ -297,10 +331,10 @@ def rollback_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
     package_type = ctx.single_package_type()
     group = ctx.group_name(package_type)
     versions = load_versions(ctx, package_type)
-    champion = champion_of(versions)
+    champion = current_champion(ctx, package_type, versions)
     if champion is None:
         raise OpsError(f"refused: {group} has no Approved version, so nothing to roll back")
-    previous = previous_approved(versions)
+    previous = previous_approved(versions, champion)
     if previous is None:
         raise OpsError(
             f"refused: {group} has no Approved version older than the champion "
@@ -349,8 +383,8 @@ def _apply(
     notes: list[str],
 ) -> Result:
     group = ctx.group_name(package_type)
-    before = champion_of(versions)
-    after = champion_of(_after(versions, changes))
+    before = current_champion(ctx, package_type, versions)
+    after = champion_of(_after(versions, changes))  # the registry's rule, on the plan
     ctx.say(f"{group} ({ctx.env_name}, {ctx.region}):")
     ctx.say(
         table(
@@ -389,7 +423,7 @@ def _apply(
             ApprovalDescription=description,
         )
     final = load_versions(ctx, package_type)
-    champion = champion_of(final)
+    champion = current_champion(ctx, package_type, final)
     data = {
         "group": group,
         "package_type": package_type,

@@ -3,7 +3,9 @@
 Runs as `python3 /opt/ml/processing/input/code/compare.py` in a SageMaker Processing job,
 after evaluation and before registration. The pure core is `decide()`.
 
-Champion = the most recently created *Approved* model package of the group. The
+Champion = the most recently created *Approved* (Versioned) model package of the group,
+found with `pkgml_contracts.registry.latest_approved`: the same query as the Resolve step
+and the ops CLI, so the gate judges against the model inference serves. The
 registration step MUST attach to every model package these CustomerMetadataProperties
 (S3 URIs of the files this run produced):
 
@@ -23,10 +25,18 @@ Checks (all evaluated and reported; approve iff every non-skipped check passes):
   side lacks `input_bytes`).
 Without a champion only the floor is judged; the others are reported as skipped.
 
+Limits are inclusive, with an absolute tolerance of TOLERANCE = 1e-9: a check passes when
+its deviation is at most limit + 1e-9 (the floor: score at least floor - 1e-9). The
+deviations come from float arithmetic on the documents (0.90 - 0.88 is
+0.020000000000000018), so without it a drop of exactly the configured 0.02 would be
+rejected. 1e-9 is far below any meaningful limit and far above float rounding (~1e-16).
+decision.json states the tolerance it applied ("tolerance").
+
 Outputs: `--output-dir` (default /opt/ml/processing/output/decision)/decision.json:
 {"decision": "approve"|"reject", "reasons": [str], "checks": [check], "deviations": {...},
- "champion_model_package_arn": str|null, ...}; and CloudWatch metrics in namespace
-PackagingML/Gate with dimensions PackageType and ModelPackageGroup (skip with --no-metrics).
+ "champion_model_package_arn": str|null, "tolerance": 1e-9, ...}; and CloudWatch metrics in
+namespace PackagingML/Gate with dimensions PackageType and ModelPackageGroup (skip with
+--no-metrics).
 """
 
 from __future__ import annotations
@@ -41,11 +51,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from pkgml_contracts.registry import latest_approved
+
 EVALUATION_URI_KEY = "evaluation_s3_uri"
 STATISTICS_URI_KEY = "statistics_s3_uri"
 METRIC_NAMESPACE = "PackagingML/Gate"
 APPROVE = "approve"
 REJECT = "reject"
+TOLERANCE = 1e-9
+"""Absolute slack on every limit: a deviation within 1e-9 of its limit counts as at it."""
 
 
 class EvidenceError(ValueError):
@@ -182,6 +196,7 @@ class Decision:
     challenger_score: float | None
     champion_score: float | None
     criteria: Criteria = field(default_factory=Criteria)
+    tolerance: float = TOLERANCE
 
     @property
     def approved(self) -> bool:
@@ -191,6 +206,16 @@ class Decision:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; top-level 'decision' is the plain string approve/reject."""
         return asdict(self)
+
+
+def within(value: float, limit: float) -> bool:
+    """value <= limit, up to TOLERANCE (a deviation at its limit passes)."""
+    return value <= limit + TOLERANCE
+
+
+def at_least(value: float, floor: float) -> bool:
+    """value >= floor, up to TOLERANCE (a score at the floor passes)."""
+    return value >= floor - TOLERANCE
 
 
 def _relative_change(new: float, old: float) -> float:
@@ -225,7 +250,7 @@ def decide(challenger: Evidence, champion: Evidence | None, criteria: Criteria) 
             )
         )
     else:
-        passed = challenger_score >= criteria.min_score
+        passed = at_least(challenger_score, criteria.min_score)
         checks.append(
             Check(
                 "min_score",
@@ -264,7 +289,7 @@ def decide(challenger: Evidence, champion: Evidence | None, criteria: Criteria) 
         else:
             drop = champion_score - challenger_score
             deviations["score_drop"] = drop
-            passed = drop <= criteria.max_score_drop
+            passed = within(drop, criteria.max_score_drop)
             checks.append(
                 Check(
                     "max_score_drop",
@@ -284,7 +309,7 @@ def decide(challenger: Evidence, champion: Evidence | None, criteria: Criteria) 
                 "max_label_shift",
                 shift,
                 criteria.max_label_shift,
-                shift <= criteria.max_label_shift,
+                within(shift, criteria.max_label_shift),
                 False,
                 f"positive rate moved from {champion.positive_rate:.4f} to "
                 f"{challenger.positive_rate:.4f} (label distribution distance {shift:.4f}, "
@@ -298,7 +323,7 @@ def decide(challenger: Evidence, champion: Evidence | None, criteria: Criteria) 
                 "max_label_count_change",
                 count_change,
                 criteria.max_label_count_change,
-                abs(count_change) <= criteria.max_label_count_change,
+                within(abs(count_change), criteria.max_label_count_change),
                 False,
                 f"labelled rows moved from {champion.label_count} to {challenger.label_count} "
                 f"({count_change:+.1%}, limit ±{criteria.max_label_count_change:.0%})",
@@ -315,7 +340,7 @@ def decide(challenger: Evidence, champion: Evidence | None, criteria: Criteria) 
                 "max_input_size_change",
                 size_change,
                 criteria.max_input_size_change,
-                abs(size_change) <= criteria.max_input_size_change,
+                within(abs(size_change), criteria.max_input_size_change),
                 False,
                 f"input size moved from {old} to {new} {unit} ({size_change:+.1%}, "
                 f"limit ±{criteria.max_input_size_change:.0%})",
@@ -383,18 +408,9 @@ def _read_s3_json(s3: Any, uri: str, *, what: str) -> Any:
 
 
 def find_champion_arn(sagemaker: Any, model_package_group: str) -> str | None:
-    """ARN of the most recently created Approved package of the group, or None."""
-    response = sagemaker.list_model_packages(
-        ModelPackageGroupName=model_package_group,
-        ModelApprovalStatus="Approved",
-        SortBy="CreationTime",
-        SortOrder="Descending",
-    )
-    summaries = response.get("ModelPackageSummaryList", [])
-    if not summaries:
-        return None
-    latest = max(summaries, key=lambda s: (s["CreationTime"], s.get("ModelPackageVersion", 0)))
-    return str(latest["ModelPackageArn"])
+    """ARN of the group's champion (pkgml_contracts.registry.latest_approved), or None."""
+    champion = latest_approved(sagemaker, model_package_group)
+    return None if champion is None else str(champion["ModelPackageArn"])
 
 
 def load_champion(clients: AwsClients, model_package_group: str, *, metric: str) -> Evidence | None:
@@ -421,12 +437,17 @@ def load_champion(clients: AwsClients, model_package_group: str, *, metric: str)
 
 
 def rejections_since_last_approval(sagemaker: Any, model_package_group: str) -> int:
-    """Rejected versions registered after the newest Approved one (newest first, paginated)."""
+    """Rejected versions registered after the newest Approved one (newest first, paginated).
+
+    Versioned packages only, like the champion query (absent, the type defaults to
+    unversioned packages, which a group never holds).
+    """
     count = 0
     token: str | None = None
     while True:
         request: dict[str, Any] = {
             "ModelPackageGroupName": model_package_group,
+            "ModelPackageType": "Versioned",
             "SortBy": "CreationTime",
             "SortOrder": "Descending",
         }

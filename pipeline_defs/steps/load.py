@@ -23,8 +23,10 @@ any failure rolls all of it back, so the table is never half-loaded):
 7. `INSERT INTO <target> SELECT product_id, :package_type, score, :model_package_arn,
    :model_package_version, :run_id, :run_kind, GETDATE() FROM pkgml_stage_predictions`
 
-(`--create-table` puts predictions_table.sql's CREATE TABLE IF NOT EXISTS first; the file's
-text ships beside this script in its code bundle.) Values
+(`--create-table` puts predictions_table.sql's CREATE TABLE IF NOT EXISTS first. The file
+ships in this script's code bundle, which the job mounts at LIB_DIR (on PYTHONPATH), while
+the script itself runs alone from /opt/ml/processing/input/code/; so the file is looked
+for beside the script, then in each PYTHONPATH folder, then in LIB_DIR.) Values
 from arguments are validated with strict patterns; those in DML travel as Data API
 `Parameters` (`:name`), or, with a botocore too old to send Parameters in a batch, as
 quoted literals of the same validated values. COPY accepts no parameters: its S3 prefix,
@@ -40,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -54,6 +57,9 @@ Dialect = Literal["redshift", "duckdb"]
 STAGE_TABLE = "pkgml_stage_predictions"
 MAX_BATCH_STATEMENTS = 40
 DDL_FILE = "predictions_table.sql"
+# Where the Processing job mounts this script's whole code bundle (= pipeline_defs.common.
+# LIB_DIR, also on the job's PYTHONPATH); the script itself runs from .../input/code/.
+LIB_DIR = "/opt/ml/processing/input/lib"
 CHECK_PREFIX = "pkgml load check failed: "
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}")
@@ -238,9 +244,26 @@ def merge_statements(spec: LoadSpec, dialect: Dialect = "redshift") -> list[str]
     ]
 
 
+def ddl_candidates() -> list[Path]:
+    """Where predictions_table.sql may be, in search order (no duplicates): beside this
+    script (a checkout), each PYTHONPATH folder, then LIB_DIR (the job's bundle)."""
+    folders = [Path(__file__).resolve().parent]
+    folders += [Path(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    folders.append(Path(LIB_DIR))
+    return [folder / DDL_FILE for folder in dict.fromkeys(folders)]
+
+
 def predictions_table_sql() -> str:
-    """predictions_table.sql, shipped beside this script (the code bundle includes it)."""
-    return Path(__file__).with_name(DDL_FILE).read_text(encoding="utf-8")
+    """predictions_table.sql from the first place ddl_candidates() names that has it."""
+    candidates = ddl_candidates()
+    for path in candidates:
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    raise FileNotFoundError(
+        f"{DDL_FILE} (needed by --create-table) is in none of: "
+        f"{', '.join(str(p.parent) for p in candidates)}; it ships in load.py's code bundle, "
+        f"which the Processing job mounts at {LIB_DIR}"
+    )
 
 
 def create_table_statement(target_table: str, text: str | None = None) -> str:

@@ -8,7 +8,9 @@ import sys
 import time
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
 
 SOURCE = Path(__file__).resolve().parents[2] / "lambda_src" / "resolve_model" / "resolve_handler.py"
@@ -72,3 +74,56 @@ def test_malformed_events_are_rejected(resolve, event):
 def test_groups_of_other_environments_are_refused(resolve):
     with pytest.raises(resolve.BadRequestError, match="not one of this environment's groups"):
         resolve.handler({"model_package_group": "pkgml-prod-mailer"}, None)
+
+
+def test_the_query_is_the_registrys_versioned_champion_query(resolve) -> None:
+    """Checked against botocore's model: moto lists Versioned packages of a group even
+    without ModelPackageType, where SageMaker defaults to unversioned ones."""
+    client = boto3.client("sagemaker", region_name="us-east-1")
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/pkgml-dev-mailer/7"
+    with Stubber(client) as stubber:
+        stubber.add_response(
+            "list_model_packages",
+            {
+                "ModelPackageSummaryList": [
+                    {
+                        "ModelPackageArn": arn,
+                        "ModelPackageVersion": 7,
+                        "CreationTime": 1_700_000_000,
+                        "ModelPackageStatus": "Completed",
+                        "ModelApprovalStatus": "Approved",
+                    }
+                ]
+            },
+            {
+                "ModelPackageGroupName": "pkgml-dev-mailer",
+                "ModelApprovalStatus": "Approved",
+                "ModelPackageType": "Versioned",
+                "SortBy": "CreationTime",
+                "SortOrder": "Descending",
+                "MaxResults": 1,
+            },
+        )
+        result = resolve.latest_approved(client, "pkgml-dev-mailer")
+        stubber.assert_no_pending_responses()
+    assert result["model_package_arn"] == arn and result["model_package_version"] == "7"
+
+
+def test_the_query_comes_from_pkgml_contracts(resolve, monkeypatch) -> None:
+    """One definition of the champion for Resolve, Compare and the ops CLI."""
+    from pkgml_contracts import registry
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.requests: list[dict] = []
+
+        def list_model_packages(self, **request):
+            self.requests.append(request)
+            return {"ModelPackageSummaryList": [{"ModelPackageArn": "arn:x/1"}]}
+
+    monkeypatch.setattr(
+        registry, "latest_approved_request", lambda group: {"Marker": f"contract:{group}"}
+    )
+    client = Recorder()
+    assert resolve.latest_approved(client, "pkgml-dev-mailer")["model_package_arn"] == "arn:x/1"
+    assert client.requests == [{"Marker": "contract:pkgml-dev-mailer"}]

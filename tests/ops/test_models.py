@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
 from stacks.naming import bucket_name
 from tests.ops.conftest import Clients, Names, Runner
@@ -197,3 +200,155 @@ def test_rollback_refused_without_a_previous_approved(
     assert result.code == 1
     assert "refused" in result.err
     assert statuses(sagemaker, arns) == list(existing)
+
+
+# --- the registry as SageMaker answers it ---------------------------------------------------
+# ListModelPackages lists only UNVERSIONED packages when ModelPackageType is absent
+# (botocore's documentation of the member); a group's versions are all Versioned. moto
+# answers with the group's versions regardless, so this wrapper restores the default.
+
+
+class DocumentedDefaults:
+    """A moto SageMaker client whose ListModelPackages honours the documented default."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.list_requests: list[dict[str, Any]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def list_model_packages(self, **request: Any) -> dict[str, Any]:
+        self.list_requests.append(request)
+        response = self.real.list_model_packages(**request)  # botocore validates it
+        if request.get("ModelPackageType", "Unversioned") not in ("Versioned", "Both"):
+            return {**response, "ModelPackageSummaryList": []}
+        return dict(response)
+
+
+@pytest.fixture
+def documented(
+    names: Names,
+    aws: None,
+    clients: Clients,
+    make_runner: Callable[[Callable[[str, str], Any]], Runner],
+) -> tuple[Runner, DocumentedDefaults]:
+    """The CLI against moto, with SageMaker's default for ModelPackageType."""
+    registry = DocumentedDefaults(clients("sagemaker", names.env.region))
+
+    def factory(service: str, region: str) -> Any:
+        return registry if service == "sagemaker" else clients(service, region)
+
+    return make_runner(factory), registry
+
+
+CHAMPION_QUERY = {
+    "ModelApprovalStatus": "Approved",
+    "ModelPackageType": "Versioned",
+    "SortBy": "CreationTime",
+    "SortOrder": "Descending",
+    "MaxResults": 1,
+}
+
+
+def test_models_finds_the_groups_versions_and_champion_with_the_documented_default(
+    documented: tuple[Runner, DocumentedDefaults],
+    make_group: Callable[..., list[str]],
+    names: Names,
+) -> None:
+    cli, registry = documented
+    make_group("Approved", "Approved", "Rejected")
+    data = cli("--json", "models", *MAILER, "--no-metrics").json()
+    (group,) = data["groups"]
+    assert [v["version"] for v in group["versions"]] == [3, 2, 1]
+    assert group["champion_version"] == 2
+    assert {"ModelPackageGroupName": names.group("mailer"), **CHAMPION_QUERY} in (
+        registry.list_requests
+    )
+    assert all(r.get("ModelPackageType") == "Versioned" for r in registry.list_requests)
+
+
+def test_rollback_with_the_documented_default(
+    documented: tuple[Runner, DocumentedDefaults],
+    make_group: Callable[..., list[str]],
+    sagemaker: Any,
+) -> None:
+    cli, _ = documented
+    arns = make_group("Approved", "Approved")
+    result = cli("rollback", *MAILER, "--reason", "complaints", "--yes")
+    assert result.code == 0, result.err
+    assert "champion: v2 -> v1" in result.out
+    assert statuses(sagemaker, arns) == ["Approved", "Rejected"]
+
+
+def test_the_champion_is_what_the_registry_query_returns(
+    cli: Runner, make_group: Callable[..., list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI's champion is pkgml_contracts.registry's, not a rule of its own."""
+    from pkgml_contracts import registry
+
+    arns = make_group("Approved", "Approved", "Approved")
+    monkeypatch.setattr(
+        registry, "latest_approved", lambda client, group: {"ModelPackageArn": arns[0]}
+    )
+    data = cli("--json", "models", *MAILER, "--no-metrics").json()
+    assert data["groups"][0]["champion_version"] == 1
+
+
+CREATED = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)  # what botocore parses a timestamp into
+
+
+def test_registry_requests_are_valid_for_the_service_model(
+    names: Names, make_runner: Callable[[Callable[[str, str], Any]], Runner]
+) -> None:
+    group = names.group("mailer")
+    arn = f"arn:aws:sagemaker:{names.env.region}:{names.env.account}:model-package/{group}/1"
+    client = boto3.client(
+        "sagemaker",
+        region_name=names.env.region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    summary = {
+        "ModelPackageGroupName": group,
+        "ModelPackageVersion": 1,
+        "ModelPackageArn": arn,
+        "CreationTime": CREATED,
+        "ModelPackageStatus": "Completed",
+        "ModelApprovalStatus": "Approved",
+    }
+    with Stubber(client) as stubber:
+        stubber.add_response(
+            "list_model_packages",
+            {"ModelPackageSummaryList": [summary]},
+            {
+                "ModelPackageGroupName": group,
+                "ModelPackageType": "Versioned",
+                "SortBy": "CreationTime",
+                "SortOrder": "Descending",
+                "MaxResults": 100,
+            },
+        )
+        stubber.add_response(
+            "describe_model_package",
+            {
+                "ModelPackageName": group,
+                "ModelPackageArn": arn,
+                "ModelPackageVersion": 1,
+                "CreationTime": CREATED,
+                "ModelPackageStatus": "Completed",
+                "ModelApprovalStatus": "Approved",
+                "ModelPackageStatusDetails": {"ValidationStatuses": []},
+            },
+            {"ModelPackageName": arn},
+        )
+        stubber.add_response(
+            "list_model_packages",
+            {"ModelPackageSummaryList": [summary]},
+            {"ModelPackageGroupName": group, **CHAMPION_QUERY},
+        )
+        cli = make_runner(lambda service, region: client)
+        result = cli("--json", "models", *MAILER, "--no-metrics")
+        assert result.code == 0, result.err
+        stubber.assert_no_pending_responses()
+    assert result.json()["groups"][0]["champion_version"] == 1

@@ -60,3 +60,20 @@ def strings(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from strings(item)
+
+
+def model_containers(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(step name, container) of every model a definition creates or registers: CreateModel
+    steps' PrimaryContainer / Containers, RegisterModel steps' InferenceSpecification."""
+    found = []
+    for step in all_steps(doc):
+        args = step["Arguments"]
+        if step["Type"] == "Model":
+            containers = [args["PrimaryContainer"]] if "PrimaryContainer" in args else []
+            containers += args.get("Containers", [])
+        elif step["Type"] == "RegisterModel":
+            containers = args["InferenceSpecification"]["Containers"]
+        else:
+            continue
+        found += [(step["Name"], container) for container in containers]
+    return found

@@ -27,6 +27,7 @@ from tests.pipelines.definition import (
     MODEL_TYPES,
     all_steps,
     gets,
+    model_containers,
     step_references,
     steps_by_name,
     strings,
@@ -290,3 +291,37 @@ def test_no_join_builds_a_double_slash(built: dict[str, Built]) -> None:
                 )
                 assert not (is_folder and join["On"] == "/" and right != ""), join
                 assert not (isinstance(left, str) and left.endswith("/") and join["On"] == "/")
+
+
+def test_every_model_installs_its_code_without_build_isolation(
+    training: dict[str, Built], inference: dict[str, Built]
+) -> None:
+    """Models run network-isolated; the scikit-learn serving stack pip-installs the model's
+    code folder, and pip's build isolation would fetch setuptools from the index (fails).
+    tests/containers/ runs that install offline with these very variables."""
+    for region in REGIONS:
+        steps = steps_by_name(training[region].doc)
+        registered_groups = {
+            steps[name]["Arguments"]["ModelPackageGroupName"]
+            for name, _ in model_containers(training[region].doc)
+            if steps[name]["Type"] == "RegisterModel"
+        }
+        checked = 0
+        for built in (training[region], inference[region]):
+            for name, step in steps_by_name(built.doc).items():
+                if step["Type"] == "Model":
+                    assert step["Arguments"]["EnableNetworkIsolation"] is True, name
+            for name, container in model_containers(built.doc):
+                if "ModelPackageName" in container:
+                    # A model from a package runs the package's container environment:
+                    # a version registered by the training pipeline of the same group.
+                    resolve = steps_by_name(built.doc)["Resolve"]["Arguments"]
+                    assert resolve["model_package_group"] in registered_groups, name
+                    assert (
+                        container.get("Environment", {}).get("PIP_NO_BUILD_ISOLATION", "false")
+                        == "false"
+                    ), name
+                else:
+                    assert container["Environment"]["PIP_NO_BUILD_ISOLATION"] == "false", name
+                checked += 1
+        assert checked == 4  # training: CreateModel + 2 registrations; inference: CreateModel

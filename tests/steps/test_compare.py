@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
 
 from pipeline_defs.steps import compare
@@ -100,9 +104,100 @@ def test_boundaries_are_inclusive() -> None:
     decision = decide(
         challenger(score=0.83, input_bytes=2_000_000),
         CHAMPION,
-        Criteria(max_score_drop=0.02 + 1e-12, max_input_size_change=1.0),
+        Criteria(max_score_drop=0.02, max_input_size_change=1.0),
     )
     assert decision.decision == "approve"
+
+
+# ---- the decision table at, just inside and just outside every limit ----
+# A deviation exactly at its limit passes. The values are what the evidence documents
+# say (scores, counts, bytes); their float arithmetic lands a hair off the limit
+# (0.90 - 0.88 = 0.020000000000000018), which the gate's tolerance absorbs.
+
+
+def _side(
+    score: float, counts: tuple[int, int], size: int | None, arn: str | None = None
+) -> Evidence:
+    return Evidence(
+        metrics={"roc_auc": score},
+        label_counts={"0": counts[0], "1": counts[1]},
+        input_bytes=size,
+        model_package_arn=arn,
+    )
+
+
+LENIENT = {
+    "max_score_drop": 1.0,
+    "min_score": 0.0,
+    "max_label_shift": 1.0,
+    "max_label_count_change": 100.0,
+    "max_input_size_change": 100.0,
+}
+BASE = _side(0.90, (8_000_000, 2_000_000), 1_000_000, arn="arn:champion/1")
+
+DECISION_TABLE = [
+    # (check, its limit, challenger, champion, passes)
+    ("max_score_drop", 0.02, _side(0.88, (8_000_000, 2_000_000), 1_000_000), BASE, True),
+    ("max_score_drop", 0.02, _side(0.880001, (8_000_000, 2_000_000), 1_000_000), BASE, True),
+    ("max_score_drop", 0.02, _side(0.879999, (8_000_000, 2_000_000), 1_000_000), BASE, False),
+    ("max_score_drop", 0.02, _side(0.87999999, (8_000_000, 2_000_000), 1_000_000), BASE, False),
+    ("min_score", 0.7, _side(0.7, (8_000_000, 2_000_000), 1_000_000), None, True),
+    ("min_score", 0.7, _side(0.6999999999999999, (8, 2), 1), None, True),  # 1 ulp below
+    ("min_score", 0.7, _side(0.700001, (8_000_000, 2_000_000), 1_000_000), None, True),
+    ("min_score", 0.7, _side(0.699999, (8_000_000, 2_000_000), 1_000_000), None, False),
+    ("min_score", 0.7, _side(0.69999999, (8_000_000, 2_000_000), 1_000_000), None, False),
+    ("max_label_shift", 0.05, _side(0.9, (7_500_000, 2_500_000), 1_000_000), BASE, True),
+    ("max_label_shift", 0.05, _side(0.9, (7_500_001, 2_499_999), 1_000_000), BASE, True),
+    ("max_label_shift", 0.05, _side(0.9, (7_499_999, 2_500_001), 1_000_000), BASE, False),
+    ("max_label_shift", 0.05, _side(0.9, (8_500_000, 1_500_000), 1_000_000), BASE, True),
+    ("max_label_shift", 0.05, _side(0.9, (8_500_001, 1_499_999), 1_000_000), BASE, False),
+    ("max_label_count_change", 0.1, _side(0.9, (8_800_000, 2_200_000), 1_000_000), BASE, True),
+    ("max_label_count_change", 0.1, _side(0.9, (8_799_999, 2_200_000), 1_000_000), BASE, True),
+    ("max_label_count_change", 0.1, _side(0.9, (8_800_001, 2_200_000), 1_000_000), BASE, False),
+    ("max_label_count_change", 0.1, _side(0.9, (7_200_000, 1_800_000), 1_000_000), BASE, True),
+    ("max_label_count_change", 0.1, _side(0.9, (7_200_001, 1_800_000), 1_000_000), BASE, True),
+    ("max_label_count_change", 0.1, _side(0.9, (7_199_999, 1_800_000), 1_000_000), BASE, False),
+    ("max_input_size_change", 0.1, _side(0.9, (8_000_000, 2_000_000), 1_100_000), BASE, True),
+    ("max_input_size_change", 0.1, _side(0.9, (8_000_000, 2_000_000), 1_099_999), BASE, True),
+    ("max_input_size_change", 0.1, _side(0.9, (8_000_000, 2_000_000), 1_100_001), BASE, False),
+    ("max_input_size_change", 0.1, _side(0.9, (8_000_000, 2_000_000), 900_000), BASE, True),
+    ("max_input_size_change", 0.1, _side(0.9, (8_000_000, 2_000_000), 899_999), BASE, False),
+    # rows stand in for bytes when a side lacks input_bytes: 11 rows against 10
+    ("max_input_size_change", 0.1, _side(0.9, (88, 22), None), _side(0.9, (80, 20), None), True),
+    ("max_input_size_change", 0.1, _side(0.9, (89, 22), None), _side(0.9, (80, 20), None), False),
+]
+
+
+@pytest.mark.parametrize(
+    ("check", "limit", "candidate", "champion", "passes"),
+    DECISION_TABLE,
+    ids=[f"{row[0]}-{i}" for i, row in enumerate(DECISION_TABLE)],
+)
+def test_decision_table_at_inside_and_outside_each_limit(
+    check: str, limit: float, candidate: Evidence, champion: Evidence | None, passes: bool
+) -> None:
+    criteria = Criteria(**{**LENIENT, check: limit})
+    decision = decide(candidate, champion, criteria)
+    outcome = next(c for c in decision.checks if c.name == check)
+    assert not outcome.skipped
+    assert outcome.passed is passes
+    assert _failed(decision) == (set() if passes else {check})
+    assert decision.decision == ("approve" if passes else "reject")
+
+
+def test_the_drop_from_the_issue_passes_at_the_default_limit() -> None:
+    champion = _side(0.90, (800, 200), 10_000, arn="arn:champion/7")
+    decision = decide(_side(0.88, (800, 200), 10_000), champion, Criteria())
+    assert Criteria().max_score_drop == 0.02
+    assert decision.decision == "approve", decision.reasons
+
+
+def test_the_tolerance_is_documented_in_the_decision() -> None:
+    document = decide(challenger(), CHAMPION, CRITERIA).to_dict()
+    assert document["tolerance"] == 1e-9
+    assert compare.TOLERANCE == 1e-9
+    assert "1e-9" in (compare.__doc__ or "")
+    json.dumps(document)  # stays JSON-ready
 
 
 @pytest.mark.parametrize(
@@ -303,6 +398,89 @@ def test_rejections_since_last_approval_counts_newest_first(aws: dict[str, Any])
     assert compare.rejections_since_last_approval(aws["sagemaker"], GROUP) == 2
 
 
+# ---- the registry requests, validated against botocore's SageMaker model ----
+# ListModelPackages lists UNVERSIONED packages when ModelPackageType is absent (botocore's
+# documentation of the member); a group's versions are Versioned. moto ignores the
+# default, so the requests themselves are checked here.
+
+
+ARN_PREFIX = "arn:aws:sagemaker:us-east-1:123456789012:model-package"
+
+
+def _summary(version: int, status: str) -> dict[str, Any]:
+    return {
+        "ModelPackageGroupName": GROUP,
+        "ModelPackageVersion": version,
+        "ModelPackageArn": f"{ARN_PREFIX}/{GROUP}/{version}",
+        "CreationTime": 1_700_000_000 + version,
+        "ModelPackageStatus": "Completed",
+        "ModelApprovalStatus": status,
+    }
+
+
+@pytest.fixture
+def stubbed() -> Iterator[tuple[Any, Stubber]]:
+    """A real SageMaker client whose calls are checked against the service model."""
+    client = boto3.client("sagemaker", region_name="us-east-1")
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def test_champion_lookup_asks_for_the_newest_approved_versioned_package(
+    stubbed: tuple[Any, Stubber],
+) -> None:
+    client, stubber = stubbed
+    stubber.add_response(
+        "list_model_packages",
+        {"ModelPackageSummaryList": [_summary(4, "Approved")]},
+        {
+            "ModelPackageGroupName": GROUP,
+            "ModelApprovalStatus": "Approved",
+            "ModelPackageType": "Versioned",
+            "SortBy": "CreationTime",
+            "SortOrder": "Descending",
+            "MaxResults": 1,
+        },
+    )
+    assert compare.find_champion_arn(client, GROUP) == _summary(4, "x")["ModelPackageArn"]
+
+
+def test_champion_lookup_without_an_approved_version(stubbed: tuple[Any, Stubber]) -> None:
+    client, stubber = stubbed
+    stubber.add_response("list_model_packages", {"ModelPackageSummaryList": []})
+    assert compare.find_champion_arn(client, GROUP) is None
+
+
+def test_rejection_count_lists_versioned_packages_page_by_page(
+    stubbed: tuple[Any, Stubber],
+) -> None:
+    client, stubber = stubbed
+    request = {
+        "ModelPackageGroupName": GROUP,
+        "ModelPackageType": "Versioned",
+        "SortBy": "CreationTime",
+        "SortOrder": "Descending",
+    }
+    stubber.add_response(
+        "list_model_packages",
+        {
+            "ModelPackageSummaryList": [
+                _summary(6, "Rejected"),
+                _summary(5, "PendingManualApproval"),
+            ],
+            "NextToken": "page-2",
+        },
+        request,
+    )
+    stubber.add_response(
+        "list_model_packages",
+        {"ModelPackageSummaryList": [_summary(4, "Rejected"), _summary(3, "Approved")]},
+        {**request, "NextToken": "page-2"},
+    )
+    assert compare.rejections_since_last_approval(client, GROUP) == 2
+
+
 def test_an_approval_resets_consecutive_rejections(aws: dict[str, Any], tmp_path: Path) -> None:
     _register(aws, "Approved", _evidence_docs(0.86, 200, 1_000, 10_000))
     _register(aws, "Rejected", _evidence_docs(0.50, 200, 1_000, 10_000))
@@ -376,3 +554,35 @@ def test_main_refuses_without_champion_evidence(
 def test_bad_criterion_argument_is_named(aws: dict[str, Any], tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="--min-score"):
         _run(aws, tmp_path, _evidence_docs(0.9, 1, 10, 10), "--min-score", "high")
+
+
+def test_runs_in_the_processing_job_layout(tmp_path: Path) -> None:
+    """The entry script alone in input/code/, its bundle (with pkgml_contracts/) at the
+    lib folder on PYTHONPATH, as pipeline_defs.common.processing_step_args mounts them."""
+    from pipeline_defs.common import LIB_DIR
+    from stacks.components.step_code import bundle_name, code_bundles
+
+    code, lib = tmp_path / "code", tmp_path / Path(LIB_DIR).relative_to("/")
+    code.mkdir()
+    shutil.copy(Path(compare.__file__), code / "compare.py")
+    for path in code_bundles()["compare"]:
+        (lib / bundle_name(path)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, lib / bundle_name(path))
+
+    def run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        # -S: no site-packages, so the checkout's editable install cannot stand in for
+        # the bundle (compare.py imports boto3 only when it talks to AWS)
+        return subprocess.run(  # noqa: S603 (fixed command)
+            [sys.executable, "-S", str(code / "compare.py"), "--help"],
+            cwd=tmp_path,
+            env={"PATH": "/usr/bin:/bin", **env},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    result = run({"PYTHONPATH": str(lib)})
+    assert result.returncode == 0, result.stderr
+    assert "--max-score-drop" in result.stdout
+    without_lib = run({})
+    assert "No module named 'pkgml_contracts'" in without_lib.stderr

@@ -8,11 +8,14 @@ load.py sends, with `:name` turned into DuckDB's `$name` and GETDATE() switched 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,7 @@ import duckdb
 import pytest
 from botocore.stub import ANY, Stubber
 
+from pipeline_defs.common import LIB_DIR
 from pipeline_defs.steps import load
 
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/pkgml-dev-mailer/3"
@@ -229,6 +233,148 @@ def test_runs_as_a_script_alone_in_its_code_folder(tmp_path: Path) -> None:
         text=True,
     )
     assert "--copy-iam-role" in result.stdout
+
+
+# --- --create-table in the Processing job's real layout ------------------------------
+# SageMaker downloads the code file alone to /opt/ml/processing/input/code/ and runs it
+# from there; the script's whole bundle (with predictions_table.sql) is mounted at
+# LIB_DIR, which is on PYTHONPATH (pipeline_defs.common.processing_step_args).
+
+
+class _DataApiServer:
+    """A local Redshift Data API endpoint: records BatchExecuteStatement, says FINISHED."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
+                action = self.headers["X-Amz-Target"].rsplit(".", 1)[-1]
+                owner.requests.append((action, body))
+                if action == "BatchExecuteStatement":
+                    reply: dict[str, Any] = {"Id": "stmt-1"}
+                else:
+                    reply = {"Id": body.get("Id"), "Status": "FINISHED", "SubStatements": []}
+                data = json.dumps(reply).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-amz-json-1.1")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> _DataApiServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _job_layout(root: Path) -> tuple[Path, Path]:
+    """(code dir, lib dir) as SageMaker lays them out for the Load step."""
+    from stacks.components.step_code import bundle_name, code_bundles
+
+    code, lib = root / "input" / "code", root / "input" / "lib"
+    code.mkdir(parents=True)
+    shutil.copy(Path(load.__file__), code / "load.py")  # the code input: the file alone
+    for path in code_bundles()["load"]:  # the lib input: the whole bundle
+        (lib / bundle_name(path)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, lib / bundle_name(path))
+    return code, lib
+
+
+def _run_load_script(
+    code: Path, cwd: Path, extra_env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    arguments = [
+        "--predictions-uri", "s3://pkgml-dev-data/predictions/p/run-1",
+        "--run-id", "run-1", "--run-kind", "inference-daily", "--package-type", "mailer",
+        "--model-package-arn", ARN, "--model-package-version", "3",
+        "--database", "dev", "--workgroup", "pkgml-dev", "--region", "us-east-1",
+        "--create-table", "--timeout-seconds", "30",
+    ]  # fmt: skip
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_MAX_ATTEMPTS": "1",
+        "PYTHONUNBUFFERED": "1",
+        **extra_env,
+    }
+    return subprocess.run(  # noqa: S603 (fixed command)
+        [sys.executable, str(code / "load.py"), *arguments],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_jobs_lib_folder_is_the_common_one() -> None:
+    assert load.LIB_DIR == LIB_DIR
+
+
+def test_create_table_in_the_processing_job_layout(tmp_path: Path) -> None:
+    code, lib = _job_layout(tmp_path / "opt" / "ml" / "processing")
+    assert sorted(p.name for p in code.iterdir()) == ["load.py"]
+    assert (lib / load.DDL_FILE).is_file() and not (code / load.DDL_FILE).exists()
+    with _DataApiServer() as api:
+        result = _run_load_script(
+            code,
+            tmp_path,
+            {"PYTHONPATH": str(lib), "AWS_ENDPOINT_URL_REDSHIFT_DATA": api.url},
+        )
+    assert result.returncode == 0, result.stderr
+    actions = [action for action, _ in api.requests]
+    assert actions == ["BatchExecuteStatement", "DescribeStatement"]
+    first = api.requests[0][1]["Sqls"][0]
+    assert first.startswith('CREATE TABLE IF NOT EXISTS "ml"."package_type_predictions" (')
+    assert "DISTKEY (product_id)" in first and "SORTKEY (package_type, product_id)" in first
+
+
+def test_create_table_without_the_bundle_names_every_place_searched(tmp_path: Path) -> None:
+    code = tmp_path / "code"
+    code.mkdir()
+    shutil.copy(Path(load.__file__), code / "load.py")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = _run_load_script(
+        code, tmp_path, {"PYTHONPATH": str(elsewhere), "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+    )
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("FileNotFoundError: ") and load.DDL_FILE in last
+    for folder in (str(code), str(elsewhere), LIB_DIR):
+        assert folder in last
+
+
+def test_the_ddl_is_found_on_pythonpath(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    script_dir, lib = tmp_path / "code", tmp_path / "lib"
+    script_dir.mkdir()
+    lib.mkdir()
+    (lib / load.DDL_FILE).write_text(
+        "-- test copy\nCREATE TABLE IF NOT EXISTS ml.t (product_id VARCHAR(64) NOT NULL)\n"
+    )
+    monkeypatch.setattr(load, "__file__", str(script_dir / "load.py"))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path / "missing"), str(lib)]))
+    assert load.create_table_statement("ml.preds") == (
+        'CREATE TABLE IF NOT EXISTS "ml"."preds" (product_id VARCHAR(64) NOT NULL)'
+    )
 
 
 # --- failures, polling -----------------------------------------------------------------
