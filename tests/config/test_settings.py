@@ -119,6 +119,27 @@ def test_cdk_own_context_keys_are_ignored(base_context):
         ({"package_types": "[]"}, "package_types", "at least 1"),
         ({"package_types": "box,box"}, "package_types", "duplicate"),
         ({"project": "Bad Name"}, "project", "lowercase"),
+        # one instance-type allowlist (pkgml_contracts): family named, reason given
+        (
+            {"environments.prod.ml.training_instance_type": "ml.m5d.xlarge"},
+            "environments.prod.ml.training_instance_type",
+            "ml.m5d instances have local instance storage",
+        ),
+        (
+            {"defaults.ml.processing_instance_type": "ml.g4dn.xlarge"},
+            "defaults.ml.processing_instance_type",
+            "ml.g4dn instances have local instance storage",
+        ),
+        (
+            {"environments.dev.ml.transform_instance_type": "ml.p3.2xlarge"},
+            "environments.dev.ml.transform_instance_type",
+            "GPU family",
+        ),
+        (
+            {"environments.dev.ml.training_instance_type": "ml.r6i.xlarge"},
+            "environments.dev.ml.training_instance_type",
+            "not an instance family this platform runs training jobs on",
+        ),
     ],
 )
 def test_invalid_values_name_the_key_and_the_accepted_form(base_context, overrides, key, accepted):

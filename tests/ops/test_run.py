@@ -123,6 +123,9 @@ def test_dry_run_and_default_run_id(cli: Runner, s3: Any, names: Names) -> None:
         ("inference-daily", ["thresholds.min_score=0.8"], "parameter_not_for_kind"),
         ("inference-daily", ["hyperparameters.max_depth=8"], "parameter_not_for_kind"),
         ("training", ["validation_ratio=NaN"], "not_json"),
+        # the shared instance-type allowlist: local storage cannot take the volume key
+        ("training", ["training_instance_type=ml.m5d.xlarge"], "ml.m5d instances have local"),
+        ("inference-daily", ["transform_instance_type=ml.g4dn.xlarge"], "ml.g4dn instances"),
     ],
 )
 def test_bad_parameters_are_usage_errors(
