@@ -42,6 +42,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from pkgml_contracts.architectures import Architecture, ArchitectureError
+
+# Bundle names of architecture code (stacks/components/step_code.py builds them).
+ARCHITECTURE_BUNDLE_PREFIX: Final = "arch-"
+
 ISO_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$")
 NAME = re.compile(r"^[A-Za-z0-9](-*[A-Za-z0-9]){0,62}$")  # SageMaker pipeline/group names
 # The same rule as stacks.settings: 1-16 lowercase letters, digits and single hyphens.
@@ -95,13 +100,21 @@ def code_placeholder(script: str) -> str:
     code changed (the step cache key includes the code's S3 URI).
     """
     stem = script.removesuffix(".py")
-    _check(stem.isidentifier(), f"script must be a Python file name, got {script!r}")
+    _check(
+        bool(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", stem)),
+        f"script must be a Python file name or a bundle name, got {script!r}",
+    )
     return f"{Placeholders.CODE_PREFIX}-{stem}"
 
 
 def code_prefix_uri(script: str) -> str:
     """S3 URI of `script`'s code bundle folder (ends with '/')."""
     return f"s3://{Placeholders.ARTIFACTS_BUCKET}/code/{code_placeholder(script)}/"
+
+
+def architecture_code_uri(architecture: Architecture) -> str:
+    """S3 URI of an architecture's code bundle folder (its programs and the steps they use)."""
+    return code_prefix_uri(f"{ARCHITECTURE_BUNDLE_PREFIX}{architecture.name}")
 
 
 def code_uri(script: str) -> str:
@@ -179,7 +192,12 @@ class GateDefaults:
 
 @dataclass(frozen=True, kw_only=True)
 class TrainingPipelineInputs:
-    """Deploy-time values of one package type's training pipeline (m5.xlarge, sklearn 1.9-0)."""
+    """Deploy-time values of one package type's training pipeline for one architecture.
+
+    `hyperparameter_defaults` overrides the architecture's own defaults (the configured
+    `models.<package type>.hyperparameters`); `spot` opts in to managed spot training
+    where the architecture supports it. Processing runs on scikit-learn 1.9-0, m5.xlarge.
+    """
 
     region: str
     environment: str
@@ -187,6 +205,10 @@ class TrainingPipelineInputs:
     pipeline_name: str
     model_package_group: str
     cache_expiry: str
+    architecture: Architecture
+    hyperparameter_defaults: tuple[tuple[str, Any], ...] = ()
+    spot: bool = False
+    spot_max_wait_seconds: int = 3600
     processing_instance_type: str = "ml.m5.xlarge"
     training_instance_type: str = "ml.m5.xlarge"
     transform_instance_type: str = "ml.m5.xlarge"
@@ -217,6 +239,13 @@ class TrainingPipelineInputs:
         )
         _check(60 <= self.max_runtime_seconds <= 28 * 86400, "max_runtime_seconds: 60 s-28 days")
         _check(0.0 < self.operating_threshold < 1.0, "operating_threshold must be in (0, 1)")
+        try:
+            self.architecture.validate(
+                dict(self.hyperparameter_defaults), f"{self.architecture.name} hyperparameters"
+            )
+        except ArchitectureError as error:
+            raise ValueError(str(error)) from None
+        _check(60 <= self.spot_max_wait_seconds <= 7 * 86400, "spot_max_wait_seconds: 60 s-7 days")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -359,6 +388,17 @@ def sdk_build(region: str) -> Iterator[Any]:
             SageMakerConfig.validate_sagemaker_config = validate
             for logger, level in zip(loggers, levels, strict=True):
                 logger.setLevel(level)
+
+
+def framework_image(region: str, framework: str, version: str, instance_type: str) -> str:
+    """The SageMaker framework container an architecture trains and serves in."""
+    if framework == "sklearn":
+        return sklearn_image(region, version, instance_type)
+    from sagemaker.core import image_uris
+
+    return str(
+        image_uris.retrieve(framework, region=region, version=version, instance_type=instance_type)
+    )
 
 
 def sklearn_image(region: str, version: str, instance_type: str) -> str:
@@ -619,8 +659,9 @@ def register_model_step(name: str, *, request: dict[str, Any]) -> Any:
     )
 
 
-def serving_environment(region: str) -> dict[str, str]:
-    """Serving container env: train.py's handlers from /opt/ml/model/code (inside model.tar.gz).
+def serving_environment(region: str, program: str) -> dict[str, str]:
+    """Serving container env of a script-mode architecture: `program`'s handlers from
+    /opt/ml/model/code (inside model.tar.gz).
 
     Every model the pipelines create uses it (the training CreateModel, and the registered
     package's container, which the inference CreateModel runs). Models run with network
@@ -633,7 +674,7 @@ def serving_environment(region: str) -> dict[str, str]:
     off). tests/containers/ runs that install offline with these variables.
     """
     return {
-        "SAGEMAKER_PROGRAM": "train.py",
+        "SAGEMAKER_PROGRAM": program,
         "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
         "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
         "SAGEMAKER_REGION": region,

@@ -7,7 +7,7 @@
  (Processing split.py: train/, validation/,             |               |
   validation_features/ CSV, statistics/)                 |               |
           | train, validation                            |               |
-        Train  (Training, sklearn image, train.py)       |               |
+  Train step(s) (the architecture's stages)       |               |
           | S3ModelArtifacts                             |               |
      CreateModel  (Model)                                |               |
           | ModelName               validation_features  |               |
@@ -33,9 +33,11 @@ Caching: Split, Train, Evaluate (and EvaluateTransform) cache by their arguments
 outside its arguments. EvaluateTransform rarely hits: CreateModel is not cacheable and
 names a new model each execution, and the model name is part of the transform's key.
 
-Training runs train.py from the code folder with no tarball: the folder is a `code`
-input channel and the hyperparameter `sagemaker_submit_directory` names its local path
-(/opt/ml/input/data/code), which the framework container copies and runs.
+The Train step(s), their image and their hyperparameter parameters come from the
+pipeline's model architecture (`pipeline_defs/architectures/<name>/architecture.json`,
+built by `train_steps.py`); the rest of the pipeline is the same for every architecture.
+Script-mode programs run from the architecture's code bundle with no tarball: the folder
+is a `code` input channel and `sagemaker_submit_directory` names its local path.
 """
 
 from __future__ import annotations
@@ -47,7 +49,6 @@ from pipeline_defs.common import (
     ScriptRun,
     TrainingPipelineInputs,
     cache_config,
-    code_prefix_uri,
     create_model_step,
     job_options_for,
     job_retry_policies,
@@ -57,31 +58,29 @@ from pipeline_defs.common import (
     register_model_step,
     s3_output_uri,
     sdk_build,
-    serving_environment,
     transform_step,
     vpc_config,
 )
+from pipeline_defs.train_steps import build_train_steps, hyperparameter_parameters
+from pkgml_contracts.architectures import Architecture
 
-PARAMETER_NAMES = (
+COMMON_PARAMETER_NAMES = (
     "InputManifestUri",
     "RunId",
     "ValidationRatio",
     "TrainingInstanceType",
-    "TrainingInstanceCount",
+    "TrainingInstanceCount",  # distributed architectures only
     "TransformInstanceType",
     "TransformInstanceCount",
-    "MaxIter",
-    "LearningRate",
-    "MaxDepth",
+)
+GATE_PARAMETER_NAMES = (
     "MaxScoreDrop",
     "MinScore",
     "MaxLabelShift",
     "MaxLabelCountChange",
     "MaxInputSizeChange",
 )
-STEP_NAMES = (
-    "Split",
-    "Train",
+AFTER_TRAIN_STEP_NAMES = (
     "CreateModel",
     "EvaluateTransform",
     "Evaluate",
@@ -90,12 +89,29 @@ STEP_NAMES = (
     "RegisterApproved",
     "RegisterRejected",
 )
+
+
+def parameter_names(architecture: Architecture) -> tuple[str, ...]:
+    """The training pipeline's parameters for `architecture`, in definition order."""
+    common = tuple(
+        name
+        for name in COMMON_PARAMETER_NAMES
+        if name != "TrainingInstanceCount" or architecture.distributed
+    )
+    hyper = tuple(h.parameter_name for h in architecture.hyperparameters)
+    return common + hyper + GATE_PARAMETER_NAMES
+
+
+def step_names(architecture: Architecture) -> tuple[str, ...]:
+    """The training pipeline's steps for `architecture`, in order (branches last)."""
+    return ("Split", *(s.name for s in architecture.stages), *AFTER_TRAIN_STEP_NAMES)
+
+
 EVALUATION_PROPERTY_FILE = "EvaluationReport"
 DECISION_PROPERTY_FILE = "GateDecision"
 
 _IN = "/opt/ml/processing/input"
 _OUT = "/opt/ml/processing/output"
-_CODE_CHANNEL_DIR = "/opt/ml/input/data/code"
 
 
 def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
@@ -111,15 +127,7 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
     )
     from sagemaker.core.workflow.properties import PropertyFile
     from sagemaker.mlops.workflow.condition_step import ConditionStep
-    from sagemaker.mlops.workflow.steps import ProcessingStep, TrainingStep
-    from sagemaker.train import ModelTrainer
-    from sagemaker.train.configs import (
-        Compute,
-        InputData,
-        Networking,
-        OutputDataConfig,
-        StoppingCondition,
-    )
+    from sagemaker.mlops.workflow.steps import ProcessingStep
 
     gate = inputs.gate
     manifest_uri = ParameterString(name="InputManifestUri")
@@ -133,9 +141,8 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
         name="TransformInstanceType", default_value=inputs.transform_instance_type
     )
     transform_instance_count = ParameterInteger(name="TransformInstanceCount", default_value=1)
-    max_iter = ParameterInteger(name="MaxIter", default_value=200)
-    learning_rate = ParameterFloat(name="LearningRate", default_value=0.1)
-    max_depth = ParameterInteger(name="MaxDepth", default_value=6)
+    architecture = inputs.architecture
+    hyperparameters = hyperparameter_parameters(inputs)
     max_score_drop = ParameterFloat(name="MaxScoreDrop", default_value=gate.max_score_drop)
     min_score = ParameterFloat(name="MinScore", default_value=gate.min_score)
     max_label_shift = ParameterFloat(name="MaxLabelShift", default_value=gate.max_label_shift)
@@ -150,12 +157,10 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
         run_id,
         validation_ratio,
         training_instance_type,
-        training_instance_count,
+        *([training_instance_count] if architecture.distributed else []),
         transform_instance_type,
         transform_instance_count,
-        max_iter,
-        learning_rate,
-        max_depth,
+        *(parameter for _, parameter in hyperparameters),
         max_score_drop,
         min_score,
         max_label_shift,
@@ -168,10 +173,12 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
 
     with sdk_build(inputs.region) as session:
         job_options = job_options_for(inputs, max_runtime_seconds=inputs.max_runtime_seconds)
-        image = job_options.image_uri
         cached = cache_config(inputs.cache_expiry)
 
-        split_outputs = ("train", "validation", "validation_features", "statistics")
+        # Built-in algorithms read Split's label-first CSV (the train set in shards).
+        split_outputs = ("train", "validation", "validation_features", "statistics") + (
+            ("train_csv", "validation_csv") if architecture.mode == "builtin" else ()
+        )
         split = ProcessingStep(
             name="Split",
             step_args=processing_step_args(
@@ -191,6 +198,8 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
                         f"{_IN}/data",
                         "--output-dir",
                         _OUT,
+                        # the transform input of a text architecture carries the text column
+                        *(["--with-text", "true"] if "text" in architecture.inputs else []),
                     ],
                 ),
                 job_options,
@@ -202,59 +211,24 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
         def split_output(name: str) -> Any:
             return split.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri
 
-        trainer = ModelTrainer(
-            training_image=image,
-            role=Placeholders.ROLE_ARN,
-            sagemaker_session=session,
-            base_job_name=f"{inputs.pipeline_name}-train",
-            compute=Compute(
-                instance_type=training_instance_type,
-                instance_count=training_instance_count,
-                volume_size_in_gb=30,
-                volume_kms_key_id=Placeholders.KMS_KEY_ARN,
-            ),
-            networking=Networking(
-                subnets=list(inputs.subnets) or None,
-                security_group_ids=list(inputs.security_groups) or None,
-                enable_inter_container_traffic_encryption=True,
-            ),
-            stopping_condition=StoppingCondition(max_runtime_in_seconds=inputs.max_runtime_seconds),
-            output_data_config=OutputDataConfig(
-                s3_output_path=out("Train", "model"),
-                kms_key_id=Placeholders.KMS_KEY_ARN,
-                compression_type="GZIP",
-            ),
-            environment={"PYTHONUNBUFFERED": "1"},
-            hyperparameters={
-                "sagemaker_program": "train.py",
-                "sagemaker_submit_directory": _CODE_CHANNEL_DIR,
-                "sagemaker_region": inputs.region,
-                "max_iter": max_iter.to_string(),
-                "learning_rate": learning_rate.to_string(),
-                "max_depth": max_depth.to_string(),
-            },
+        trained = build_train_steps(
+            inputs,
+            session,
+            split_output=split_output,
+            out=out,
+            instance_type=training_instance_type,
+            instance_count=training_instance_count,
+            hyperparameters=hyperparameters,
         )
-        train = TrainingStep(
-            name="Train",
-            step_args=trainer.train(
-                input_data_config=[
-                    InputData(channel_name="train", data_source=split_output("train")),
-                    InputData(channel_name="validation", data_source=split_output("validation")),
-                    InputData(channel_name="code", data_source=code_prefix_uri("train.py")),
-                ]
-            ),
-            cache_config=cached,
-            retry_policies=job_retry_policies(),
-        )
-        model_data = train.properties.ModelArtifacts.S3ModelArtifacts
-        serving_env = serving_environment(inputs.region)
+        model_data = trained.model_data
+        serving_image, serving_env = trained.image, trained.serving_env
 
         create_model = create_model_step(
             "CreateModel",
             request={
                 "ExecutionRoleArn": Placeholders.ROLE_ARN,
                 "PrimaryContainer": {
-                    "Image": image,
+                    "Image": serving_image,
                     "ModelDataUrl": model_data,
                     "Environment": serving_env,
                 },
@@ -365,6 +339,16 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
         decision_dir = compare.properties.ProcessingOutputConfig.Outputs["decision"]
         decision_uri = Join(on="", values=[decision_dir.S3Output.S3Uri, "decision.json"])
 
+        # "name=value;..." as this run trained (CustomerMetadataProperties values <= 256).
+        hyperparameters_text = Join(
+            on="",
+            values=[
+                part
+                for index, (item, parameter) in enumerate(hyperparameters)
+                for part in (f"{';' if index else ''}{item.name}=", parameter)
+            ],
+        )
+
         def register(name: str, status: str, verdict: str) -> Any:
             return register_model_step(
                 name,
@@ -373,7 +357,11 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
                     "ModelApprovalStatus": status,
                     "InferenceSpecification": {
                         "Containers": [
-                            {"Image": image, "ModelDataUrl": model_data, "Environment": serving_env}
+                            {
+                                "Image": serving_image,
+                                "ModelDataUrl": model_data,
+                                "Environment": serving_env,
+                            }
                         ],
                         "SupportedContentTypes": ["text/csv"],
                         "SupportedResponseMIMETypes": ["text/csv"],
@@ -391,6 +379,10 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
                     "CustomerMetadataProperties": {
                         "run_id": run_id,
                         "package_type": inputs.package_type,
+                        "architecture": architecture.name,
+                        # what the serving input rows must carry (Resolve reads it)
+                        "architecture_inputs": ",".join(architecture.inputs),
+                        "hyperparameters": hyperparameters_text,
                         "evaluation_s3_uri": evaluation_uri,
                         "statistics_s3_uri": statistics_uri,
                         "decision_s3_uri": decision_uri,
@@ -418,5 +410,13 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
             session,
             name=inputs.pipeline_name,
             parameters=parameters,
-            steps=[split, train, create_model, evaluate_transform, evaluate, compare, gate_step],
+            steps=[
+                split,
+                *trained.steps,
+                create_model,
+                evaluate_transform,
+                evaluate,
+                compare,
+                gate_step,
+            ],
         )

@@ -128,8 +128,12 @@ def build_definitions(config: ScenarioConfig, package_type: str) -> tuple[str, s
         "model_package_group": named["group"],
         "cache_expiry": "P30D",
     }
+    from pipeline_defs.architectures import architectures
+
     training = build_training_pipeline(
-        TrainingPipelineInputs(pipeline_name=named["training"], **common)
+        TrainingPipelineInputs(
+            pipeline_name=named["training"], architecture=architectures()["hgb"], **common
+        )
     )
     inference = build_inference_pipeline(
         InferencePipelineInputs(
@@ -173,7 +177,7 @@ def ship_step_code(s3: LocalS3) -> dict[str, str]:
     try:
         from stacks.components import step_code
 
-        bundles: dict[str, list[Path]] = step_code.code_bundles(STEPS_DIR)
+        bundles: dict[str, list[Path]] = step_code.all_bundles()
         placeholder_for: Callable[[str], str] = common.code_placeholder
     except (ImportError, AttributeError):
         bundles = {}

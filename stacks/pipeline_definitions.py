@@ -21,8 +21,16 @@ from typing import Any, Literal
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CACHE_DIR = PROJECT_ROOT / ".cache" / "pipeline-definitions"
+# Every module a definition can depend on: the builders and the contracts they read. The
+# architectures' declarations are part of the inputs; their programs only of the code
+# bundles, which the definitions name by placeholder.
 BUILDER_SOURCES = tuple(
-    PROJECT_ROOT / "pipeline_defs" / name for name in ("common.py", "training.py", "inference.py")
+    sorted(
+        [
+            *(PROJECT_ROOT / "pipeline_defs").glob("*.py"),
+            *(PROJECT_ROOT / "pkgml_contracts").glob("*.py"),
+        ]
+    )
 )
 SDK_DISTRIBUTIONS = ("sagemaker", "sagemaker-core", "sagemaker-mlops", "sagemaker-train")
 
@@ -31,7 +39,10 @@ PipelineKind = Literal["training", "inference"]
 
 def _fingerprint() -> dict[str, str]:
     versions = {name: metadata.version(name) for name in SDK_DISTRIBUTIONS}
-    sources = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in BUILDER_SOURCES}
+    sources = {
+        path.relative_to(PROJECT_ROOT).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in BUILDER_SOURCES
+    }
     return {**versions, **sources}
 
 

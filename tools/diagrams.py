@@ -91,6 +91,7 @@ class Graph:
 
 def sample_inputs() -> dict[str, Any]:
     """Builder inputs for one sample package type; the step graph does not depend on them."""
+    from pipeline_defs.architectures import architectures
     from pipeline_defs.common import (
         GateDefaults,
         InferencePipelineInputs,
@@ -110,6 +111,7 @@ def sample_inputs() -> dict[str, Any]:
         "training": TrainingPipelineInputs(
             **common,
             pipeline_name=pipeline_name("diagram", "dev", "training", "sample"),
+            architecture=architectures()["hgb"],
             gate=GateDefaults(),
         ),
         "inference": InferencePipelineInputs(

@@ -14,6 +14,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
+from pipeline_defs.common import ARCHITECTURE_BUNDLE_PREFIX
 from stacks.components.access import acknowledge_wildcard_resource, allow_key, allow_objects
 from stacks.components.staging import stage
 from stacks.naming import BOOTSTRAP_QUALIFIER, ArtifactPrefixes
@@ -21,6 +22,7 @@ from stacks.naming import BOOTSTRAP_QUALIFIER, ArtifactPrefixes
 STEP_CODE_DIR = Path(__file__).resolve().parents[2] / "pipeline_defs" / "steps"
 STAGING_ROOT = Path(__file__).resolve().parents[2] / ".cache" / "step-code"
 CONTRACTS_DIR = Path(__file__).resolve().parents[2] / "pkgml_contracts"
+ARCHITECTURES_DIR = Path(__file__).resolve().parents[2] / "pipeline_defs" / "architectures"
 
 
 _DYNAMIC_IMPORTERS = ("_sibling", "import_module")
@@ -82,24 +84,67 @@ def bundle_name(path: Path) -> str:
     return path.name
 
 
+def _with_imports(start: list[Path], modules: dict[str, Path], data: dict[str, Path]) -> list[Path]:
+    """`start`, every step module they import (transitively), the data files those name,
+    and the `pkgml_contracts` package if any of them imports it."""
+    files, pending = list(start), list(start)
+    needed = {p.stem for p in start}
+    while pending:
+        for name in _sibling_imports(pending.pop(), set(modules)) - needed:
+            needed.add(name)
+            files.append(modules[name])
+            pending.append(modules[name])
+    files += [data[n] for m in list(files) for n in _data_files_named(m, set(data))]
+    if any(_imports_contracts(m) for m in files if m.suffix == ".py"):
+        files += sorted(CONTRACTS_DIR.glob("*.py"))
+    return sorted(set(files))
+
+
+def _step_modules(folder: Path) -> tuple[dict[str, Path], dict[str, Path]]:
+    modules = {p.stem: p for p in folder.glob("*.py") if p.stem != "__init__"}
+    data = {p.name: p for p in folder.iterdir() if p.is_file() and p.suffix in (".sql", ".json")}
+    return modules, data
+
+
 def code_bundles(folder: Path = STEP_CODE_DIR) -> dict[str, list[Path]]:
     """{script stem: [the script, every sibling module it imports (transitively), the
     data files those modules name, and the `pkgml_contracts` package if any imports it]}."""
-    modules = {p.stem: p for p in folder.glob("*.py") if p.stem != "__init__"}
-    data = {p.name: p for p in folder.iterdir() if p.is_file() and p.suffix in (".sql", ".json")}
+    modules, data = _step_modules(folder)
+    return {stem: _with_imports([path], modules, data) for stem, path in sorted(modules.items())}
+
+
+def architecture_bundles(
+    root: Path | None = None, steps: Path = STEP_CODE_DIR
+) -> dict[str, list[Path]]:
+    """{'arch-<name>': the architecture folder's files (programs, declaration, data), the
+    step modules its programs import, and the contracts if imported}, one per folder.
+
+    The bundle is flat, as the training container's code channel and the model's `code/`
+    folder see it; a folder file named like a step module is an error.
+    """
+    modules, data = _step_modules(steps)
     bundles = {}
-    for stem, path in sorted(modules.items()):
-        needed, pending = {stem}, [path]
-        while pending:
-            for name in _sibling_imports(pending.pop(), set(modules)) - needed:
-                needed.add(name)
-                pending.append(modules[name])
-        files = [modules[name] for name in needed]
-        files += [data[n] for m in list(files) for n in _data_files_named(m, set(data))]
-        if any(_imports_contracts(m) for m in files if m.suffix == ".py"):
-            files += sorted(CONTRACTS_DIR.glob("*.py"))
-        bundles[stem] = sorted(set(files))
+    for declaration in sorted((root or ARCHITECTURES_DIR).glob("*/architecture.json")):
+        folder = declaration.parent
+        own = sorted(
+            p
+            for p in folder.iterdir()
+            if p.is_file() and p.suffix in (".py", ".json", ".txt") and p.name != "__init__.py"
+        )
+        clashes = sorted({p.name for p in own} & {f"{m}.py" for m in modules})
+        if clashes:
+            raise ValueError(
+                f"{folder.name}: files {clashes} are named like step modules "
+                "(pipeline_defs/steps); the flat bundle would shadow them: rename them"
+            )
+        files = _with_imports(own, modules, data)
+        bundles[f"{ARCHITECTURE_BUNDLE_PREFIX}{folder.name}"] = files
     return bundles
+
+
+def all_bundles() -> dict[str, list[Path]]:
+    """Every code bundle a pipeline runs: the step scripts' and the architectures'."""
+    return {**code_bundles(), **architecture_bundles()}
 
 
 def bundle_hash(files: list[Path]) -> str:
@@ -110,16 +155,21 @@ def bundle_hash(files: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def bundle_hashes(folder: Path = STEP_CODE_DIR) -> dict[str, str]:
-    """{script stem: content address of its bundle}."""
-    return {stem: bundle_hash(files) for stem, files in code_bundles(folder).items()}
+def bundle_hashes(folder: Path | None = None) -> dict[str, str]:
+    """{bundle name: content address}: every bundle, or the step scripts of `folder`."""
+    bundles = all_bundles() if folder is None else code_bundles(folder)
+    return {stem: bundle_hash(files) for stem, files in bundles.items()}
 
 
-def stage_bundles(folder: Path = STEP_CODE_DIR, root: Path = STAGING_ROOT) -> Path:
-    """Lay out `<root>/<combined hash>/<bundle hash>/<files>` once; return that directory."""
+def stage_bundles(folder: Path | None = None, root: Path = STAGING_ROOT) -> Path:
+    """Lay out `<root>/<combined hash>/<bundle hash>/<files>` once; return that directory.
+
+    Every bundle by default; only the step scripts of `folder` when one is given.
+    """
+    bundles = all_bundles() if folder is None else code_bundles(folder)
     files = {
         f"{bundle_hash(paths)}/{bundle_name(path)}": path
-        for paths in code_bundles(folder).values()
+        for paths in bundles.values()
         for path in paths
     }
     return stage(files, root)

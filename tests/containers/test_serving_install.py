@@ -125,7 +125,8 @@ def model_tar(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """model.tar.gz of a tiny model trained by train.py, tarred as SageMaker tars the
     training job's model dir (its contents, relative names)."""
     from pipeline_defs import synthetic_data
-    from pipeline_defs.steps import split, train
+    from pipeline_defs.architectures.hgb import train
+    from pipeline_defs.steps import split
 
     root = tmp_path_factory.mktemp("artifact")
     table = synthetic_data.generate_training_set(800, seed=3, package_types=("mailer",))

@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from pipeline_defs.architectures import architectures
 from pipeline_defs.common import GateDefaults, TrainingPipelineInputs
 from stacks import pipeline_definitions as cache
 
@@ -19,6 +20,7 @@ def inputs(**changes) -> TrainingPipelineInputs:
         model_package_group="pkgml-dev-mailer",
         cache_expiry="P30D",
         gate=GateDefaults(),
+        architecture=architectures()["hgb"],
     )
     return dataclasses.replace(base, **changes)
 
@@ -67,7 +69,18 @@ def test_builder_source_and_sdk_version_are_part_of_the_key(monkeypatch):
 
 def test_fingerprint_covers_every_builder_file_and_sdk_distribution():
     fingerprint = cache._fingerprint()
-    assert {"common.py", "training.py", "inference.py"} <= set(fingerprint)
+    builders = {
+        "pipeline_defs/common.py",
+        "pipeline_defs/training.py",
+        "pipeline_defs/train_steps.py",
+        "pipeline_defs/inference.py",
+        "pkgml_contracts/architectures.py",
+    }
+    assert builders <= set(fingerprint)
+    # every builder module, not a fixed list: a new module is covered without editing
+    assert {
+        f"pipeline_defs/{p.name}" for p in (cache.PROJECT_ROOT / "pipeline_defs").glob("*.py")
+    } <= set(fingerprint)
     assert {"sagemaker", "sagemaker-core", "sagemaker-mlops", "sagemaker-train"} <= set(fingerprint)
 
 
@@ -83,3 +96,18 @@ def test_cached_text_equals_a_fresh_build(tmp_path):
     again = cache.pipeline_definition("training", inputs(), cache_dir=tmp_path)
     fresh = cache.pipeline_definition("training", inputs(), cache_dir=None)
     assert built == again == fresh
+
+
+def test_the_architecture_declaration_is_part_of_the_key(tmp_path, counting_builder):
+    """Another architecture, or another default hyperparameter, builds anew."""
+    import dataclasses as dc
+
+    hgb = architectures()["hgb"]
+    cache.pipeline_definition("training", inputs(), cache_dir=tmp_path)
+    cache.pipeline_definition(
+        "training", inputs(hyperparameter_defaults=(("max_iter", 50),)), cache_dir=tmp_path
+    )
+    cache.pipeline_definition(
+        "training", inputs(architecture=dc.replace(hgb, distributed=True)), cache_dir=tmp_path
+    )
+    assert len(counting_builder) == 3

@@ -19,8 +19,7 @@ def names(paths: list[Path]) -> list[str]:
 
 def test_bundles_hold_the_script_and_its_sibling_imports():
     bundles = code_bundles()
-    assert {"features.py", "train.py"} <= set(names(bundles["train"]))
-    assert "compare.py" not in names(bundles["train"])
+    assert "compare.py" not in names(bundles["split"])
     assert "features.py" in names(bundles["split"])
     assert names(bundles["features"]) == ["features.py"]
     assert "predictions_table.sql" in names(bundles["load"])
@@ -67,3 +66,31 @@ def test_scripts_that_import_the_contracts_ship_the_package():
     bundles = {stem: {bundle_name(p) for p in files} for stem, files in code_bundles().items()}
     assert {"pkgml_contracts/__init__.py", "pkgml_contracts/registry.py"} <= bundles["compare"]
     assert not any(name.startswith("pkgml_contracts/") for name in bundles["features"])
+
+
+def test_each_architecture_ships_its_folder_and_the_steps_it_imports():
+    from stacks.components.step_code import architecture_bundles
+
+    bundles = architecture_bundles()
+    assert "arch-hgb" in bundles
+    hgb = names(bundles["arch-hgb"])
+    assert {"architecture.json", "train.py", "features.py", "split.py"} <= set(hgb)
+    assert "compare.py" not in hgb
+
+
+def test_an_architecture_file_may_not_shadow_a_step_module(tmp_path):
+    from stacks.components.step_code import architecture_bundles
+
+    (tmp_path / "steps").mkdir()
+    (tmp_path / "steps" / "features.py").write_text("")
+    folder = tmp_path / "archs" / "demo"
+    folder.mkdir(parents=True)
+    (folder / "architecture.json").write_text("{}")
+    (folder / "train.py").write_text("import features\n")
+    (folder / "features.py").write_text("")
+    try:
+        architecture_bundles(tmp_path / "archs", tmp_path / "steps")
+    except ValueError as error:
+        assert "features.py" in str(error)
+    else:
+        raise AssertionError("a shadowing file was accepted")

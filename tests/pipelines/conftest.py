@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from pipeline_defs.architectures import architectures
 from pipeline_defs.common import (
     GateDefaults,
     InferencePipelineInputs,
@@ -36,6 +37,7 @@ def training_inputs(region: str = "us-east-1", **overrides: Any) -> TrainingPipe
         "model_package_group": "pkgml-dev-mailer",
         "cache_expiry": "P30D",
         "gate": GateDefaults(),
+        "architecture": architectures()["hgb"],
         **overrides,
     }
     return TrainingPipelineInputs(**values)

@@ -247,8 +247,8 @@ def test_outputs_are_keyed_by_run_id(built: dict[str, Built]) -> None:
 
 
 def doc_name(doc: dict[str, Any]) -> str:
-    """The pipeline name, read back from the output prefix of the first step."""
-    text = str(doc["Steps"][0])
+    """The pipeline name, read back from the output prefix of the first job step."""
+    text = str(next(s for s in doc["Steps"] if s["Type"] == "Processing"))
     match = re.search(r"/pipelines/([A-Za-z0-9-]+)'", text)
     assert match
     return match.group(1)

@@ -31,7 +31,8 @@ def test_steps_in_order(inference: dict[str, Built]) -> None:
 def test_dependencies(inference: dict[str, Built]) -> None:
     steps = steps_by_name(_doc(inference))
     assert {name: step_references(step) for name, step in steps.items()} == {
-        "Prepare": set(),
+        # Prepare writes the text column when the champion's architecture reads it
+        "Prepare": {"Resolve"},
         "Resolve": set(),
         "CreateModel": {"Resolve"},
         "Predict": {"CreateModel", "Prepare"},
@@ -73,7 +74,13 @@ def test_resolve_and_create_model(inference: dict[str, Built]) -> None:
     assert [o["OutputName"] for o in resolve["OutputParameters"]] == [
         "model_package_arn",
         "model_package_version",
+        "architecture",
+        "with_text",
     ]
+    arguments = steps["Prepare"]["Arguments"]["AppSpecification"]["ContainerArguments"]
+    assert arguments[arguments.index("--with-text") + 1] == {
+        "Get": "Steps.Resolve.OutputParameters['with_text']"
+    }
     model = steps["CreateModel"]["Arguments"]
     assert model["PrimaryContainer"] == {
         "ModelPackageName": {"Get": "Steps.Resolve.OutputParameters['model_package_arn']"}

@@ -7,13 +7,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pipeline_defs.common import Placeholders, code_prefix_uri
+from pipeline_defs.architectures import architectures
+from pipeline_defs.common import Placeholders, architecture_code_uri
 from pipeline_defs.steps import compare
-from pipeline_defs.training import PARAMETER_NAMES, STEP_NAMES
+from pipeline_defs.training import parameter_names, step_names
 from tests.pipelines.conftest import Built
 from tests.pipelines.definition import all_steps, step_references, steps_by_name
 
 GOLDEN = Path(__file__).parent / "golden" / "training_us-east-1.json"
+HGB = architectures()["hgb"]
+STEP_NAMES = step_names(HGB)
 
 
 def _doc(training: dict[str, Built]) -> dict[str, Any]:
@@ -44,13 +47,13 @@ def test_parameters_are_the_trigger_contract(training: dict[str, Built]) -> None
     parameters = {
         p["Name"]: (p["Type"], p.get("DefaultValue")) for p in _doc(training)["Parameters"]
     }
-    assert tuple(parameters) == PARAMETER_NAMES
+    assert tuple(parameters) == parameter_names(HGB)
+    # hgb trains on one instance: its pipeline has no TrainingInstanceCount.
     assert parameters == {
         "InputManifestUri": ("String", None),
         "RunId": ("String", None),
         "ValidationRatio": ("Float", 0.2),
         "TrainingInstanceType": ("String", "ml.m5.xlarge"),
-        "TrainingInstanceCount": ("Integer", 1),
         "TransformInstanceType": ("String", "ml.m5.xlarge"),
         "TransformInstanceCount": ("Integer", 1),
         "MaxIter": ("Integer", 200),
@@ -96,6 +99,8 @@ def test_registration_carries_what_compare_reads(training: dict[str, Built]) -> 
         assert args["ModelApprovalStatus"] == status
         metadata = args["CustomerMetadataProperties"]
         assert {compare.EVALUATION_URI_KEY, compare.STATISTICS_URI_KEY} <= set(metadata)
+        assert metadata["architecture"] == "hgb"
+        assert "Parameters.MaxIter" in json.dumps(metadata["hyperparameters"])
         assert metadata["run_id"] == {"Get": "Parameters.RunId"}
         assert "decision_s3_uri" in metadata
         quality = args["ModelMetrics"]["ModelQuality"]["Statistics"]
@@ -128,7 +133,8 @@ def test_training_runs_train_py_from_the_code_channel(training: dict[str, Built]
     channels = {
         c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in args["InputDataConfig"]
     }
-    assert channels["code"] == code_prefix_uri("train.py")
+    assert channels["code"] == architecture_code_uri(HGB)
+    assert args["ResourceConfig"]["InstanceCount"] == 1
     assert args["HyperParameters"]["sagemaker_program"] == "train.py"
     assert args["HyperParameters"]["sagemaker_submit_directory"] == "/opt/ml/input/data/code"
     assert args["RoleArn"] == Placeholders.ROLE_ARN

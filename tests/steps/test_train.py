@@ -1,4 +1,4 @@
-"""train: fits a useful model, saves it, and the inference functions round-trip."""
+"""Architecture hgb's train.py: fits a useful model, saves it, and serving round-trips."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline_defs.steps import features, train
+from pipeline_defs.architectures.hgb import train
+from pipeline_defs.steps import features
 
 
 @pytest.fixture(scope="module")
@@ -102,17 +103,15 @@ def test_hyperparameters_accept_underscore_names_and_none_depth() -> None:
 
 def test_model_artifact_carries_its_serving_code(model_dir: Path) -> None:
     """Batch transform imports train.py and features.py from <model>/code/."""
-    from pipeline_defs.steps import train as train_module
-
     code = model_dir / "code"
     assert sorted(p.name for p in code.iterdir()) == ["features.py", "train.py"]
-    source = Path(train_module.__file__).resolve().parent
-    for name in ("train.py", "features.py"):
-        assert (code / name).read_bytes() == (source / name).read_bytes()
+    sources = {"train.py": Path(train.__file__), "features.py": Path(features.__file__)}
+    for name, source in sources.items():
+        assert (code / name).read_bytes() == source.read_bytes()
 
 
 def test_missing_serving_code_is_named(tmp_path: Path) -> None:
-    from pipeline_defs.steps.train import bundle_serving_code
+    from pipeline_defs.architectures.hgb.train import bundle_serving_code
 
     with pytest.raises(FileNotFoundError, match=r"features\.py is missing"):
         (tmp_path / "src").mkdir()

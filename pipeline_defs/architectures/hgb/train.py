@@ -1,4 +1,4 @@
-"""Training and batch-transform inference script for the SageMaker scikit-learn containers.
+"""Architecture `hgb`: training and serving program for the SageMaker scikit-learn containers.
 
 Training (`python train.py --max-iter 200 ...`): reads the `train` channel (Parquet rows
 from the split step), computes features with `features.py`, fits a
@@ -35,13 +35,24 @@ METADATA_FILE = "model_metadata.json"
 CSV_CONTENT_TYPES = ("text/csv", "text/plain")
 
 
+_HERE = Path(__file__).resolve().parent
+# In a job (and in model.tar.gz's code/) the step modules this program imports lie beside
+# it (the code bundle ships them); in the repository they are in pipeline_defs/steps.
+_MODULE_FOLDERS = (_HERE, _HERE.parents[1] / "steps")
+
+
+def _module_folder(name: str) -> Path:
+    for folder in _MODULE_FOLDERS:
+        if (folder / f"{name}.py").is_file():
+            return folder
+    raise ModuleNotFoundError(f"{name}.py is neither beside {_HERE.name}/train.py nor in steps/")
+
+
 def _sibling(name: str) -> ModuleType:
-    """Import a sibling step module, whether loaded as a package or run as a script."""
-    if __package__:
-        return importlib.import_module(f"{__package__}.{name}")
-    here = str(Path(__file__).resolve().parent)
-    if here not in sys.path:
-        sys.path.insert(0, here)
+    """Import a step module (features, split) the way the job does: as a top-level module."""
+    folder = str(_module_folder(name))
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
     return importlib.import_module(name)
 
 
@@ -181,18 +192,18 @@ SERVING_CODE = ("train.py", "features.py")
 
 
 def bundle_serving_code(model_dir: Path, source_dir: Path | None = None) -> list[Path]:
-    """Copy the serving code into `<model_dir>/code/` (default source: this script's folder).
+    """Copy the serving code into `<model_dir>/code/` (default: where the job has it).
 
     The model's container runs with SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code, so
     the artifact carries the exact code it was trained with: no train/serve skew.
     """
     import shutil
 
-    source = source_dir or Path(__file__).resolve().parent
     target = model_dir / "code"
     target.mkdir(parents=True, exist_ok=True)
     copied = []
     for name in SERVING_CODE:
+        source = source_dir if source_dir is not None else _module_folder(Path(name).stem)
         if not (source / name).is_file():
             raise FileNotFoundError(f"serving code {name} is missing from {source}")
         copied.append(Path(shutil.copy2(source / name, target / name)))
