@@ -14,6 +14,15 @@ Outputs under `--output-dir` (default /opt/ml/processing/output), one Processing
   row order as validation.parquet: the batch-transform input (drop the id with
   `InputFilter="$[1:]"`; keep it in the output with `JoinSource=Input`, `OutputFilter="$[0,-1]"`).
 - `statistics/statistics.json`: row and label counts, positive rate, input bytes, feature means.
+- `train_csv/part-00000.csv` ... and `validation_csv/validation.csv`: the same rows for
+  built-in algorithms (architecture-agnostic): no header, `label` (0/1) first, then
+  FEATURE_COLUMNS formatted exactly as in validation_features (same code). The train rows
+  are dealt round-robin into `--train-shards` files (default 20, the largest training
+  instance count a run file allows; never more files than rows, no empty file), so a
+  channel with `ShardedByS3Key` gives every instance a representative share: row i of
+  train.parquet is line i // K of `part-{i % K:05d}.csv`. validation_csv is one file in
+  validation.parquet's row order (a built-in algorithm's validation channel is fully
+  replicated: every instance evaluates all of it).
 """
 
 from __future__ import annotations
@@ -44,6 +53,10 @@ PACKAGE_TYPE_COLUMN = "package_type"
 LABEL_COLUMN = "label"
 DEFAULT_INPUT_DIR = "/opt/ml/processing/input/data"
 DEFAULT_OUTPUT_DIR = "/opt/ml/processing/output"
+# The largest TrainingInstanceCount a run file allows: every instance gets a shard.
+DEFAULT_TRAIN_SHARDS = 20
+# Every CSV this step writes: no header, nothing quoted (ids and numbers only).
+CSV_WRITE_OPTIONS = pacsv.WriteOptions(include_header=False, quoting_style="none")
 
 Filters = list[tuple[str, str, Any]]
 
@@ -136,13 +149,11 @@ def statistics(
     }
 
 
-def feature_csv_table(table: pa.Table) -> pa.Table:
-    """product_id + FEATURE_COLUMNS as a table for the batch-transform CSV (float32, and int8
-    for INTEGER_FEATURES: the text is the same)."""
+def feature_csv_columns(table: pa.Table) -> dict[str, pa.Array]:
+    """FEATURE_COLUMNS of raw rows as CSV-ready columns (float32, and int8 for
+    INTEGER_FEATURES: the text is the same). Every feature CSV is formatted by this."""
     matrix = features.compute_features(table)
-    columns: dict[str, pa.Array | pa.ChunkedArray] = {
-        features.ID_COLUMN: pc.cast(table.column(features.ID_COLUMN), pa.string())
-    }
+    columns: dict[str, pa.Array] = {}
     for position, name in enumerate(features.FEATURE_COLUMNS):
         column = pa.array(matrix[:, position])
         if name in features.INTEGER_FEATURES:
@@ -150,7 +161,44 @@ def feature_csv_table(table: pa.Table) -> pa.Table:
             # cost; safe=True fails loudly if a value were ever fractional.
             column = pc.cast(column, pa.int8(), safe=True)
         columns[name] = column
-    return pa.table(columns)
+    return columns
+
+
+def feature_csv_table(table: pa.Table, columns: dict[str, pa.Array] | None = None) -> pa.Table:
+    """product_id + FEATURE_COLUMNS as a table for the batch-transform CSV; `columns`:
+    feature_csv_columns(table) when already computed."""
+    return pa.table(
+        {
+            features.ID_COLUMN: pc.cast(table.column(features.ID_COLUMN), pa.string()),
+            **(feature_csv_columns(table) if columns is None else columns),
+        }
+    )
+
+
+def label_first_csv_table(labels: np.ndarray, columns: dict[str, pa.Array]) -> pa.Table:
+    """label (0/1) + FEATURE_COLUMNS (`feature_csv_columns` of the same rows): the CSV
+    built-in algorithms train on."""
+    return pa.table({LABEL_COLUMN: pa.array(labels.astype(np.int8)), **columns})
+
+
+def write_round_robin_shards(table: pa.Table, folder: Path, shards: int) -> list[Path]:
+    """`part-00000.csv`... in `folder`: row i goes to file i % K, K = min(shards, rows).
+
+    Round-robin rather than contiguous blocks: every shard is a sample of the whole set
+    (input order, e.g. the extract's sort, does not skew one instance's share) and shard
+    sizes differ by at most one row. No rows, no file.
+    """
+    if shards < 1:
+        raise ValueError(f"shards must be at least 1, got {shards}")
+    folder.mkdir(parents=True, exist_ok=True)
+    count = min(shards, table.num_rows)
+    paths = []
+    for shard in range(count):
+        path = folder / f"part-{shard:05d}.csv"
+        rows = table.take(pa.array(np.arange(shard, table.num_rows, count)))
+        pacsv.write_csv(rows, path, write_options=CSV_WRITE_OPTIONS)
+        paths.append(path)
+    return paths
 
 
 def run(
@@ -160,8 +208,16 @@ def run(
     seed: int,
     input_dir: Path,
     output_dir: Path,
+    train_shards: int = DEFAULT_TRAIN_SHARDS,
+    with_text: bool = False,
 ) -> dict[str, Any]:
-    """Split one package type's rows and write every output; returns the statistics."""
+    """Split one package type's rows and write every output; returns the statistics.
+
+    `with_text`: validation_features rows end with the normalised text column (the input of
+    architectures that read text; the same layout as Prepare's `--with-text`).
+    """
+    if train_shards < 1:
+        raise ValueError(f"train shards must be at least 1, got {train_shards}")
     if not 0.0 < validation_ratio < 1.0:
         raise ValueError(
             f"validation ratio must be strictly between 0 and 1, got {validation_ratio}"
@@ -189,11 +245,28 @@ def run(
     for name, part in (("train", train), ("validation", validation)):
         (output_dir / name).mkdir(parents=True, exist_ok=True)
         pq.write_table(part, output_dir / name / f"{name}.parquet")
+    validation_columns = feature_csv_columns(validation)
     (output_dir / "validation_features").mkdir(parents=True, exist_ok=True)
+    validation_table = feature_csv_table(validation, validation_columns)
+    if with_text:
+        validation_table = validation_table.append_column(
+            features.TEXT_COLUMN, features.text_column(validation)
+        )
     pacsv.write_csv(
-        feature_csv_table(validation),
+        validation_table,
         output_dir / "validation_features" / "validation.csv",
-        write_options=pacsv.WriteOptions(include_header=False, quoting_style="none"),
+        write_options=CSV_WRITE_OPTIONS,
+    )
+    (output_dir / "validation_csv").mkdir(parents=True, exist_ok=True)
+    pacsv.write_csv(
+        label_first_csv_table(labels[validation_index], validation_columns),
+        output_dir / "validation_csv" / "validation.csv",
+        write_options=CSV_WRITE_OPTIONS,
+    )
+    write_round_robin_shards(
+        label_first_csv_table(labels[train_index], feature_csv_columns(train)),
+        output_dir / "train_csv",
+        train_shards,
     )
 
     stats = {
@@ -217,11 +290,29 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--input-dir", type=Path, default=Path(DEFAULT_INPUT_DIR))
     parser.add_argument("--output-dir", type=Path, default=Path(DEFAULT_OUTPUT_DIR))
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--train-shards",
+        type=int,
+        default=DEFAULT_TRAIN_SHARDS,
+        help="files train_csv/ is dealt into (round-robin; at most one per row)",
+    )
+    parser.add_argument(
+        "--with-text",
+        nargs="?",
+        const="true",
+        default="false",
+        choices=("true", "false"),
+        help="append the normalised text column to validation_features (text architectures)",
+    )
+    args = parser.parse_args(argv)
+    if args.train_shards < 1:
+        parser.error(f"--train-shards must be at least 1, got {args.train_shards}")
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: parse arguments (validation ratio 0.2, seed 42), split, print the statistics."""
+    """Entry point: parse arguments (validation ratio 0.2, seed 42, 20 train shards), split,
+    print the statistics."""
     args = parse_args(argv)
     stats = run(
         package_type=args.package_type,
@@ -229,6 +320,8 @@ def main(argv: list[str] | None = None) -> None:
         seed=args.seed,
         input_dir=args.input_dir,
         output_dir=args.output_dir,
+        train_shards=args.train_shards,
+        with_text=args.with_text == "true",
     )
     print(json.dumps({k: v for k, v in stats.items() if k != "feature_means"}))
 

@@ -180,3 +180,143 @@ def test_a_fractional_integer_feature_fails_loudly(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(features, "INTEGER_FEATURES", frozenset({"volume_l"}))
     with pytest.raises(pa.ArrowInvalid):
         split.feature_csv_table(products)
+
+
+# --- label-first CSV outputs for built-in algorithms (train_csv/, validation_csv/) ---
+
+
+def _shard_files(folder: Path) -> list[Path]:
+    return sorted(folder.iterdir())
+
+
+def _features_text(line: str) -> str:
+    """A CSV line without its first field (the id or the label)."""
+    return line.split(",", 1)[1]
+
+
+def test_validation_csv_is_the_label_then_the_validation_features_line(split_dir: Path) -> None:
+    labelled = (split_dir / "validation_csv" / "validation.csv").read_text().splitlines()
+    with_ids = (split_dir / "validation_features" / "validation.csv").read_text().splitlines()
+    labels = _labels(split_dir / "validation" / "validation.parquet")
+    assert len(labelled) == len(with_ids) == len(labels)
+    for line, id_line, label in zip(labelled, with_ids, labels, strict=True):
+        assert line.split(",", 1)[0] == str(label)
+        assert _features_text(line) == _features_text(id_line)
+
+
+def test_train_csv_holds_every_train_row_in_round_robin_shards(split_dir: Path) -> None:
+    files = _shard_files(split_dir / "train_csv")
+    assert [f.name for f in files] == [f"part-{i:05d}.csv" for i in range(20)]  # the default
+    train = pq.read_table(split_dir / "train" / "train.parquet")
+    shards = [np.loadtxt(f, delimiter=",", dtype=np.float32, ndmin=2) for f in files]
+    sizes = [len(s) for s in shards]
+    assert sum(sizes) == train.num_rows and max(sizes) - min(sizes) <= 1
+    # Row i of train.parquet is line i // 20 of shard i % 20.
+    rows = np.empty((train.num_rows, 1 + len(features.FEATURE_COLUMNS)), dtype=np.float32)
+    for index, shard in enumerate(shards):
+        rows[index::20] = shard
+    assert np.array_equal(rows[:, 0], train.column("label").to_numpy().astype(np.float32))
+    assert np.array_equal(rows[:, 1:], features.compute_features(train))
+
+
+def test_train_csv_lines_format_features_like_validation_features(tmp_path: Path) -> None:
+    """The same formatting code: a train row's features print as its validation_features line
+    would (checked by splitting one dataset with the roles of the rows swapped)."""
+    table = synthetic_data.generate_training_set(400, seed=5, package_types=("box",))
+    synthetic_data.write_parquet(table, tmp_path / "in", rows_per_file=1_000)
+    split.run(
+        package_type="box",
+        validation_ratio=0.5,
+        seed=1,
+        input_dir=tmp_path / "in",
+        output_dir=tmp_path / "out",
+        train_shards=1,
+    )
+    train = pq.read_table(tmp_path / "out" / "train" / "train.parquet")
+    expected = _csv_text(split.feature_csv_table(train)).decode().splitlines()
+    lines = (tmp_path / "out" / "train_csv" / "part-00000.csv").read_text().splitlines()
+    assert [_features_text(line) for line in lines] == [_features_text(e) for e in expected]
+    assert {line.split(",", 1)[0] for line in lines} == {"0", "1"}
+
+
+def test_never_more_shards_than_train_rows(tmp_path: Path) -> None:
+    table = synthetic_data.generate_training_set(12, seed=2, package_types=("bag",))
+    synthetic_data.write_parquet(table, tmp_path / "in", rows_per_file=100)
+    stats = split.run(
+        package_type="bag",
+        validation_ratio=0.25,
+        seed=42,
+        input_dir=tmp_path / "in",
+        output_dir=tmp_path / "out",
+        train_shards=50,
+    )
+    files = _shard_files(tmp_path / "out" / "train_csv")
+    assert len(files) == stats["train_rows"] < 50
+    assert all(len(f.read_text().splitlines()) == 1 for f in files)
+
+
+def test_shard_count_does_not_change_the_other_outputs(unload_dir: Path, tmp_path: Path) -> None:
+    for shards in (1, 7):
+        split.main(
+            [
+                "--package-type",
+                "sioc",
+                "--input-dir",
+                str(unload_dir),
+                "--output-dir",
+                str(tmp_path / str(shards)),
+                "--train-shards",
+                str(shards),
+            ]
+        )
+    assert len(_shard_files(tmp_path / "1" / "train_csv")) == 1
+    assert len(_shard_files(tmp_path / "7" / "train_csv")) == 7
+    for name in (
+        "train/train.parquet",
+        "validation/validation.parquet",
+        "validation_features/validation.csv",
+        "validation_csv/validation.csv",
+        "statistics/statistics.json",
+    ):
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "7" / name).read_bytes(), name
+    one = (tmp_path / "1" / "train_csv" / "part-00000.csv").read_text().splitlines()
+    seven = [f.read_text().splitlines() for f in _shard_files(tmp_path / "7" / "train_csv")]
+    assert sorted(one) == sorted(line for shard in seven for line in shard)
+
+
+@pytest.mark.parametrize("shards", ["0", "-3"])
+def test_train_shards_must_be_positive(shards: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        split.parse_args(["--package-type", "box", "--train-shards", shards])
+    assert "--train-shards must be at least 1" in capsys.readouterr().err
+
+
+def test_train_shards_default_is_the_largest_instance_count() -> None:
+    """20 = the largest training_instance_count a run file accepts: every instance of a
+    distributed Train step gets at least one shard (given at least 20 train rows)."""
+    assert split.parse_args(["--package-type", "box"]).train_shards == 20
+
+
+def test_with_text_appends_the_same_text_column_prepare_writes(tmp_path: Path) -> None:
+    """Training's transform input and inference's carry text identically (one module)."""
+    from pipeline_defs.steps import features, prepare
+
+    table = synthetic_data.generate_training_set(600, seed=5, package_types=("box",))
+    synthetic_data.write_parquet(table, tmp_path / "in", rows_per_file=1_000)
+    split.main(
+        ["--package-type", "box", "--input-dir", str(tmp_path / "in"),
+         "--output-dir", str(tmp_path / "plain")]
+    )  # fmt: skip
+    split.main(
+        ["--package-type", "box", "--input-dir", str(tmp_path / "in"),
+         "--output-dir", str(tmp_path / "text"), "--with-text"]
+    )  # fmt: skip
+    plain = (tmp_path / "plain" / "validation_features" / "validation.csv").read_text()
+    text = (tmp_path / "text" / "validation_features" / "validation.csv").read_text()
+    plain_lines, text_lines = plain.splitlines(), text.splitlines()
+    assert len(plain_lines) == len(text_lines) > 0
+    validation = pq.read_table(tmp_path / "text" / "validation" / "validation.parquet")
+    tokens = features.text_column(validation).to_pylist()
+    for before, after, expected in zip(plain_lines, text_lines, tokens, strict=True):
+        assert after == f"{before},{expected or ''}"
+    assert prepare.parse_args(["--package-type", "box", "--with-text"]).with_text == "true"
