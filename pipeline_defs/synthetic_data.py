@@ -12,6 +12,17 @@ Suitability labels follow plain packaging rules, then a `label_noise` fraction i
 - sioc (ships in own container): large (longest >= 40 cm, >= 30 l), sturdy
   (fragility <= 1), not liquid, >= 2 kg.
 
+Text (`title`, `description`, `category_path`; nullable, mixed case and punctuation, drawn
+from their own random stream so the tabular columns and labels are those of the
+generator before text existed): a category noun and path, words that mention the product's
+attributes (glass/ceramic/fragile for fragility >= 2, bottle/liquid for liquids, battery,
+flat/slim, heavy) for most such products and, as noise, for a few others, plus filler.
+In a training set the description also explains the label noise: the `label_noise` flips
+stand for what the rules above cannot see, and for most flipped rows the description says
+why (`NOISE_HINTS`: e.g. "Glass parts inside." on a product the rules call mailer-suitable
+but whose label says no), while the same phrases appear on a few other products as noise.
+So text carries signal beyond the tabular columns, as product text does in reality.
+
 `drift` in [0, 1] moves the world: products grow and get heavier, the category mix leans
 to electronics and home, prices rise, rule thresholds tighten proportionally, and a
 `drift` fraction of battery items become unsuitable for mailers and bags (a policy change).
@@ -76,6 +87,169 @@ _SOFT_CATEGORIES = np.array([c == "apparel" for c in CATEGORIES])
 _SOFT_IF_LIGHT = np.array([c in ("toys", "home") for c in CATEGORIES])
 
 
+# --- text vocabulary (same category order as CATEGORIES) -------------------------------
+_NOUNS: tuple[tuple[str, ...], ...] = (
+    ("Paperback Novel", "Cookbook", "Notebook", "World Atlas", "Comic Book", "Poster Print"),
+    ("Headphones", "USB-C Charger", "Bluetooth Speaker", "Tablet", "Camera", "Wi-Fi Router"),
+    ("Coffee Mug", "Frying Pan", "Knife Set", "Blender", "Salad Bowl", "Tea Kettle"),
+    ("Jigsaw Puzzle", "Plush Bear", "Building Blocks", "Doll", "Board Game", "Toy Car"),
+    ("T-Shirt", "Hoodie", "Wool Scarf", "Socks (3 pairs)", "Rain Jacket", "Jeans"),
+    ("Shampoo", "Lipstick", "Perfume", "Face Cream", "Nail Polish", "Hair Dryer"),
+    ("Olive Oil", "Coffee Beans", "Green Tea", "Honey Jar", "Pasta", "Chocolate Bar"),
+    ("Table Lamp", "Cushion", "Wall Mirror", "Area Rug", "Picture Frame", "Curtains"),
+    ("Gift Card", "Phone Case", "Umbrella", "Tool Kit", "Yoga Mat", "Water Bottle"),
+)
+_PATHS: tuple[tuple[str, ...], ...] = (
+    ("Media > Books > Fiction", "Media > Books > Non-Fiction", "Media > Books & Stationery"),
+    ("Electronics > Audio", "Electronics > Computers & Tablets", "Electronics > Accessories"),
+    ("Home & Kitchen > Cookware", "Home & Kitchen > Tableware", "Home & Kitchen > Appliances"),
+    ("Toys & Games > Puzzles", "Toys & Games > Soft Toys", "Toys & Games > Kids"),
+    ("Fashion > Women", "Fashion > Men", "Fashion > Accessories"),
+    ("Beauty > Hair Care", "Beauty > Make-up", "Beauty > Fragrance"),
+    ("Grocery > Pantry", "Grocery > Drinks", "Grocery > Snacks"),
+    ("Home > Furniture", "Home > Decor", "Home > Lighting"),
+    ("Misc > Everyday", "Misc > Outdoor", "Misc > Gifts"),
+)
+_MODIFIERS = ("Premium", "Classic", "NEW", "Deluxe", "Eco", "Mini", "XL", "Vintage", "2-Pack")
+_COLOURS = ("Black", "White", "Blue", "Red", "Green", "Grey", "Beige")
+_FILLER = (
+    "Great gift idea.",
+    "Customer favourite!",
+    "Limited edition.",
+    "Made from recycled materials.",
+    "Ships from our warehouse.",
+    "One size fits most.",
+    "Easy to clean.",
+    "Two-year warranty.",
+)
+# Attribute words: (title words, description sentences) per attribute.
+_ATTRIBUTE_TEXT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "fragile": (
+        ("Glass", "Ceramic", "Porcelain"),
+        ("Fragile: handle with care.", "Made of glass.", "Delicate ceramic finish."),
+    ),
+    "liquid": (("Liquid", "Bottled"), ("Bottle, 500 ml.", "Liquid: keep upright.")),
+    "battery": (("Rechargeable", "Wireless"), ("Lithium battery included.", "Battery-powered.")),
+    "flat": (("Flat", "Slim"), ("Flat design.", "Ultra-slim profile.")),
+    "heavy": (("Heavy-Duty", "Solid"), ("Heavy item: two-person lift.", "Solid build.")),
+}
+_ATTRIBUTE_P = 0.7  # P(an attribute that holds is mentioned)
+_ATTRIBUTE_NOISE_P = 0.02  # P(an attribute that does not hold is mentioned anyway)
+_TEXT_NULL_P = {"title": 0.01, "description": 0.06, "category_path": 0.03}
+
+# Phrases explaining label noise, per package type: (why it does not fit, why it fits).
+NOISE_HINTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "mailer": (
+        ("Glass parts inside.", "Rigid frame, does not bend."),
+        ("Flat packed.", "Slim, fits a letterbox."),
+    ),
+    "bag": (
+        ("Sharp edges.", "Hard shell, easily crushed."),
+        ("Soft and foldable.", "Unbreakable, crush-proof."),
+    ),
+    "box": (
+        ("Oversized: ships on a pallet.", "Too long for standard boxes."),
+        ("Fragile, needs padding.", "Glass bottle inside."),
+    ),
+    "sioc": (
+        ("Loose parts, needs an outer carton.", "Thin retail packaging only."),
+        ("Sturdy double-wall carton.", "Ships in its own sturdy box."),
+    ),
+}
+_HINT_P = 0.8  # P(a flipped label is explained in the description)
+_HINT_NOISE_P = 0.01  # P(an unflipped row gets one of its type's phrases anyway)
+
+
+def _pick(
+    rng: np.random.Generator,
+    vocab: Sequence[str],
+    present: np.ndarray,
+    index: np.ndarray | None = None,
+) -> pa.Array:
+    """One vocab entry per row (random unless `index` is given), null where not present."""
+    n = len(present)
+    chosen = rng.integers(0, len(vocab), size=n) if index is None else index
+    return pc.take(pa.array(vocab, pa.string()), pa.array(chosen, mask=~present))
+
+
+def _per_category(
+    rng: np.random.Generator, table: tuple[tuple[str, ...], ...], category: np.ndarray
+) -> pa.Array:
+    """A random entry of each row's category's tuple."""
+    flat = [entry for entries in table for entry in entries]
+    sizes = np.array([len(entries) for entries in table])
+    starts = np.concatenate([[0], sizes.cumsum()[:-1]])
+    index = starts[category] + (rng.random(len(category)) * sizes[category]).astype(np.int64)
+    return _pick(rng, flat, np.ones(len(category), dtype=bool), index)
+
+
+def _join(parts: Sequence[pa.Array], separator: str) -> pa.Array:
+    """Non-null parts joined per row; null where every part is null.
+
+    (A trailing empty part keeps every row: pyarrow 25's null_handling="skip" drops rows
+    whose parts are all null. Its separator is then trimmed away.)
+    """
+    empty = pa.scalar("", pa.string())
+    joined = pc.binary_join_element_wise(*parts, empty, separator, null_handling="skip")
+    joined = pc.utf8_rtrim(joined, characters=separator)
+    return pc.if_else(pc.equal(joined, empty), pa.scalar(None, pa.string()), joined)
+
+
+def _with_nulls(rng: np.random.Generator, column: pa.Array, rate: float) -> pa.Array:
+    """`column` with a `rate` share of rows set to null."""
+    mask = pa.array(rng.random(len(column)) < rate)
+    return pc.if_else(mask, pa.scalar(None, pa.string()), column)
+
+
+def _product_text(
+    rng: np.random.Generator,
+    category: np.ndarray,
+    attributes: dict[str, np.ndarray],
+) -> dict[str, pa.Array]:
+    """title, description, category_path per product (see the module doc)."""
+    n = len(category)
+    mentioned = {
+        name: rng.random(n) < np.where(holds, _ATTRIBUTE_P, _ATTRIBUTE_NOISE_P)
+        for name, holds in attributes.items()
+    }
+    # The title names at most one attribute: the first mentioned, in _ATTRIBUTE_TEXT order.
+    title_attribute = pa.nulls(n, pa.string())
+    for name in reversed(list(_ATTRIBUTE_TEXT)):
+        words = _pick(rng, _ATTRIBUTE_TEXT[name][0], mentioned[name])
+        title_attribute = pc.coalesce(words, title_attribute)
+    title = _join(
+        [
+            _pick(rng, _MODIFIERS, rng.random(n) < 0.4),
+            _pick(rng, _COLOURS, rng.random(n) < 0.3),
+            title_attribute,
+            _per_category(rng, _NOUNS, category),
+        ],
+        " ",
+    )
+    sentences = [_pick(rng, _ATTRIBUTE_TEXT[name][1], mentioned[name]) for name in _ATTRIBUTE_TEXT]
+    filler = [_pick(rng, _FILLER, rng.random(n) < p) for p in (0.9, 0.5)]
+    description = _join([*sentences, *filler], " ")
+    path = _per_category(rng, _PATHS, category)
+    return {
+        "title": _with_nulls(rng, title, _TEXT_NULL_P["title"]),
+        "description": _with_nulls(rng, description, _TEXT_NULL_P["description"]),
+        "category_path": _with_nulls(rng, path, _TEXT_NULL_P["category_path"]),
+    }
+
+
+def _noise_hints(
+    rng: np.random.Generator, package_type: str, label: np.ndarray, flip: np.ndarray
+) -> pa.Array:
+    """Per row, a phrase explaining its (flipped) label, or noise, or null."""
+    unsuitable, suitable = NOISE_HINTS[package_type]
+    n = len(label)
+    told = np.where(flip, rng.random(n) < _HINT_P, rng.random(n) < _HINT_NOISE_P)
+    says_yes = np.where(flip, label == 1, rng.random(n) < 0.5)
+    return pc.coalesce(
+        _pick(rng, unsuitable, told & ~says_yes), _pick(rng, suitable, told & says_yes)
+    )
+
+
 def _check_drift(drift: float) -> None:
     """Reject drift outside [0, 1]."""
     if not 0.0 <= drift <= 1.0:
@@ -90,7 +264,7 @@ def _null_mask(rng: np.random.Generator, n: int, rate: float) -> np.ndarray | No
 def generate_products(
     n: int, *, seed: int, drift: float = 0.0, missing_rate: float = 0.005
 ) -> pa.Table:
-    """Table of n products with RAW_COLUMNS (missing_rate of weight/price/category null)."""
+    """Table of n products with RAW_SCHEMA (missing_rate of weight/price/category null)."""
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
     _check_drift(drift)
@@ -132,6 +306,16 @@ def generate_products(
         ),
         "price": pa.array(price, mask=_null_mask(rng, n, missing_rate)),
     }
+    # Text from its own stream: the columns above are what they were before text existed.
+    shortest = dims.min(axis=1)
+    attributes = {
+        "fragile": fragility >= 2,
+        "liquid": is_liquid,
+        "battery": has_battery,
+        "flat": shortest <= 3.0,
+        "heavy": weight > 5.0,
+    }
+    columns.update(_product_text(np.random.default_rng([seed, 2]), category, attributes))
     return pa.Table.from_pydict(columns, schema=RAW_SCHEMA)
 
 
@@ -205,22 +389,34 @@ def generate_training_set(
     label_noise: float = 0.05,
     null_label_rate: float = 0.0,
 ) -> pa.Table:
-    """Long table (n x len(package_types) rows): RAW_COLUMNS + package_type + label (int32)."""
+    """Long table (n x len(package_types) rows): RAW_SCHEMA + package_type + label (int32).
+
+    The products' descriptions also explain most label-noise flips (module doc), so one
+    product's text depends on the package types generated with it.
+    """
     if not 0.0 <= label_noise < 0.5:
         raise ValueError(f"label_noise must be within [0, 0.5), got {label_noise}")
     products = generate_products(n, seed=seed, drift=drift)
     rng = np.random.default_rng([seed, 1])
-    parts = []
+    hint_rng = np.random.default_rng([seed, 3])  # own stream: labels stay as they were
+    labels, hints = [], []
     for package_type in package_types:
         label = suitability(products, package_type, drift=drift)
         flip = rng.random(n) < label_noise
         label = np.where(flip, 1 - label, label).astype(np.int32)
         mask = _null_mask(rng, n, null_label_rate)
-        parts.append(
-            products.append_column(
-                "package_type", pa.array(np.full(n, package_type, dtype=object), pa.string())
-            ).append_column("label", pa.array(label, mask=mask))
-        )
+        labels.append((package_type, pa.array(label, mask=mask)))
+        hints.append(_noise_hints(hint_rng, package_type, label, flip))
+    if hints:
+        position = products.schema.get_field_index("description")
+        description = _join([products.column("description").combine_chunks(), *hints], " ")
+        products = products.set_column(position, products.schema.field(position), description)
+    parts = [
+        products.append_column(
+            "package_type", pa.array(np.full(n, package_type, dtype=object), pa.string())
+        ).append_column("label", label)
+        for package_type, label in labels
+    ]
     return pa.concat_tables(parts)
 
 

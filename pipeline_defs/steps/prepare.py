@@ -14,13 +14,21 @@ by split.py's `feature_csv_table` with split.py's CSV options, so a product's li
 byte-identical to its line in split's `validation_features/validation.csv`:
 `product_id,<FEATURE_COLUMNS as float32 shortest round-trip>`, no header.
 
+`--with-text` (for architectures whose inputs include "text"; off by default, and then the
+output is exactly as above) also reads `features.RAW_TEXT_COLUMNS` (an input without them
+fails, naming them) and appends one field to each line, `features.TEXT_COLUMN` built by
+`features.text_column`: `product_id,<FEATURE_COLUMNS>,<text tokens>`, where the text is
+lowercase [a-z0-9] words joined by single spaces (no comma, quote or line break; empty when
+the product has no text, so the line then ends with a comma).
+
 Outputs:
 - `--output-dir` (default /opt/ml/processing/output/features; the transform's input, so
   nothing else goes there): `part-<host>-<NNNNN>.csv`. A file is closed at the last whole
   line that fits in `--target-file-mb` (MiB), so every file is at most the target (unless a
   single line is larger) and every file but the last is within one line of it.
 - `--summary-dir` (default /opt/ml/processing/output/summary): `<host>/prepare_summary.json`:
-  rows in / out / rejected / skipped, files with bytes and rows, input bytes, seconds.
+  rows in / out / rejected / skipped, files with bytes and rows, input bytes, seconds, and
+  `text_column` (the appended column's name, null without `--with-text`).
 - `--rejected-dir` (default /opt/ml/processing/output/rejected): `rejected-<host>.csv`
   (quoted CSV with header: source_file, row, product_id, reason), only when rows are rejected.
 
@@ -226,17 +234,19 @@ def id_rejection_reasons(ids: pa.Array) -> pa.Array | None:
     return reasons
 
 
-def _batches(path: Path, batch_rows: int) -> Iterator[pa.RecordBatch]:
+def _batches(path: Path, batch_rows: int, with_text: bool = False) -> Iterator[pa.RecordBatch]:
     """Record batches of the columns prepare needs (package_type too, if present)."""
     try:
         parquet = pq.ParquetFile(path)
     except pa.ArrowException as error:
         raise ValueError(f"cannot read {path} as Parquet: {error}") from error
     names = parquet.schema_arrow.names
-    missing = [c for c in features.RAW_COLUMNS if c not in names]
+    columns = list(features.RAW_COLUMNS)
+    if with_text:
+        columns += features.RAW_TEXT_COLUMNS
+    missing = [c for c in columns if c not in names]
     if missing:
         raise ValueError(f"{path} is missing column(s) {missing}; columns: {names}")
-    columns = list(features.RAW_COLUMNS)
     if split.PACKAGE_TYPE_COLUMN in names:
         columns.append(split.PACKAGE_TYPE_COLUMN)
     yield from parquet.iter_batches(batch_size=batch_rows, columns=columns, use_threads=False)
@@ -256,8 +266,11 @@ class Encoded:
     rejected_reasons: pa.Array | None = None
 
 
-def encode_batch(source: str, batch: pa.RecordBatch, package_type: str) -> Encoded:
-    """Filter (package type, unusable ids) and format one batch as split.py's CSV lines."""
+def encode_batch(
+    source: str, batch: pa.RecordBatch, package_type: str, with_text: bool = False
+) -> Encoded:
+    """Filter (package type, unusable ids) and format one batch as split.py's CSV lines
+    (with the text column appended when `with_text`)."""
     keep: pa.Array | None = None
     other_type, rows_in = 0, batch.num_rows
     if split.PACKAGE_TYPE_COLUMN in batch.schema.names:
@@ -280,8 +293,11 @@ def encode_batch(source: str, batch: pa.RecordBatch, package_type: str) -> Encod
         batch = batch.filter(keep)
     data = b""
     if batch.num_rows:
+        table = split.feature_csv_table(batch)
+        if with_text:
+            table = table.append_column(features.TEXT_COLUMN, features.text_column(batch))
         sink = pa.BufferOutputStream()
-        pacsv.write_csv(split.feature_csv_table(batch), sink, write_options=CSV_OPTIONS)
+        pacsv.write_csv(table, sink, write_options=CSV_OPTIONS)
         data = sink.getvalue().to_pybytes()
     return Encoded(source, data, rows_in, batch.num_rows, other_type, **rejected)
 
@@ -323,10 +339,11 @@ def run(
     shard: manifest.Shard | None = None,
     work_dir: Path | None = None,
     s3_client_factory: Callable[[], Any] = manifest.default_s3_client,
+    with_text: bool = False,
 ) -> dict[str, Any]:
     """Write this shard's feature CSV files and the summary; returns the summary (module doc).
 
-    Defaults: batches of 65,536 rows, one worker thread per CPU, this host's shard.
+    Defaults: batches of 65,536 rows, one worker thread per CPU, this host's shard, no text.
     """
     if target_file_bytes <= 0:
         raise ValueError(f"target file size must be > 0 bytes, got {target_file_bytes}")
@@ -341,8 +358,10 @@ def run(
     writer = RollingCsvFiles(output_dir, f"part-{shard.host}", target_file_bytes)
     rejected = RejectedRows(rejected_dir / f"rejected-{shard.host}.csv")
     rows_in = rows_out = other_type = 0
-    encode = functools.partial(encode_batch, package_type=package_type)
-    batches = ((path.name, batch) for path in files for batch in _batches(path, batch_rows))
+    encode = functools.partial(encode_batch, package_type=package_type, with_text=with_text)
+    batches = (
+        (path.name, batch) for path in files for batch in _batches(path, batch_rows, with_text)
+    )
     source, first_row = "", 0  # row numbers in rejected/ count from 0 within each file
     try:
         for result in _ordered_map(encode, batches, workers or _cpus()):
@@ -378,6 +397,7 @@ def run(
         "rejected_file": str(rejected.path) if rejected.count else None,
         "max_rejected_rows": max_rejected_rows,
         "target_file_bytes": target_file_bytes,
+        "text_column": features.TEXT_COLUMN if with_text else None,
         "files": written,
         "bytes_out": sum(f["bytes"] for f in written),
         "seconds": round(time.perf_counter() - started, 3),
@@ -427,6 +447,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-rows", type=int, default=DEFAULT_BATCH_ROWS)
     parser.add_argument("--workers", type=int, default=None, help="threads (default: CPUs)")
     parser.add_argument("--work-dir", type=Path, default=None, help="where downloads go")
+    parser.add_argument(
+        "--with-text",
+        nargs="?",
+        const="true",
+        default="false",
+        choices=("true", "false"),
+        # a value too: the inference pipeline passes what Resolve found the champion reads
+        help=f"append the {features.TEXT_COLUMN} column (architectures with text inputs)",
+    )
     return parser.parse_args(argv)
 
 
@@ -444,6 +473,7 @@ def main(argv: list[str] | None = None) -> None:
         batch_rows=args.batch_rows,
         workers=args.workers,
         work_dir=args.work_dir,
+        with_text=args.with_text == "true",
     )
 
 

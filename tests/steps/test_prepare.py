@@ -273,3 +273,89 @@ def test_ids_with_nulls_are_reasoned_per_row() -> None:
     assert [r is None for r in reasons.to_pylist()] == [True] + [False] * 5
     assert prepare.id_rejection_reasons(pa.array(["a", "b"])) is None
     assert pc.sum(pc.is_valid(reasons)).as_py() == 5
+
+
+# --- --with-text: the text column after the features ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def prepared_with_text(tmp_path_factory: pytest.TempPathFactory, unload: Path) -> Path:
+    """prepare's outputs for the unload, with the text column."""
+    out = tmp_path_factory.mktemp("prepared-text")
+    _run(unload, out, with_text=True)
+    return out
+
+
+def test_with_text_appends_one_text_field_to_the_default_line(
+    prepared: Path, prepared_with_text: Path, products: pa.Table
+) -> None:
+    plain = _lines(prepared / "features")
+    with_text = _lines(prepared_with_text / "features")
+    assert len(with_text) == len(plain) == ROWS
+    for row in np.random.default_rng(1).choice(ROWS, size=400, replace=False):
+        product = products.slice(int(row), 1).to_pylist()[0]
+        text = features.text_tokens(
+            product["title"], product["description"], product["category_path"]
+        )
+        assert with_text[row] == plain[row] + b"," + text.encode()
+    # Every line: id, the features, the text (no comma, quote or line break inside it).
+    assert {line.count(b",") for line in with_text} == {1 + len(features.FEATURE_COLUMNS)}
+    assert not any(b'"' in line for line in with_text)
+    assert sum(line.endswith(b",") for line in with_text) < 0.01 * ROWS  # few empty texts
+
+
+def test_with_text_summary_and_file_sizes(prepared_with_text: Path) -> None:
+    summary = json.loads(
+        (prepared_with_text / "summary" / "local" / "prepare_summary.json").read_text()
+    )
+    assert summary["rows_out"] == ROWS and summary["text_column"] == features.TEXT_COLUMN
+    sizes = [f["bytes"] for f in summary["files"]]
+    assert all(size <= TARGET for size in sizes)
+
+
+def test_default_output_has_no_text_and_needs_no_text_columns(
+    tmp_path: Path, products: pa.Table, prepared: Path
+) -> None:
+    summary = json.loads((prepared / "summary" / "local" / "prepare_summary.json").read_text())
+    assert summary["text_column"] is None
+    tabular = products.slice(0, 2_000).select(list(features.RAW_COLUMNS))
+    synthetic_data.write_parquet(tabular, tmp_path / "in", rows_per_file=5_000)
+    _run(tmp_path / "in", tmp_path / "out")
+    assert _lines(tmp_path / "out" / "features") == _lines(prepared / "features")[:2_000]
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['title', 'description'"):
+        _run(tmp_path / "in", tmp_path / "out-text", with_text=True)
+
+
+def test_with_text_is_an_opt_in_flag() -> None:
+    required = ["--package-type", "box"]
+    assert prepare.parse_args(required).with_text == "false"
+    assert prepare.parse_args([*required, "--with-text"]).with_text == "true"
+    # the inference pipeline passes the value Resolve found (what the champion reads)
+    assert prepare.parse_args([*required, "--with-text", "false"]).with_text == "false"
+    with pytest.raises(SystemExit):
+        prepare.parse_args([*required, "--with-text", "maybe"])
+
+
+def test_main_with_text_flag(tmp_path: Path, products: pa.Table) -> None:
+    synthetic_data.write_parquet(products.slice(0, 500), tmp_path / "in", rows_per_file=1_000)
+    out = tmp_path / "out"
+    prepare.main(
+        [
+            "--package-type",
+            "mailer",
+            "--input-dir",
+            str(tmp_path / "in"),
+            "--output-dir",
+            str(out / "features"),
+            "--summary-dir",
+            str(out / "summary"),
+            "--rejected-dir",
+            str(out / "rejected"),
+            "--workers",
+            "1",
+            "--with-text",
+        ]
+    )
+    lines = _lines(out / "features")
+    expected = features.text_column(products.slice(0, 500)).to_pylist()
+    assert [line.rsplit(b",", 1)[1].decode() for line in lines] == expected

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,12 +14,26 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline_defs import synthetic_data as sd
-from pipeline_defs.steps.features import RAW_COLUMNS, RAW_SCHEMA
+from pipeline_defs.steps.features import RAW_COLUMNS, RAW_SCHEMA, RAW_TEXT_COLUMNS, text_column
+
+# Digests of the generator's tabular columns and labels as they were before the text columns
+# were added (computed with the previous generator): adding text must not move them.
+TABULAR_COLUMNS = list(RAW_COLUMNS)
+GOLDEN_TRAINING_SET = "0d8564bf2f2ffce814263ded1c05b32ca260ee84b68d65331d1f82427f61284b"
+GOLDEN_PRODUCTS = "38d6da7cd7a7165b3d004b5b9689cd349b63dfb721e5bcd6d130eab6cdf3467a"
+
+
+def _digest(table: pa.Table, names: list[str]) -> str:
+    digest = hashlib.sha256()
+    for name in names:
+        digest.update(json.dumps([name, table.column(name).to_pylist()]).encode())
+    return digest.hexdigest()
 
 
 def test_products_have_raw_schema_and_are_deterministic() -> None:
     a = sd.generate_products(2_000, seed=11)
-    assert tuple(a.column_names) == RAW_COLUMNS and a.schema.equals(RAW_SCHEMA)
+    assert tuple(a.column_names) == RAW_COLUMNS + RAW_TEXT_COLUMNS
+    assert a.schema.equals(RAW_SCHEMA)
     assert a.equals(sd.generate_products(2_000, seed=11))
     assert not a.equals(sd.generate_products(2_000, seed=12))
     assert pc.count_distinct(a.column("product_id")).as_py() == 2_000
@@ -82,3 +98,72 @@ def test_million_products_in_a_few_seconds() -> None:
 def test_cli_writes_files(tmp_path: Path) -> None:
     sd.main(["--rows", "300", "--out", str(tmp_path), "--drift", "0.2", "--rows-per-file", "500"])
     assert len(list(tmp_path.glob("part-*.parquet"))) == 3
+
+
+def test_text_columns_leave_the_tabular_columns_and_labels_unchanged() -> None:
+    training = sd.generate_training_set(2_000, seed=3, drift=0.3, null_label_rate=0.01)
+    products = sd.generate_products(2_000, seed=3, missing_rate=0.05)
+    assert _digest(training, [*TABULAR_COLUMNS, "package_type", "label"]) == GOLDEN_TRAINING_SET
+    assert _digest(products, TABULAR_COLUMNS) == GOLDEN_PRODUCTS
+
+
+def _has(column: pa.ChunkedArray | pa.Array, pattern: str) -> np.ndarray:
+    return np.asarray(
+        pc.fill_null(pc.match_substring_regex(column, pattern, ignore_case=True), False)
+    )
+
+
+def test_text_is_nullable_free_text_with_case_and_punctuation() -> None:
+    products = sd.generate_products(20_000, seed=8)
+    for name in RAW_TEXT_COLUMNS:
+        column = products.column(name)
+        assert 0 < column.null_count < 0.15 * products.num_rows, name
+        assert pc.count_distinct(column).as_py() > 20, name
+    titles = products.column("title")
+    assert _has(titles, "[A-Z]").mean() > 0.9
+    assert _has(products.column("category_path"), " > ").mean() > 0.8
+    assert _has(products.column("description"), r"[.,:]").mean() > 0.8
+    # Every product has some text to score.
+    assert (pc.utf8_length(text_column(products)).to_numpy() > 0).mean() > 0.99
+
+
+def test_text_mentions_the_product_attributes_with_noise() -> None:
+    products = sd.generate_products(20_000, seed=8)
+    text = text_column(products)
+    fragile = products.column("fragility").to_numpy() >= 2
+    liquid = products.column("is_liquid").to_numpy(zero_copy_only=False)
+    fragile_words = _has(text, r"\b(glass|ceramic|porcelain|fragile)\b")
+    liquid_words = _has(text, r"\b(bottle|liquid|ml)\b")
+    assert fragile_words[fragile].mean() > 0.4 > 0.15 > fragile_words[~fragile].mean()
+    assert liquid_words[liquid].mean() > 0.4 > 0.15 > liquid_words[~liquid].mean()
+    # Noise: some attribute words appear where the attribute does not hold.
+    assert fragile_words[~fragile].mean() > 0.005
+
+
+@pytest.mark.parametrize("package_type", sd.PACKAGE_TYPES)
+def test_training_text_explains_most_label_noise(package_type: str) -> None:
+    table = sd.generate_training_set(20_000, seed=9, label_noise=0.05)
+    rows = table.filter(pc.equal(table.column("package_type"), package_type))
+    clean = sd.suitability(rows, package_type)
+    label = rows.column("label").to_numpy()
+    flipped = label != clean
+    assert 0.04 < flipped.mean() < 0.06
+    unsuitable, suitable = sd.NOISE_HINTS[package_type]
+    description = rows.column("description")
+    says_no = _has(description, "|".join(re.escape(p) for p in unsuitable))
+    says_yes = _has(description, "|".join(re.escape(p) for p in suitable))
+    # A flipped label is explained (the text says why the rules are wrong) for most rows ...
+    assert says_no[flipped & (label == 0)].mean() > 0.6
+    assert says_yes[flipped & (label == 1)].mean() > 0.6
+    # ... and the same phrases are rare elsewhere (noise).
+    assert 0 < says_no[~flipped].mean() < 0.05
+    assert 0 < says_yes[~flipped].mean() < 0.05
+
+
+def test_training_products_share_one_text_across_package_types() -> None:
+    table = sd.generate_training_set(1_000, seed=4)
+    parts = [table.filter(pc.equal(table.column("package_type"), p)) for p in sd.PACKAGE_TYPES]
+    for part in parts[1:]:
+        for name in RAW_TEXT_COLUMNS:
+            assert part.column(name).equals(parts[0].column(name))
+    assert table.equals(sd.generate_training_set(1_000, seed=4))

@@ -1,4 +1,4 @@
--- pkgml extract template: inference-monthly, version 1
+-- pkgml extract template: inference-monthly, version 2 (adds the product text: title, description, category_path)
 -- Every product that existed before the run date (a full re-score).
 -- Placeholders (validated values only): ${run_date} YYYY-MM-DD.
 -- Lines starting with "--" are dropped before rendering; no ";" and no backslashes allowed.
@@ -12,6 +12,9 @@ SELECT
     p.is_liquid,
     p.has_battery,
     p.category,
-    p.price
+    p.price,
+    p.title,
+    p.description,
+    p.category_path
 FROM packaging.products AS p
 WHERE p.created_at < DATE '${run_date}'

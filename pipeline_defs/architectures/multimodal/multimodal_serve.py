@@ -1,0 +1,131 @@
+"""Architecture `multimodal`: the serving program (SAGEMAKER_PROGRAM) of the model package.
+
+The SageMaker scikit-learn serving container imports this module from the model's `code/`
+folder (which also holds multimodal_common.py and features.py, its only local imports) and
+calls `model_fn`, then per request `input_fn`, `predict_fn`, `output_fn`.
+
+Request: `text/csv`, no header, no id column, one product per line:
+FEATURE_COLUMNS (numbers, as Split's validation_features and Prepare write them), then
+the text column `features.TEXT_COLUMN` (lowercase [a-z0-9] words joined by spaces; may be
+empty, i.e. the line ends with a comma). The text is normalised again with
+`features.normalise_text`, which leaves a normalised string unchanged. Response: one
+positive-class probability per line, in request order.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import multimodal_common as common
+import numpy as np
+
+CSV_CONTENT_TYPES = ("text/csv", "text/plain")
+
+
+@dataclass(frozen=True)
+class MultimodalModel:
+    """Both stages: the text representation and the classifier over tabular + text."""
+
+    classifier: Any
+    text_model: dict[str, Any]
+    tabular_columns: int  # len(FEATURE_COLUMNS) the model was trained with
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Parsed request rows: tabular features and normalised text tokens."""
+
+    tabular: np.ndarray  # float32 (n, tabular_columns)
+    tokens: list[str]
+
+
+def model_fn(model_dir: str) -> MultimodalModel:
+    """Load classifier.joblib and text_model.joblib; check the features module matches."""
+    import joblib
+
+    directory = Path(model_dir)
+    for name in (common.CLASSIFIER_FILE, common.TEXT_MODEL_FILE, common.METADATA_FILE):
+        if not (directory / name).is_file():
+            raise FileNotFoundError(f"no {name} in model dir {directory}")
+    metadata = json.loads((directory / common.METADATA_FILE).read_text(encoding="utf-8"))
+    features = common.features()
+    expected = [*features.FEATURE_COLUMNS, features.TEXT_COLUMN]
+    if metadata["input_columns"] != expected:
+        raise ValueError(
+            f"the model was trained on input columns {metadata['input_columns']}, but the "
+            f"bundled features module defines {expected}"
+        )
+    return MultimodalModel(
+        classifier=joblib.load(directory / common.CLASSIFIER_FILE),
+        text_model=joblib.load(directory / common.TEXT_MODEL_FILE),
+        tabular_columns=len(features.FEATURE_COLUMNS),
+    )
+
+
+def _base_type(content_type: str | None) -> str:
+    """'text/csv; charset=utf-8' -> 'text/csv'."""
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def input_fn(body: str | bytes, content_type: str) -> Rows:
+    """Parse text/csv rows: FEATURE_COLUMNS numbers, then the text tokens (module doc)."""
+    import pyarrow as pa
+
+    if _base_type(content_type) not in CSV_CONTENT_TYPES:
+        raise ValueError(
+            f"unsupported content type {content_type!r}; send text/csv rows of feature "
+            "values followed by the text column"
+        )
+    text = body.decode("utf-8") if isinstance(body, bytes) else body
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise ValueError("request body is empty; expected text/csv rows")
+    features = common.features()
+    fields = len(features.FEATURE_COLUMNS) + 1
+    numbers, tokens = [], []
+    for number, line in enumerate(lines, start=1):
+        count = line.count(",") + 1
+        if count != fields:
+            hint = {
+                fields - 1: f" (is the {features.TEXT_COLUMN} column missing? this model "
+                "reads FEATURE_COLUMNS then the text)",
+                fields + 1: " (is the id column still in? drop it with an input filter)",
+            }.get(count, "")
+            raise ValueError(f"line {number}: expected {fields} fields, got {count}{hint}")
+        head, _, tail = line.rpartition(",")
+        numbers.append(head)
+        tokens.append(tail)
+    try:
+        # float32 like compute_features: values lying exactly on a split threshold stay put.
+        tabular = np.loadtxt(
+            io.StringIO("\n".join(numbers)), delimiter=",", dtype=np.float32, ndmin=2
+        )
+    except ValueError as error:
+        raise ValueError(
+            f"request is not numeric CSV before the text column (a header left in?): {error}"
+        ) from error
+    normalised = features.normalise_text(pa.array(tokens, pa.string())).to_pylist()
+    return Rows(tabular=tabular, tokens=[str(t) for t in normalised])
+
+
+def predict_fn(data: Rows, model: MultimodalModel) -> np.ndarray:
+    """Positive-class probability per row."""
+    if data.tabular.shape[1] != model.tabular_columns:
+        raise ValueError(
+            f"expected {model.tabular_columns} feature columns, got {data.tabular.shape[1]}"
+        )
+    text = common.text_representation(model.text_model, data.tokens)
+    x = common.model_inputs(data.tabular, text)
+    return np.asarray(model.classifier.predict_proba(x)[:, 1], dtype=np.float64)
+
+
+def output_fn(prediction: np.ndarray, accept: str) -> tuple[str, str]:
+    """One probability per line as text/csv; (body, content type)."""
+    if _base_type(accept) not in (*CSV_CONTENT_TYPES, "*/*", ""):
+        raise ValueError(f"unsupported accept type {accept!r}; only text/csv is produced")
+    lines = "\n".join(f"{value:.6g}" for value in np.asarray(prediction).ravel())
+    return lines + "\n", "text/csv"
