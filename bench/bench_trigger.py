@@ -35,6 +35,10 @@ ENV = {
     "DATA_BUCKET": BUCKET,
     "PIPELINES": json.dumps({k: {p: f"pkgml-dev-{p}-{k}" for p in PACKAGE_TYPES} for k in KINDS}),
     "PACKAGE_TYPES": json.dumps(PACKAGE_TYPES),
+    "ARCHITECTURE_PIPELINES": json.dumps(
+        {p: {"hgb": f"pkgml-dev-{p}-training"} for p in PACKAGE_TYPES}
+    ),
+    "DEFAULT_ARCHITECTURES": json.dumps(dict.fromkeys(PACKAGE_TYPES, "hgb")),
     "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:pkgml-dev-alerts",
     "LOG_LEVEL": "WARNING",  # the per-event INFO lines would measure the terminal
     "AWS_DEFAULT_REGION": "us-east-1",
@@ -185,10 +189,22 @@ def cold_imports(trigger_dir: Path, *, bytecode: bool) -> dict[str, list[float]]
     return results
 
 
+def _catalog() -> str:
+    """The deployed architectures' catalog, as the stack ships it beside the trigger."""
+    from pipeline_defs.architectures import architectures
+    from pkgml_contracts.architectures import catalog_json
+
+    return catalog_json({"hgb": architectures()["hgb"]})
+
+
 def main() -> int:
     began = time.perf_counter()
-    os.environ.update(ENV)
     sys.path.insert(0, str(ROOT))
+    catalog = _catalog()
+    catalog_file = Path(tempfile.mkdtemp()) / "architectures.json"
+    catalog_file.write_text(catalog)
+    ENV["ARCHITECTURES_FILE"] = str(catalog_file)
+    os.environ.update(ENV)
     sys.path.insert(0, str(ROOT / "lambda_src" / "shared"))
     sys.path.insert(0, str(TRIGGER_DIR))
     import logging
@@ -204,7 +220,7 @@ def main() -> int:
     # Exactly what ships: the function's folder plus lambda_src/shared, staged.
     from stacks.components.function import lambda_asset_dir
 
-    asset = lambda_asset_dir("trigger")
+    asset = lambda_asset_dir("trigger", {"architectures.json": catalog})
     cold = cold_imports(asset, bytecode=True)
     with tempfile.TemporaryDirectory() as scratch:
         shutil.copytree(asset, scratch, dirs_exist_ok=True)

@@ -17,6 +17,8 @@ from types import ModuleType
 from typing import Any
 
 from ops.errors import UsageError
+from pipeline_defs.architectures import architectures
+from stacks.settings import EnvironmentSettings
 
 TRIGGER_RUNFILE = Path(__file__).resolve().parent.parent / "lambda_src" / "trigger" / "runfile.py"
 _MODULE_NAME = "_ops_trigger_runfile"
@@ -35,6 +37,21 @@ def trigger_rules() -> ModuleType:
     sys.modules[_MODULE_NAME] = module  # dataclasses resolve their module through sys.modules
     spec.loader.exec_module(module)
     return module
+
+
+def deployment(environment: EnvironmentSettings, package_types: Sequence[str]) -> Any:
+    """The trigger's `Deployment` for an environment, as its stack configures the trigger:
+    per package type its configured architecture and every deployed one, and their
+    declarations (pipeline_defs/architectures)."""
+    rules = trigger_rules()
+    declared = architectures()
+    deployed = {p: environment.deployed_architectures(p) for p in package_types}
+    names = sorted({name for names in deployed.values() for name in names})
+    return rules.Deployment(
+        catalog={name: declared[name] for name in names},
+        deployed=deployed,
+        configured={p: environment.model_for(p).architecture for p in package_types},
+    )
 
 
 def parse_value(text: str) -> Any:
@@ -81,8 +98,14 @@ def run_file_document(
     manifest: str,
     package_types: Sequence[str] | None,
     parameters: dict[str, Any],
+    architecture: str | None = None,
 ) -> dict[str, Any]:
-    """The run file as the trigger reads it (schema version 1); optional parts only if set."""
+    """The run file as the trigger reads it (schema version 1); optional parts only if set.
+
+    With `architecture`, the run trains that architecture (`model.architecture`) and the
+    `hyperparameters` of `parameters` move to `model.hyperparameters`, where the trigger
+    expects them then.
+    """
     rules = trigger_rules()
     document: dict[str, Any] = {
         "schema_version": rules.SCHEMA_VERSION,
@@ -92,6 +115,12 @@ def run_file_document(
     }
     if package_types:
         document["package_types"] = list(package_types)
+    parameters = dict(parameters)
+    if architecture is not None:
+        model: dict[str, Any] = {"architecture": architecture}
+        if "hyperparameters" in parameters:
+            model["hyperparameters"] = parameters.pop("hyperparameters")
+        document["model"] = model
     if parameters:
         document["parameters"] = parameters
     return document

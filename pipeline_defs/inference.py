@@ -6,12 +6,12 @@ InputManifestUri, RunId, transform sizing).
 ```
   InputManifestUri, RunId, RunKind
           |
-       Prepare  (Processing prepare.py: manifest -> CSV files `product_id,<features>`,
+       Resolve  (Lambda: latest Approved package of the group, its architecture and
+          |      whether it reads text; no approved model -> the Lambda raises, step fails)
+          | with_text                  | model_package_arn, model_package_version
+       Prepare  (Processing prepare.py: manifest -> CSV files `product_id,<features>[,text]`,
           |      no header, about target_file_mb each)
-          |                      Resolve  (Lambda: latest Approved package of the group;
-          |                         |      no approved model -> the Lambda raises, step fails)
-          |                         | model_package_arn, model_package_version
-          |                    CreateModel  (Model from the package)
+          |                    CreateModel  (Model from the package: its image and code)
           |                         | ModelName
           +-----------------> Predict  (Transform: drop the id on the way in, join it back,
                                     |    output lines `product_id,score`)
@@ -19,6 +19,10 @@ InputManifestUri, RunId, transform sizing).
                                           s3://<data>/predictions/<pipeline>/<RunId>/ into
                                           the target table via the Redshift Data API)
 ```
+
+Whatever architecture the champion has, inference serves it from its own package; the
+only thing the pipeline adapts is the text column, which Prepare writes when the
+champion's architecture reads text (Resolve's `with_text`).
 
 Caching: Prepare and Predict cache by their arguments for `cache_expiry`. Predict rarely
 hits across executions, because CreateModel is not cacheable and names a new model each
@@ -56,8 +60,8 @@ PARAMETER_NAMES = (
     "RunKind",
     "PrepareInstanceCount",
 )
-STEP_NAMES = ("Prepare", "Resolve", "CreateModel", "Predict", "Load")
-RESOLVE_OUTPUTS = ("model_package_arn", "model_package_version")
+STEP_NAMES = ("Resolve", "Prepare", "CreateModel", "Predict", "Load")
+RESOLVE_OUTPUTS = ("model_package_arn", "model_package_version", "architecture", "with_text")
 
 _IN = "/opt/ml/processing/input"
 _OUT = "/opt/ml/processing/output"
@@ -100,6 +104,15 @@ def build_inference_pipeline(inputs: InferencePipelineInputs) -> str:
     with sdk_build(inputs.region) as session:
         job_options = job_options_for(inputs, max_runtime_seconds=_MAX_RUNTIME_SECONDS)
 
+        resolve = LambdaStep(
+            name="Resolve",
+            lambda_func=Lambda(function_arn=Placeholders.RESOLVE_FUNCTION_ARN, session=session),
+            inputs={"model_package_group": inputs.model_package_group},
+            outputs=[
+                LambdaOutput(output_name=name, output_type=LambdaOutputTypeEnum.String)
+                for name in RESOLVE_OUTPUTS
+            ],
+        )
         prepare = ProcessingStep(
             name="Prepare",
             step_args=processing_step_args(
@@ -126,6 +139,9 @@ def build_inference_pipeline(inputs: InferencePipelineInputs) -> str:
                         f"{_OUT}/summary",
                         "--rejected-dir",
                         f"{_OUT}/rejected",
+                        # the champion's architecture decides whether rows carry its text
+                        "--with-text",
+                        resolve.properties.Outputs["with_text"],
                     ],
                     instance_count=prepare_instance_count,
                 ),
@@ -135,15 +151,6 @@ def build_inference_pipeline(inputs: InferencePipelineInputs) -> str:
             retry_policies=job_retry_policies(),
         )
 
-        resolve = LambdaStep(
-            name="Resolve",
-            lambda_func=Lambda(function_arn=Placeholders.RESOLVE_FUNCTION_ARN, session=session),
-            inputs={"model_package_group": inputs.model_package_group},
-            outputs=[
-                LambdaOutput(output_name=name, output_type=LambdaOutputTypeEnum.String)
-                for name in RESOLVE_OUTPUTS
-            ],
-        )
         package_arn = resolve.properties.Outputs["model_package_arn"]
         package_version = resolve.properties.Outputs["model_package_version"]
 
@@ -205,5 +212,5 @@ def build_inference_pipeline(inputs: InferencePipelineInputs) -> str:
             session,
             name=inputs.pipeline_name,
             parameters=parameters,
-            steps=[prepare, resolve, create_model, predict, load],
+            steps=[resolve, prepare, create_model, predict, load],
         )

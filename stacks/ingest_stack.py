@@ -11,10 +11,12 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from pipeline_defs.architectures import architectures
+from pkgml_contracts.architectures import catalog_json
 from stacks.components.lifecycle import removal_policy
 from stacks.components.pipeline_trigger import PipelineTrigger
 from stacks.components.scheduled_extract import ScheduledExtract
-from stacks.naming import pipelines_by_run_kind, resource_prefix
+from stacks.naming import architecture_pipelines, pipelines_by_run_kind, resource_prefix
 from stacks.settings import EnvironmentSettings
 
 
@@ -56,6 +58,8 @@ class IngestStack(Stack):
             alerts_topic=alerts_topic,
             removal_policy=removal,
         )
+        known = architectures()
+        deployed = {t: environment.deployed_architectures(t) for t in package_types}
         self.trigger = PipelineTrigger(
             self,
             "Trigger",
@@ -65,6 +69,10 @@ class IngestStack(Stack):
             alerts_topic=alerts_topic,
             data_bucket_name=data_bucket_name,
             pipelines=pipelines_by_run_kind(project, environment.name, package_types),
+            architecture_pipelines=architecture_pipelines(project, environment.name, deployed),
+            architecture_catalog=catalog_json(
+                {name: known[name] for names in deployed.values() for name in names}
+            ),
             package_types=package_types,
             reserved_concurrency=environment.trigger.reserved_concurrency,
             max_run_file_bytes=environment.trigger.max_run_file_bytes,

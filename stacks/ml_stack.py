@@ -13,6 +13,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from pipeline_defs.architectures import architectures
 from pipeline_defs.common import (
     GateDefaults,
     InferencePipelineInputs,
@@ -27,7 +28,12 @@ from stacks.components.function import PlatformFunction
 from stacks.components.lifecycle import removal_policy
 from stacks.components.redshift_data_api import allow_data_api
 from stacks.components.step_code import StepCode
-from stacks.naming import model_package_group_name, pipeline_name, resource_prefix
+from stacks.naming import (
+    model_package_group_name,
+    pipeline_name,
+    resource_prefix,
+    training_pipeline_name,
+)
 from stacks.pipeline_definitions import pipeline_definition
 from stacks.settings import EnvironmentSettings
 
@@ -155,7 +161,11 @@ class MlStack(Stack):
             for g in sorted(group_names.values())
         ]
         resolve_role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["sagemaker:ListModelPackages"], resources=package_versions)
+            iam.PolicyStatement(
+                # Describe: the champion's architecture decides the transform input's columns
+                actions=["sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages"],
+                resources=package_versions,
+            )
         )
         for resource in package_versions:
             acknowledge_wildcard_resource(
@@ -193,30 +203,32 @@ class MlStack(Stack):
         self.training_pipelines: dict[str, sagemaker.CfnPipeline] = {}
         self.inference_pipelines: dict[str, sagemaker.CfnPipeline] = {}
         images: set[str] = set()
+        self.architecture_pipelines: dict[tuple[str, str], sagemaker.CfnPipeline] = {}
+        known = architectures()
         for package_type in package_types:
             gate = environment.gate.for_package_type(package_type)
-            training_inputs = TrainingPipelineInputs(
-                region=environment.region,
-                environment=env_name,
-                package_type=package_type,
-                pipeline_name=pipeline_name(project, env_name, "training", package_type),
-                model_package_group=group_names[package_type],
-                cache_expiry=ml.cache_expiry,
-                processing_instance_type=ml.processing_instance_type,
-                training_instance_type=ml.training_instance_type,
-                transform_instance_type=ml.transform_instance_type,
-                sklearn_version=ml.sklearn_version,
-                gate=GateDefaults(
-                    max_score_drop=gate["max_score_drop"],
-                    min_score=gate["min_score"],
-                    max_label_shift=gate["max_label_shift"],
-                    max_label_count_change=gate["max_label_count_change"],
-                    max_input_size_change=gate["max_input_size_change"],
-                ),
-                subnets=ml.subnets,
-                security_groups=ml.security_groups,
-                operating_threshold=ml.operating_threshold,
-            )
+            model = environment.model_for(package_type)
+            training_for = {
+                architecture: TrainingPipelineInputs(
+                    region=environment.region,
+                    environment=env_name,
+                    package_type=package_type,
+                    pipeline_name=training_pipeline_name(
+                        project, env_name, package_type, architecture, model.architecture
+                    ),
+                    model_package_group=group_names[package_type],
+                    architecture=known[architecture],
+                    hyperparameter_defaults=(
+                        tuple(sorted(model.hyperparameters.items()))
+                        if architecture == model.architecture
+                        else ()
+                    ),
+                    spot=architecture in ml.spot.architectures,
+                    spot_max_wait_seconds=ml.spot.max_wait_minutes * 60,
+                    **self._training_settings(environment, gate),
+                )
+                for architecture in environment.deployed_architectures(package_type)
+            }
             inference_inputs = InferencePipelineInputs(
                 region=environment.region,
                 environment=env_name,
@@ -239,28 +251,78 @@ class MlStack(Stack):
                 subnets=ml.subnets,
                 security_groups=ml.security_groups,
             )
-            for kind, inputs, registry in (
-                ("training", training_inputs, self.training_pipelines),
-                ("inference", inference_inputs, self.inference_pipelines),
-            ):
+            builds: list[tuple[str, str, Any, str]] = [
+                (
+                    "training",
+                    f"Pipeline-{package_type}-training"
+                    + ("" if architecture == model.architecture else f"-{architecture}"),
+                    inputs,
+                    f"training ({architecture}) for package type '{package_type}'",
+                )
+                for architecture, inputs in training_for.items()
+            ]
+            builds.append(
+                (
+                    "inference",
+                    f"Pipeline-{package_type}-inference",
+                    inference_inputs,
+                    f"inference for package type '{package_type}'",
+                )
+            )
+            for kind, construct_id, inputs, what in builds:
                 text = pipeline_definition(kind, inputs)  # type: ignore[arg-type]
                 images |= image_repository_arns(text, self.partition)
                 for placeholder, value in replacements.items():
                     text = text.replace(placeholder, value)
                 pipeline = sagemaker.CfnPipeline(
                     self,
-                    f"Pipeline-{package_type}-{kind}",
+                    construct_id,
                     pipeline_name=inputs.pipeline_name,
                     pipeline_display_name=inputs.pipeline_name,
-                    pipeline_description=f"{prefix}: {kind} for package type '{package_type}'",
+                    pipeline_description=f"{prefix}: {what}",
                     role_arn=self.role.role_arn,
                     pipeline_definition={"PipelineDefinitionBody": text},
                 )
                 pipeline.node.add_dependency(code.deployment)
                 pipeline.add_resource_dependency(self.groups[package_type])
+                if kind == "training":
+                    self.architecture_pipelines[(package_type, inputs.architecture.name)] = pipeline
+                    if inputs.architecture.name != model.architecture:
+                        continue
+                registry = (
+                    self.training_pipelines if kind == "training" else (self.inference_pipelines)
+                )
                 registry[package_type] = pipeline
         execution.allow_images(images)
+        self.deployed_architectures = {
+            package_type: environment.deployed_architectures(package_type)
+            for package_type in package_types
+        }
         self.functions = [self.resolve_function]
         self.dead_letter_queues = {
             "resolve-failed-invocations": self.resolve_function.dead_letter_queue
+        }
+
+    @staticmethod
+    def _training_settings(
+        environment: EnvironmentSettings, gate: dict[str, float]
+    ) -> dict[str, Any]:
+        """What every training pipeline of one package type shares, whatever its architecture."""
+        ml = environment.ml
+        return {
+            "cache_expiry": ml.cache_expiry,
+            "processing_instance_type": ml.processing_instance_type,
+            "training_instance_type": ml.training_instance_type,
+            "transform_instance_type": ml.transform_instance_type,
+            "sklearn_version": ml.sklearn_version,
+            "gate": GateDefaults(
+                max_score_drop=gate["max_score_drop"],
+                min_score=gate["min_score"],
+                max_label_shift=gate["max_label_shift"],
+                max_label_count_change=gate["max_label_count_change"],
+                max_input_size_change=gate["max_input_size_change"],
+            ),
+            "subnets": ml.subnets,
+            "security_groups": ml.security_groups,
+            "operating_threshold": ml.operating_threshold,
         }

@@ -42,6 +42,35 @@ def pipeline_name(project: str, environment: str, kind: PipelineKind, package_ty
     return f"{resource_prefix(project, environment)}-{package_type}-{kind}"
 
 
+def training_pipeline_name(
+    project: str, environment: str, package_type: str, architecture: str, configured: str
+) -> str:
+    """Training pipeline of one deployed architecture of a package type.
+
+    The configured architecture trains in the package type's own pipeline
+    ('pkgml-dev-mailer-training', what the schedule starts); any other deployed one in
+    'pkgml-dev-mailer-training-<architecture>', which a run file may choose.
+    """
+    base = pipeline_name(project, environment, "training", package_type)
+    return base if architecture == configured else f"{base}-{architecture}"
+
+
+def architecture_pipelines(
+    project: str, environment: str, deployed: dict[str, tuple[str, ...]]
+) -> dict[str, dict[str, str]]:
+    """{package type: {architecture: training pipeline}}; `deployed` lists the configured
+    architecture of each package type first."""
+    return {
+        package_type: {
+            architecture: training_pipeline_name(
+                project, environment, package_type, architecture, names[0]
+            )
+            for architecture in names
+        }
+        for package_type, names in deployed.items()
+    }
+
+
 def pipeline_for_run(run_kind: RunKind) -> PipelineKind:
     """Which pipeline a run kind starts: daily and monthly inference share one pipeline."""
     return _PIPELINE_FOR_RUN[run_kind]

@@ -21,6 +21,7 @@ the accepted form and is raised as `ConfigError`.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import re
@@ -39,6 +40,8 @@ from pydantic import (
     model_validator,
 )
 
+from pipeline_defs.architectures import architectures
+from pkgml_contracts.architectures import Architecture, ArchitectureError
 from pkgml_contracts.instance_types import InstanceTypeError, check_instance_type
 
 # Keys owned by the CDK itself (feature flags, CLI-injected settings): never ours.
@@ -237,6 +240,67 @@ class GateSettings(_Frozen):
         return base
 
 
+def _known_architecture(name: str) -> Architecture:
+    found = architectures()
+    if name not in found:
+        raise ValueError(
+            f"unknown architecture {name!r}; architectures (folders under "
+            f"pipeline_defs/architectures/): {', '.join(sorted(found))}"
+        )
+    return found[name]
+
+
+def _typed_hyperparameters(architecture: Architecture, values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` checked against the architecture's schema; `-c` strings parsed as JSON."""
+    typed = {}
+    for name, value in values.items():
+        item = architecture.hyperparameter(name)
+        if isinstance(value, str) and item.type != "string":
+            with contextlib.suppress(ValueError):
+                value = json.loads(value)
+        typed[name] = value
+    return architecture.validate(typed, "hyperparameters")
+
+
+class ModelSelection(_Frozen):
+    """One package type's model: its architecture and hyperparameter defaults.
+
+    Defaults: `hgb` with the architecture's own hyperparameter defaults.
+    """
+
+    architecture: str = "hgb"
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_and_valid(self) -> ModelSelection:
+        try:
+            architecture = _known_architecture(self.architecture)
+            typed = _typed_hyperparameters(architecture, self.hyperparameters)
+        except ArchitectureError as error:
+            raise ValueError(str(error)) from None
+        object.__setattr__(self, "hyperparameters", typed)
+        return self
+
+
+class SpotSettings(_Frozen):
+    """Managed spot training: off unless an architecture is listed (max wait 60 minutes)."""
+
+    architectures: tuple[str, ...] = ()
+    max_wait_minutes: int = Field(default=60, ge=1, le=10080)
+
+    @field_validator("architectures")
+    @classmethod
+    def _spot_capable(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if not _known_architecture(name).spot:
+                raise ValueError(
+                    f"{name!r} does not declare spot support (no checkpoint resume); "
+                    "spot-capable: "
+                    + ", ".join(n for n, a in sorted(architectures().items()) if a.spot)
+                )
+        return value
+
+
 class MlSettings(_Frozen):
     """SageMaker jobs: instance types, step-cache expiry, container version, optional VPC."""
 
@@ -250,8 +314,20 @@ class MlSettings(_Frozen):
     predictions_table: str = Field(
         default="ml.package_type_predictions", pattern=r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$"
     )
+    extra_architectures: tuple[str, ...] = Field(
+        default=(),
+        description="architectures deployed for every package type besides its configured one",
+    )
+    spot: SpotSettings = SpotSettings()
     subnets: tuple[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")], ...] = ()
     security_groups: tuple[Annotated[str, Field(pattern=r"^sg-[0-9a-f]{8,17}$")], ...] = ()
+
+    @field_validator("extra_architectures")
+    @classmethod
+    def _extras_exist(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            _known_architecture(name)
+        return value
 
     @model_validator(mode="after")
     def _vpc_is_complete(self) -> MlSettings:
@@ -310,6 +386,17 @@ class EnvironmentSettings(_Frozen):
     ml: MlSettings = MlSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
     gate: GateSettings = GateSettings()
+    models: dict[str, ModelSelection] = Field(default_factory=dict)
+
+    def model_for(self, package_type: str) -> ModelSelection:
+        """The package type's configured model (`models.<type>`, else hgb with defaults)."""
+        return self.models.get(package_type, ModelSelection())
+
+    def deployed_architectures(self, package_type: str) -> tuple[str, ...]:
+        """Architectures with a training pipeline for `package_type`: configured one first."""
+        configured = self.model_for(package_type).architecture
+        extras = sorted(set(self.ml.extra_architectures) - {configured})
+        return (configured, *extras)
 
     @model_validator(mode="after")
     def _prod_is_retained(self) -> EnvironmentSettings:
@@ -375,6 +462,12 @@ class AppSettings(_Frozen):
             if unknown:
                 raise ValueError(
                     f"environments.{env.name}.gate.by_package_type: unknown package type(s) "
+                    f"{', '.join(unknown)}; configured: {', '.join(self.package_types)}"
+                )
+            unknown = sorted(set(env.models) - set(self.package_types))
+            if unknown:
+                raise ValueError(
+                    f"environments.{env.name}.models: unknown package type(s) "
                     f"{', '.join(unknown)}; configured: {', '.join(self.package_types)}"
                 )
         return self

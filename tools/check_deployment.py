@@ -13,24 +13,34 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stacks.naming import model_package_group_name, pipeline_name
+from stacks.naming import architecture_pipelines, model_package_group_name, pipeline_name
 from stacks.settings import ConfigError, cdk_json_context, load_settings, parse_overrides
 
 
 def expected_resources(
-    project: str, environment: str, package_types: Sequence[str]
+    project: str,
+    environment: str,
+    package_types: Sequence[str],
+    architecture_pipelines: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[tuple[str, str]]:
-    """[(kind, name)] for every pipeline and group the environment must have."""
+    """[(kind, name)] for every pipeline and group the environment must have.
+
+    `architecture_pipelines` ({package type: {architecture: pipeline}}) adds the training
+    pipelines of the extra deployed architectures.
+    """
     expected = []
     for package_type in package_types:
         for kind in ("training", "inference"):
             expected.append(("pipeline", pipeline_name(project, environment, kind, package_type)))
+        for name in sorted((architecture_pipelines or {}).get(package_type, {}).values()):
+            if ("pipeline", name) not in expected:
+                expected.append(("pipeline", name))
         expected.append(("group", model_package_group_name(project, environment, package_type)))
     return expected
 
@@ -101,8 +111,15 @@ def main(argv: Sequence[str] | None = None, client: Any = None) -> int:
         print(f"configuration error: {error}", file=sys.stderr)
         return 1
     client = client or sagemaker_client(environment.region, args.role_arn)
+    deployed = {t: environment.deployed_architectures(t) for t in settings.package_types}
     results = check(
-        client, expected_resources(settings.project, environment.name, settings.package_types)
+        client,
+        expected_resources(
+            settings.project,
+            environment.name,
+            settings.package_types,
+            architecture_pipelines(settings.project, environment.name, deployed),
+        ),
     )
     width = max(len(name) for _, name, _ in results)
     for kind, name, status in results:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -28,6 +29,14 @@ def stacks_in(assembly: Path) -> list[dict[str, object]]:
                     "environment": artifact.get("environment", "?"),
                     "resources": len(resources),
                     "types": Counter(r["Type"] for r in resources.values()),
+                    "pipelines": [
+                        (
+                            str(r["Properties"].get("PipelineName", "?")),
+                            str(r["Properties"].get("PipelineDescription", "")),
+                        )
+                        for r in resources.values()
+                        if r["Type"] == "AWS::SageMaker::Pipeline"
+                    ],
                     "template": str(template_path),
                 }
             )
@@ -55,7 +64,20 @@ def summary(assembly: Path) -> str:
         + ", ".join(environments)
     )
     lines.append(f"templates are under {assembly}/")
+    training = [
+        (name, match["architecture"])
+        for s in stacks
+        for name, description in s["pipelines"]  # type: ignore[attr-defined]
+        if (match := _TRAINING.search(description))
+    ]
+    if training:
+        width = max(len(name) for name, _ in training)
+        lines += ["", "training pipelines and their model architecture:"]
+        lines += [f"  {name.ljust(width)}  {architecture}" for name, architecture in training]
     return "\n".join(lines)
+
+
+_TRAINING = re.compile(r"training \((?P<architecture>[a-z0-9-]+)\)")
 
 
 def main(argv: list[str] | None = None) -> int:

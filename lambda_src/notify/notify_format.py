@@ -55,7 +55,12 @@ _PIPELINE_ARN = re.compile(
     r"arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:\d{12}:pipeline/(?P<name>[^/\s]+)"
     r"(?:/execution/(?P<execution>[^/\s]+))?"
 )
-_PIPELINE_NAME = re.compile(r"(?P<package>[a-z0-9]+(?:-[a-z0-9]+)*)-(?P<kind>training|inference)")
+# '<package type>-training' (the configured architecture), '<package type>-training-<arch>'
+# (another deployed architecture), '<package type>-inference'.
+_PIPELINE_NAME = re.compile(
+    r"(?P<package>[a-z0-9]+(?:-[a-z0-9]+)*?)-(?P<kind>training|inference)"
+    r"(?:-(?P<architecture>[a-z][a-z0-9-]*))?"
+)
 _PACKAGE_VERSION = re.compile(r".*/(\d+)")
 _SECRET_KEY = re.compile(
     r"secret|passw|credential|authori[sz]ation|api[_-]?key|private[_-]?key|session[_-]?token"
@@ -235,7 +240,8 @@ def _own(name: str, s: Settings) -> bool:
 
 
 def parse_pipeline_name(name: str, s: Settings) -> Pipeline | None:
-    """`<project>-<env>-<package type>-training|inference`; None if another environment's."""
+    """`<project>-<env>-<package type>-training[-<architecture>]|inference`; None if another
+    environment's."""
     if not _own(name, s):
         return None
     match = _PIPELINE_NAME.fullmatch(name.lower()[len(s.prefix) + 1 :])

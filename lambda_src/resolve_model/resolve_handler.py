@@ -1,7 +1,9 @@
 """Pipeline Lambda step: the latest *Approved* model package of a registry group.
 
 Event (from the inference pipeline's Resolve step): {"model_package_group": "<name>"}.
-Returns {"model_package_arn", "model_package_version", "approved_at"}. Rejected and
+Returns {"model_package_arn", "model_package_version", "approved_at", "architecture",
+"with_text"} ("true" when the champion's architecture reads the text column, from the
+package's `architecture_inputs` metadata: Prepare then writes it). Rejected and
 pending versions are ignored, so a rejected challenger never serves; no approved
 version raises `NoApprovedModelError` naming the group, which fails the step (and
 therefore the run) before anything is predicted or loaded.
@@ -62,10 +64,17 @@ def latest_approved(client: Any, group: str) -> dict[str, Any]:
             f"model package group {group!r} has no Approved version: train and approve a "
             "model (or approve an existing version) before running inference"
         )
+    described = client.describe_model_package(ModelPackageName=latest["ModelPackageArn"])
+    metadata = described.get("CustomerMetadataProperties") or {}
+    inputs = str(metadata.get("architecture_inputs", "tabular")).split(",")
     return {
         "model_package_arn": latest["ModelPackageArn"],
         "model_package_version": str(latest.get("ModelPackageVersion", "")),
         "approved_at": str(latest.get("CreationTime", "")),
+        # the champion's architecture; packages from before architectures were recorded
+        # are the tabular-only hgb model
+        "architecture": str(metadata.get("architecture", "hgb")),
+        "with_text": "true" if "text" in inputs else "false",
     }
 
 

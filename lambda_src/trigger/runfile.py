@@ -5,6 +5,12 @@ CLI loads this file by path). `RUN_FILE.md` beside this module documents the sch
 people; every check here raises `RunFileError` with a reason code, the field's dotted path
 and the accepted form. No input, however odd (huge integers, deep nesting, lone
 surrogates), raises anything else.
+
+A training run trains, for each package type, one of the architectures deployed for it
+(`Deployment`): the one the run names in `model.architecture`, else the package type's
+configured one. Its hyperparameters are checked against that architecture's declaration
+(`pkgml_contracts.architectures`), and its pipeline parameters are derived from it, so
+they may differ per package type: `pipeline_parameters(run, package_type)`.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pkgml_contracts.architectures import Architecture, ArchitectureError
 from pkgml_contracts.instance_types import TYPE_PATTERN, InstanceTypeError, check_instance_type
 
 SCHEMA_VERSION = 1
@@ -25,7 +32,7 @@ INFERENCE_KINDS = frozenset({"inference-daily", "inference-monthly"})
 
 RUN_ID_FORM = "1-63 letters, digits and hyphens, starting with a letter or digit"
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}")
-# A run file nests 3 levels (parameters.hyperparameters.max_depth); deeper is never valid
+# A run file nests 3 levels (model.hyperparameters.max_depth); deeper is never valid
 # and, far deeper, would exhaust the JSON parser's recursion.
 MAX_JSON_DEPTH = 20
 # s3://<bucket>/unload/<dataset>/<extract id>/manifest
@@ -58,13 +65,15 @@ class Reason:
     MANIFEST_MISSING = "manifest_missing"
     MANIFEST_INVALID = "manifest_invalid"
     MANIFEST_EMPTY = "manifest_empty"
+    ARCHITECTURE_NOT_DEPLOYED = "architecture_not_deployed"
 
 
 class RunFileError(ValueError):
     """A run file that must not start anything: reason code, field path, readable message."""
 
     def __init__(self, reason: str, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}" if field else message)
+        named = not field or message.startswith(f"{field}:")  # the contract's messages do
+        super().__init__(message if named else f"{field}: {message}")
         self.reason = reason
         self.field = field
         self.message = message
@@ -100,12 +109,35 @@ def parse_run_key(key: str, runs_prefix: str) -> RunKey:
 
 
 @dataclass(frozen=True)
-class Hyperparameters:
-    """Training hyperparameters; None = the pipeline's default."""
+class Deployment:
+    """What a training run may train in this environment (the trigger's configuration).
 
-    max_iter: int | None = None
-    learning_rate: float | None = None
-    max_depth: int | None = None
+    `catalog`: the deployed architectures' declarations, by name; `deployed`: per package
+    type, the architectures that have a training pipeline (the configured one first);
+    `configured`: per package type, the architecture it trains unless a run names another.
+    """
+
+    catalog: Mapping[str, Architecture]
+    deployed: Mapping[str, tuple[str, ...]]
+    configured: Mapping[str, str]
+
+    def distributed(self, package_types: tuple[str, ...]) -> list[str]:
+        """Distributed architectures deployed for every one of `package_types`, sorted."""
+        return sorted(
+            name
+            for name, architecture in self.catalog.items()
+            if architecture.distributed and all(name in self.deployed[p] for p in package_types)
+        )
+
+
+@dataclass(frozen=True)
+class Model:
+    """What one package type's training execution trains: an architecture and the
+    hyperparameters the run sets (checked against it; the others keep the pipeline's
+    defaults)."""
+
+    architecture: Architecture
+    hyperparameters: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -129,19 +161,20 @@ class Parameters:
     transform_instance_type: str | None = None
     transform_instance_count: int | None = None
     prepare_instance_count: int | None = None
-    hyperparameters: Hyperparameters = field(default_factory=Hyperparameters)
     thresholds: Thresholds = field(default_factory=Thresholds)
 
 
 @dataclass(frozen=True)
 class RunFile:
-    """A validated run file."""
+    """A validated run file; `models`: per package type of a training run, what it trains
+    (empty for inference runs)."""
 
     kind: str
     run_id: str
     manifest_uri: str
     package_types: tuple[str, ...]
     parameters: Parameters
+    models: Mapping[str, Model] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
 
 
@@ -228,11 +261,6 @@ INSTANCE_TYPE_JOBS: Mapping[str, str] = {
 
 
 # name -> (check, kinds it applies to)
-_HYPERPARAMETERS: dict[str, tuple[_Check, frozenset[str]]] = {
-    "max_iter": (_integer(1, 5000), TRAINING_KINDS),
-    "learning_rate": (_number(0.0001, 1.0), TRAINING_KINDS),
-    "max_depth": (_integer(1, 32), TRAINING_KINDS),
-}
 _THRESHOLDS: dict[str, tuple[_Check, frozenset[str]]] = {
     "max_score_drop": (_number(0.0, 1.0), TRAINING_KINDS),
     "min_score": (_number(0.0, 1.0), TRAINING_KINDS),
@@ -256,7 +284,8 @@ _PARAMETERS: dict[str, tuple[_Check, frozenset[str]]] = {
     # Inference's Prepare step shards the extract's files across this many instances.
     "prepare_instance_count": (_integer(1, 20), INFERENCE_KINDS),
 }
-_TOP_LEVEL = ("schema_version", "kind", "run_id", "data", "package_types", "parameters")
+_TOP_LEVEL = ("schema_version", "kind", "run_id", "data", "package_types", "parameters", "model")
+_MODEL_KEYS = ("architecture", "hyperparameters")
 
 
 def _object(value: Any, path: str, allowed: tuple[str, ...] | list[str]) -> dict[str, Any]:
@@ -309,14 +338,189 @@ def _group(
     return values
 
 
-def _parameters(raw: Any, kind: str) -> Parameters:
+def _parameters(raw: Any, kind: str) -> tuple[Parameters, dict[str, Any] | None]:
+    """The checked parameters, and `parameters.hyperparameters` as given (None if absent):
+    those are checked per package type, against the architecture it trains."""
     obj = _object(raw, "parameters", [*_PARAMETERS, "hyperparameters", "thresholds"])
     plain = {k: v for k, v in obj.items() if k in _PARAMETERS}
     values = _fields(plain, "parameters", _PARAMETERS, kind)
-    return Parameters(
-        **values,
-        hyperparameters=Hyperparameters(**_group(obj, "hyperparameters", _HYPERPARAMETERS, kind)),
-        thresholds=Thresholds(**_group(obj, "thresholds", _THRESHOLDS, kind)),
+    hyperparameters = obj.get("hyperparameters")
+    if "hyperparameters" in obj:
+        path = "parameters.hyperparameters"
+        if not isinstance(hyperparameters, dict):
+            raise RunFileError(Reason.SCHEMA_VIOLATION, path, "must be a JSON object")
+        if kind not in TRAINING_KINDS:  # even empty: an intent the run cannot honour
+            where = f"{path}.{next(iter(hyperparameters))}" if hyperparameters else path
+            raise RunFileError(
+                Reason.NOT_FOR_KIND, where, f"applies only to run kinds {_choices(TRAINING_KINDS)}"
+            )
+    parameters = Parameters(
+        **values, thresholds=Thresholds(**_group(obj, "thresholds", _THRESHOLDS, kind))
+    )
+    return parameters, hyperparameters
+
+
+# --- the model: architecture and hyperparameters ---------------------------------------
+
+
+def _model(raw: Any, kind: str) -> dict[str, Any]:
+    """The `model` object, its shape checked (architecture and hyperparameters later)."""
+    if kind not in TRAINING_KINDS:  # even `"model": {}`
+        raise RunFileError(
+            Reason.NOT_FOR_KIND, "model", f"applies only to run kinds {_choices(TRAINING_KINDS)}"
+        )
+    obj = _object(raw, "model", _MODEL_KEYS)
+    if "hyperparameters" in obj and not isinstance(obj["hyperparameters"], dict):
+        raise RunFileError(
+            Reason.SCHEMA_VIOLATION,
+            "model.hyperparameters",
+            "must be a JSON object of the architecture's hyperparameters",
+        )
+    return obj
+
+
+def _deployed_list(deployment: Deployment, package_types: tuple[str, ...]) -> str:
+    return "; ".join(f"{p}: {', '.join(deployment.deployed[p])}" for p in package_types)
+
+
+def _named_architecture(
+    name: Any, package_types: tuple[str, ...], deployment: Deployment
+) -> Architecture:
+    """The architecture `model.architecture` names, if deployed for every package type."""
+    path = "model.architecture"
+    if not isinstance(name, str):
+        raise RunFileError(
+            Reason.SCHEMA_VIOLATION,
+            path,
+            "must be the name of an architecture deployed for the run's package types "
+            f"({_deployed_list(deployment, package_types)})",
+        )
+    missing = tuple(p for p in package_types if name not in deployment.deployed[p])
+    if missing or name not in deployment.catalog:
+        raise RunFileError(
+            Reason.ARCHITECTURE_NOT_DEPLOYED,
+            path,
+            f"{_shown(name)} is not deployed for package type(s) {', '.join(missing)}; "
+            f"deployed: {_deployed_list(deployment, missing)}. Name an architecture deployed "
+            "for every package type the run starts, or limit package_types",
+        )
+    return deployment.catalog[name]
+
+
+def _hyperparameter_reason(architecture: Architecture, name: str, value: Any) -> str:
+    """out_of_range for a value of the right type outside the range (or the choices);
+    schema_violation for an unknown name or a value of the wrong type."""
+    known = {h.name: h for h in architecture.hyperparameters}
+    item = known.get(name)
+    if item is None:
+        return Reason.SCHEMA_VIOLATION
+    numeric = not isinstance(value, bool) and isinstance(value, int | HugeInteger)
+    if item.type == "number":
+        numeric = numeric or isinstance(value, float)
+    if (item.type in ("integer", "number") and numeric) or (
+        item.type == "string" and isinstance(value, str)
+    ):
+        return Reason.OUT_OF_RANGE
+    return Reason.SCHEMA_VIOLATION
+
+
+def check_hyperparameters(
+    architecture: Architecture, values: Mapping[str, Any], path: str, context: str = ""
+) -> dict[str, Any]:
+    """`values` checked with the architecture's own rules (`Architecture.validate`), one
+    name at a time so the error names its field: RunFileError at `<path>.<name>`, with the
+    contract's message (the path and the accepted form) and `context` appended."""
+    checked: dict[str, Any] = {}
+    for name, value in values.items():
+        where = f"{path}.{name}"
+        try:
+            if isinstance(value, HugeInteger):  # too long for int(): only ever out of range
+                item = architecture.hyperparameter(name)
+                if item.type in ("integer", "number"):
+                    raise ArchitectureError(f"{where}: out of range; {item.accepted()}")
+            checked.update(architecture.validate({name: value}, path))
+        except ArchitectureError as exc:
+            message = str(exc) if str(exc).startswith(f"{where}:") else f"{where}: {exc}"
+            reason = _hyperparameter_reason(architecture, name, value)
+            if reason == Reason.OUT_OF_RANGE:
+                message += f" (got {_shown(value)})"
+            raise RunFileError(reason, where, message + context) from None
+    return checked
+
+
+def _models(
+    package_types: tuple[str, ...],
+    deployment: Deployment,
+    model: dict[str, Any] | None,
+    parameter_hyperparameters: dict[str, Any] | None,
+) -> dict[str, Model]:
+    """Per package type: the named (else its configured) architecture, and the run's
+    hyperparameters checked against it."""
+    given = model is not None  # even `"model": {}` rules out parameters.hyperparameters
+    model = model or {}
+    named = (
+        _named_architecture(model["architecture"], package_types, deployment)
+        if "architecture" in model
+        else None
+    )
+    if given and parameter_hyperparameters is not None:
+        raise RunFileError(
+            Reason.SCHEMA_VIOLATION,
+            "parameters.hyperparameters",
+            "a run with a `model` object gives its hyperparameters in model.hyperparameters; "
+            "remove parameters.hyperparameters (both together are ambiguous)",
+        )
+    if "hyperparameters" in model:
+        values, path = model["hyperparameters"], "model.hyperparameters"
+    else:
+        values, path = parameter_hyperparameters or {}, "parameters.hyperparameters"
+    models: dict[str, Model] = {}
+    for package_type in package_types:
+        architecture = named or deployment.catalog[deployment.configured[package_type]]
+        context = (
+            ""
+            if named is not None
+            else f" (package type {package_type} trains {architecture.name}, "
+            "its configured architecture)"
+        )
+        checked = check_hyperparameters(architecture, values, path, context)
+        models[package_type] = Model(architecture=architecture, hyperparameters=checked)
+    return models
+
+
+def _check_instance_count(
+    count: int | None, models: Mapping[str, Model], deployment: Deployment, named: bool
+) -> None:
+    """More than one training instance only for distributed architectures."""
+    if count is None or count <= 1:
+        return
+    single = {p: m.architecture.name for p, m in models.items() if not m.architecture.distributed}
+    if not single:
+        return
+    package_types = tuple(models)
+    distributed = deployment.distributed(package_types)
+    if named:
+        what = f"{next(iter(single.values()))} trains on one instance (it is not distributed)"
+    else:  # each package type's configured architecture
+        by_architecture: dict[str, list[str]] = {}
+        for package_type, name in single.items():
+            by_architecture.setdefault(name, []).append(package_type)
+        what = "; ".join(
+            f"{name} trains on one instance (not distributed; package type(s) "
+            f"{', '.join(types)} train it)"
+            for name, types in by_architecture.items()
+        )
+    if distributed:
+        hint = (
+            "for more instances name a distributed architecture in model.architecture: "
+            + ", ".join(distributed)
+        )
+    else:
+        hint = f"no architecture deployed for {', '.join(package_types)} is distributed"
+    raise RunFileError(
+        Reason.OUT_OF_RANGE,
+        "parameters.training_instance_count",
+        f"{what}; {hint} (got {_shown(count)})",
     )
 
 
@@ -394,8 +598,10 @@ def parse_run_file(
     expected: RunKey,
     data_bucket: str,
     configured_package_types: tuple[str, ...],
+    deployment: Deployment,
 ) -> RunFile:
-    """Validate a decoded run file against its key, the data bucket and the package types."""
+    """Validate a decoded run file against its key, the data bucket, the package types and
+    the architectures deployed for them (`deployment` covers every configured type)."""
     obj = _object(document, "", list(_TOP_LEVEL))
     for name in ("schema_version", "kind", "run_id", "data"):
         if name not in obj:
@@ -455,13 +661,26 @@ def parse_run_file(
     if "package_types" in obj:
         package_types = _package_types(obj["package_types"], configured_package_types)
 
-    parameters = _parameters(obj["parameters"], kind) if "parameters" in obj else Parameters()
+    parameters, hyperparameters = (
+        _parameters(obj["parameters"], kind) if "parameters" in obj else (Parameters(), None)
+    )
+    model = _model(obj["model"], kind) if "model" in obj else None
+    models: dict[str, Model] = {}
+    if kind in TRAINING_KINDS:
+        models = _models(package_types, deployment, model, hyperparameters)
+        _check_instance_count(
+            parameters.training_instance_count,
+            models,
+            deployment,
+            named=model is not None and "architecture" in model,
+        )
     return RunFile(
         kind=kind,
         run_id=run_id,
         manifest_uri=manifest,
         package_types=package_types,
         parameters=parameters,
+        models=models,
     )
 
 
@@ -511,6 +730,7 @@ def validate_manifest(body: bytes) -> int:
 
 # --- SageMaker pipeline parameters ------------------------------------------------------
 
+# The architecture's hyperparameters come between the sizing and the gate's thresholds.
 _PIPELINE_PARAMETER_NAMES: tuple[tuple[str, str, str], ...] = (
     # (pipeline parameter, group or "", attribute)
     ("ValidationRatio", "", "validation_ratio"),
@@ -519,9 +739,8 @@ _PIPELINE_PARAMETER_NAMES: tuple[tuple[str, str, str], ...] = (
     ("TransformInstanceType", "", "transform_instance_type"),
     ("TransformInstanceCount", "", "transform_instance_count"),
     ("PrepareInstanceCount", "", "prepare_instance_count"),
-    ("MaxIter", "hyperparameters", "max_iter"),
-    ("LearningRate", "hyperparameters", "learning_rate"),
-    ("MaxDepth", "hyperparameters", "max_depth"),
+)
+_THRESHOLD_PARAMETER_NAMES: tuple[tuple[str, str, str], ...] = (
     ("MaxScoreDrop", "thresholds", "max_score_drop"),
     ("MinScore", "thresholds", "min_score"),
     ("MaxLabelShift", "thresholds", "max_label_shift"),
@@ -534,17 +753,40 @@ def _format(value: object) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def pipeline_parameters(run: RunFile) -> list[dict[str, str]]:
-    """StartPipelineExecution parameters: InputManifestUri and RunId, then only what is set."""
+def pipeline_parameters(run: RunFile, package_type: str) -> list[dict[str, str]]:
+    """StartPipelineExecution parameters of one package type's execution: InputManifestUri
+    and RunId, then only what the run sets. Hyperparameters travel under their pipeline
+    parameter names (`Hyperparameter.parameter_name`, e.g. max_iter -> MaxIter) as
+    `Hyperparameter.text`; TrainingInstanceCount only to a distributed architecture (a
+    single-instance architecture's pipeline has no such parameter)."""
+    if package_type not in run.package_types:
+        raise ValueError(
+            f"package type {package_type!r} is not one of the run's: {', '.join(run.package_types)}"
+        )
+    model = run.models.get(package_type)
     result = [
         {"Name": "InputManifestUri", "Value": run.manifest_uri},
         {"Name": "RunId", "Value": run.run_id},
     ]
-    for name, group, attribute in _PIPELINE_PARAMETER_NAMES:
-        holder: object = getattr(run.parameters, group) if group else run.parameters
-        value = getattr(holder, attribute)
-        if value is not None:
-            result.append({"Name": name, "Value": _format(value)})
+
+    def add(names: tuple[tuple[str, str, str], ...]) -> None:
+        for name, group, attribute in names:
+            holder: object = getattr(run.parameters, group) if group else run.parameters
+            value = getattr(holder, attribute)
+            if name == "TrainingInstanceCount" and (
+                model is None or not model.architecture.distributed
+            ):
+                continue
+            if value is not None:
+                result.append({"Name": name, "Value": _format(value)})
+
+    add(_PIPELINE_PARAMETER_NAMES)
+    if model is not None:
+        for item in model.architecture.hyperparameters:  # declaration order
+            if item.name in model.hyperparameters:
+                value = model.hyperparameters[item.name]
+                result.append({"Name": item.parameter_name, "Value": item.text(value)})
+    add(_THRESHOLD_PARAMETER_NAMES)
     if run.kind != "training":
         # Daily and monthly share the inference pipeline; the kind labels the loaded rows.
         result.append({"Name": "RunKind", "Value": run.kind})

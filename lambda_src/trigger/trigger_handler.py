@@ -13,6 +13,14 @@ Environment variables (validated at import; a bad value fails init naming the va
                                    for all of training, inference-daily, inference-monthly
     PACKAGE_TYPES        required  JSON list, e.g. ["mailer","bag","box","sioc"]
     ALERT_TOPIC_ARN      required  SNS topic for rejected run files
+    ARCHITECTURE_PIPELINES  required  JSON {"<package type>": {"<architecture>": "<training
+                                   pipeline name>"}}: every deployed architecture of every
+                                   package type (each in the catalog; names distinct)
+    DEFAULT_ARCHITECTURES   required  JSON {"<package type>": "<architecture>"}: the one each
+                                   type trains unless a run names another; deployed, and
+                                   its pipeline is PIPELINES["training"][<package type>]
+    ARCHITECTURES_FILE   optional  the deployed architectures' catalog (catalog_json form);
+                                   default: architectures.json beside these modules
     MAX_RUN_FILE_BYTES   optional  size cap checked before reading (default 65536)
     RUNS_PREFIX          optional  where run files land (default "runs/")
     QUARANTINE_PREFIX    optional  where rejected files are copied (default "quarantine/";

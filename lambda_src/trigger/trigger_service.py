@@ -7,6 +7,9 @@ event -> object refs -> for each ref:
                                                         trigger_quarantine.py)
     for each package type: claim marker (S3 If-None-Match) -> StartPipelineExecution
                            -> marker records the execution ARN
+Training runs start, per package type, the training pipeline of the architecture the run
+trains (`model.architecture`, else the type's configured one; Settings.pipeline), with that
+architecture's parameters (runfile.pipeline_parameters(run, package_type)).
 Only bad input (RunFileError) is quarantined. Unexpected errors (throttling, outages,
 access, bugs) are collected and re-raised after the batch, so Lambda retries the event
 (and, in the end, the failed-invocations queue gets it); claims make the retry skip what
@@ -325,6 +328,7 @@ class Trigger:
             expected=expected,
             data_bucket=s.data_bucket,
             configured_package_types=s.package_types,
+            deployment=s.deployment,
         )
         self._check_manifest(run.manifest_uri)
         return run
@@ -349,10 +353,10 @@ class Trigger:
 
     def _start_all(self, ref: ObjectRef, version: str, run: RunFile) -> Outcome:
         outcome = Outcome(key=ref.key, status="started")
-        parameters = pipeline_parameters(run)
         failures: list[Exception] = []
         for package_type in run.package_types:
             try:
+                parameters = pipeline_parameters(run, package_type)
                 arn = self._start_one(ref, version, run, package_type, parameters)
             except RunInProgress as busy:
                 outcome.concurrent[package_type] = busy.execution_arn
@@ -454,7 +458,9 @@ class Trigger:
         package_type: str,
         parameters: list[dict[str, str]],
     ) -> str | None:
-        pipeline = self.settings.pipelines[run.kind][package_type]
+        model = run.models.get(package_type)
+        architecture = model.architecture.name if model is not None else None
+        pipeline = self.settings.pipeline(run.kind, package_type, architecture)
         token = client_request_token(ref, version, package_type)
         marker_key = self._marker_key(token)
         now = self.clock()
@@ -465,11 +471,13 @@ class Trigger:
             "run_file": {"bucket": ref.bucket, "key": ref.key, "version": version},
             "run_id": run.run_id,
             "package_type": package_type,
+            **({"architecture": architecture} if architecture else {}),
             "pipeline": pipeline,
             "client_request_token": token,
         }
         fields = {"key": ref.key, "run_id": run.run_id, "package_type": package_type,
-                  "pipeline": pipeline, "token": token}  # fmt: skip
+                  "architecture": architecture, "pipeline": pipeline,
+                  "token": token}  # fmt: skip
         if not self._claim(marker_key, claim):
             log_event(self.logger, "run_file.duplicate", **fields)
             return None

@@ -18,12 +18,19 @@ from ops.errors import OpsError, UsageError
 from ops.formatting import Result, table
 from ops.runfiles import (
     STATE_REASONS,
+    deployment,
     encode,
     parameters_from_sets,
     run_file_document,
     trigger_rules,
 )
-from stacks.naming import RUN_KINDS, DataPrefixes, pipeline_for_run
+from stacks.naming import (
+    RUN_KINDS,
+    DataPrefixes,
+    RunKind,
+    pipeline_for_run,
+    training_pipeline_name,
+)
 
 _MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 _NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound"})
@@ -39,7 +46,8 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         description=(
             "Write runs/<kind>/<run_id>.json to the data bucket, validated with the trigger's "
             "rules (lambda_src/trigger/RUN_FILE.md). --package-type limits the run to those "
-            "package types (default: all configured)."
+            "package types (default: all configured). A training run trains each package "
+            "type's configured architecture unless --architecture names another deployed one."
         ),
     )
     parser.add_argument("--kind", required=True, choices=RUN_KINDS)
@@ -57,6 +65,15 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="a run parameter, e.g. hyperparameters.max_depth=8 (repeatable)",
+    )
+    parser.add_argument(
+        "--architecture",
+        metavar="NAME",
+        help=(
+            "training: the architecture to train (model.architecture), deployed for every "
+            "package type of the run; hyperparameters.* --set values become its "
+            "model.hyperparameters (default: each package type's configured architecture)"
+        ),
     )
     parser.add_argument("--force", action="store_true", help="overwrite an existing run file")
     parser.add_argument("--dry-run", action="store_true", help="validate and print, write nothing")
@@ -80,6 +97,7 @@ def run_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
         manifest=args.manifest,
         package_types=ctx.package_types if ctx.package_types_given else None,
         parameters=parameters_from_sets(args.sets),
+        architecture=args.architecture,
     )
     body = encode(document)
     try:
@@ -94,6 +112,7 @@ def run_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
             expected=expected,
             data_bucket=ctx.data_bucket,
             configured_package_types=ctx.settings.package_types,
+            deployment=deployment(ctx.environment, ctx.settings.package_types),
         )
         _check_manifest(ctx, run.manifest_uri)
     except rules.RunFileError as exc:
@@ -125,9 +144,9 @@ def run_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
                 ) from None
             raise
 
-    pipeline_kind = pipeline_for_run(args.kind)
-    pipelines = {p: ctx.pipeline_name(pipeline_kind, p) for p in run.package_types}
-    parameters = rules.pipeline_parameters(run)
+    trained = {p: model.architecture.name for p, model in run.models.items()}
+    pipelines = {p: _pipeline(ctx, args.kind, p, trained.get(p)) for p in run.package_types}
+    parameters = {p: rules.pipeline_parameters(run, p) for p in run.package_types}
     data = {
         "s3_uri": uri,
         "bucket": ctx.data_bucket,
@@ -136,6 +155,7 @@ def run_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
         "overwrote": bool(exists and not args.dry_run),
         "run_file": document,
         "pipelines": pipelines,
+        "architectures": trained,
         "pipeline_parameters": parameters,
     }
     verb = "Would write" if args.dry_run else ("Overwrote" if exists else "Wrote")
@@ -144,13 +164,33 @@ def run_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
             f"{verb} {uri}",
             "",
             "The trigger starts one execution per package type:",
-            table(["package type", "pipeline"], sorted(pipelines.items())),
+            table(
+                ["package type", "architecture", "pipeline"],
+                [(p, trained.get(p, "-"), name) for p, name in sorted(pipelines.items())],
+            ),
             "",
             "with parameters:",
-            table(["parameter", "value"], [(p["Name"], p["Value"]) for p in parameters]),
+            _parameter_table(parameters),
         ]
     )
     return Result(data=data, text=text)
+
+
+def _pipeline(ctx: OpsContext, kind: RunKind, package_type: str, architecture: str | None) -> str:
+    """The pipeline the trigger starts: training runs, the architecture's own."""
+    if architecture is None:
+        return ctx.pipeline_name(pipeline_for_run(kind), package_type)
+    configured = ctx.environment.model_for(package_type).architecture
+    return training_pipeline_name(ctx.project, ctx.env_name, package_type, architecture, configured)
+
+
+def _parameter_table(parameters: dict[str, list[dict[str, str]]]) -> str:
+    """One table if every package type gets the same parameters, else one row per type."""
+    lists = list(parameters.values())
+    if all(items == lists[0] for items in lists):
+        return table(["parameter", "value"], [(p["Name"], p["Value"]) for p in lists[0]])
+    rows = [(t, p["Name"], p["Value"]) for t, items in parameters.items() for p in items]
+    return table(["package type", "parameter", "value"], rows)
 
 
 def _check_manifest(ctx: OpsContext, uri: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,25 @@ CONTRACTS_SOURCE = Path(__file__).resolve().parents[2] / "pkgml_contracts"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 
 
-def lambda_asset_dir(folder: str) -> Path:
+GENERATED_ROOT = Path(__file__).resolve().parents[2] / ".cache" / "generated"
+
+
+def _generated_files(generated: Mapping[str, str]) -> dict[str, Path]:
+    """{name: path} of files whose content is made at synth (written once per content)."""
+    paths = {}
+    for name, content in sorted(generated.items()):
+        digest = hashlib.sha256(content.encode("utf-8")).hexdigest()
+        path = GENERATED_ROOT / digest / name
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(content, encoding="utf-8")
+            os.replace(temporary, path)
+        paths[name] = path
+    return paths
+
+
+def lambda_asset_dir(folder: str, generated: Mapping[str, str] | None = None) -> Path:
     """`lambda_src/<folder>`, the modules in `lambda_src/shared` and the `pkgml_contracts`
     package, staged as one asset.
 
@@ -43,10 +63,11 @@ def lambda_asset_dir(folder: str) -> Path:
         for p in sorted(source.rglob("*"))
         if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".md")
     }
-    clashes = sorted(set(files) & set(own))
+    made = _generated_files(generated or {})
+    clashes = sorted((set(files) & set(own)) | (set(made) & (set(files) | set(own))))
     if clashes:
-        raise ValueError(f"{source} shadows shared module(s) {', '.join(clashes)}")
-    return stage({**files, **own})
+        raise ValueError(f"{source} shadows shared or generated file(s) {', '.join(clashes)}")
+    return stage({**files, **own, **made})
 
 
 @jsii.implements(lambda_.IDestination)
@@ -103,9 +124,10 @@ class PlatformFunction(Construct):
         reserved_concurrency: int = 5,
         retry_attempts: int = 2,
         log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS,
+        generated_files: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        asset = lambda_asset_dir(folder)
+        asset = lambda_asset_dir(folder, generated_files)
         self.log_group = logs.LogGroup(
             self,
             "Logs",

@@ -44,6 +44,8 @@ class PipelineTrigger(Construct):
         key: kms.IKey,
         alerts_topic: sns.ITopic,
         pipelines: dict[str, dict[str, str]],
+        architecture_pipelines: dict[str, dict[str, str]],
+        architecture_catalog: str,
         package_types: tuple[str, ...],
         reserved_concurrency: int,
         max_run_file_bytes: int,
@@ -70,7 +72,17 @@ class PipelineTrigger(Construct):
                 "RUNS_PREFIX": DataPrefixes.RUNS,
                 "QUARANTINE_PREFIX": DataPrefixes.QUARANTINE,
                 "STATE_PREFIX": DataPrefixes.TRIGGER_STATE,
+                "ARCHITECTURE_PIPELINES": json.dumps(
+                    architecture_pipelines, sort_keys=True, separators=(",", ":")
+                ),
+                "DEFAULT_ARCHITECTURES": json.dumps(
+                    {t: next(iter(by_arch)) for t, by_arch in architecture_pipelines.items()},
+                    sort_keys=True,
+                    separators=(",", ":"),
+                ),
             },
+            # The deployed architectures' declarations: run files are checked against them.
+            generated_files={"architectures.json": architecture_catalog},
         )
         role = self.handler.role
         for prefix, actions, why in (
@@ -110,8 +122,8 @@ class PipelineTrigger(Construct):
         stack = Stack.of(self)
         pipeline_arns = sorted(
             stack.format_arn(service="sagemaker", resource="pipeline", resource_name=name)
-            for by_type in pipelines.values()
-            for name in set(by_type.values())
+            for name in {n for by_type in pipelines.values() for n in by_type.values()}
+            | {n for by_arch in architecture_pipelines.values() for n in by_arch.values()}
         )
         role.add_to_policy(
             iam.PolicyStatement(

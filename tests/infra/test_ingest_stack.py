@@ -326,11 +326,13 @@ def test_trigger_may_start_exactly_this_environments_pipelines(dev):
         if s["Action"] == "sagemaker:StartPipelineExecution"
     ]
     assert len(starts) == 1
-    expected = sorted(
-        f"arn:aws:sagemaker:us-east-1:222222222222:pipeline/pkgml-dev-{t}-{k}"
+    # each package type's pipelines, and the extra architectures dev deploys (cdk.json)
+    names = [
+        f"pkgml-dev-{t}-{k}"
         for t in ("mailer", "bag", "box", "sioc")
-        for k in ("training", "inference")
-    )
+        for k in ("training", "inference", "training-xgboost", "training-multimodal")
+    ]
+    expected = sorted(f"arn:aws:sagemaker:us-east-1:222222222222:pipeline/{n}" for n in names)
     assert starts[0]["Resource"] == expected
 
 

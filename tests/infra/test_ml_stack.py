@@ -13,6 +13,7 @@ from aws_cdk.assertions import Annotations, Match, Template
 
 from pipeline_defs.common import placeholder_values
 from stacks.components.step_code import bundle_hashes
+from stacks.naming import training_pipeline_name
 from tests.conftest import synthesize
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,13 +60,19 @@ def raw_body(template: Template, name: str):
     raise AssertionError(name)
 
 
-def test_one_group_and_two_pipelines_per_package_type(dev):
+def test_one_group_and_a_pipeline_per_deployed_architecture_per_package_type(dev, prod):
     groups = dev.find_resources("AWS::SageMaker::ModelPackageGroup")
     assert sorted(g["Properties"]["ModelPackageGroupName"] for g in groups.values()) == sorted(
         f"pkgml-dev-{t}" for t in TYPES
     )
+    # prod: each package type's configured architecture only
+    assert sorted(definitions(prod)) == sorted(
+        f"pkgml-prod-{t}-{kind}" for t in TYPES for kind in ("training", "inference")
+    )
+    # dev deploys xgboost and multimodal too (cdk.json ml.extra_architectures)
     assert sorted(definitions(dev)) == sorted(
-        f"pkgml-dev-{t}-{kind}" for t in TYPES for kind in ("training", "inference")
+        [f"pkgml-dev-{t}-{kind}" for t in TYPES for kind in ("training", "inference")]
+        + [f"pkgml-dev-{t}-training-{a}" for t in TYPES for a in ("multimodal", "xgboost")]
     )
 
 
@@ -88,7 +95,7 @@ def test_definitions_have_no_placeholder_left(dev, prod):
 def test_definitions_point_at_this_environments_resources(dev):
     body = json.dumps(raw_body(dev, "pkgml-dev-mailer-training"))
     bundles = bundle_hashes()
-    for stem in ("split", "train", "evaluate", "compare"):
+    for stem in ("split", "arch-hgb", "evaluate", "compare"):
         assert f"s3://{DEV_ARTIFACTS}/code/{bundles[stem]}/" in body, stem
     assert '{"Fn::GetAtt": ["ExecutionRole' in body
     assert "PublishOutputFnGetAttDataKey" in body  # the data stack's key
@@ -143,9 +150,13 @@ def load_runfile_module():
 
 
 @pytest.mark.parametrize("example", sorted((ROOT / "examples" / "run_files").glob("*.json")))
-def test_trigger_parameters_exist_in_the_pipelines_it_starts(dev, example):
-    """The run file -> StartPipelineExecution contract: every name the trigger sends exists."""
+def test_trigger_parameters_exist_in_the_pipelines_it_starts(dev, synthesized, example):
+    """The run file -> StartPipelineExecution contract: every name the trigger sends exists
+    in the pipeline it starts, for every architecture a run file may choose."""
+    from ops.runfiles import deployment
+
     runfile = load_runfile_module()
+    environment = synthesized.settings.environment("dev")
     document = json.loads(example.read_text())
     kind = document["kind"]
     run = runfile.parse_run_file(
@@ -153,11 +164,30 @@ def test_trigger_parameters_exist_in_the_pipelines_it_starts(dev, example):
         expected=runfile.RunKey(kind=kind, run_id=document["run_id"]),
         data_bucket=document["data"]["manifest"].split("/")[2],
         configured_package_types=TYPES,
+        deployment=deployment(environment, TYPES),
     )
-    sent = {p["Name"] for p in runfile.pipeline_parameters(run)}
-    pipeline = "training" if kind == "training" else "inference"
-    declared = {p["Name"] for p in definitions(dev)[f"pkgml-dev-mailer-{pipeline}"]["Parameters"]}
-    assert sent <= declared, sent - declared
+    all_definitions = definitions(dev)
+    for package_type in run.package_types:
+        if kind == "training":
+            configured = environment.model_for(package_type).architecture
+            architecture = run.models[package_type].architecture.name
+            name = training_pipeline_name("pkgml", "dev", package_type, architecture, configured)
+        else:
+            name = f"pkgml-dev-{package_type}-inference"
+        sent = {p["Name"] for p in runfile.pipeline_parameters(run, package_type)}
+        declared = {p["Name"] for p in all_definitions[name]["Parameters"]}
+        assert sent <= declared, (name, sent - declared)
+
+
+def test_every_deployed_architecture_has_its_pipeline_per_package_type(dev, synthesized):
+    environment = synthesized.settings.environment("dev")
+    names = set(definitions(dev))
+    for package_type in TYPES:
+        deployed = environment.deployed_architectures(package_type)
+        assert len(deployed) >= 2  # dev deploys extra architectures (cdk.json)
+        for architecture in deployed:
+            name = training_pipeline_name("pkgml", "dev", package_type, architecture, deployed[0])
+            assert name in names, name
 
 
 def test_execution_role_object_access_is_exact(dev):
@@ -196,9 +226,11 @@ def test_execution_role_object_access_is_exact(dev):
         "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
     }
     ecr = next(s for s in statements if s.get("Sid") == "PullFrameworkImages")
-    assert ecr["Resource"] == (
-        "arn:aws:ecr:us-east-1:683313688378:repository/sagemaker-scikit-learn"
-    )
+    # the images of every deployed architecture (dev: scikit-learn and XGBoost), nothing else
+    assert ecr["Resource"] == [
+        "arn:aws:ecr:us-east-1:683313688378:repository/sagemaker-scikit-learn",
+        "arn:aws:ecr:us-east-1:683313688378:repository/sagemaker-xgboost",
+    ]
 
 
 def test_pipelines_run_as_the_execution_role(dev):

@@ -22,13 +22,15 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from stacks.naming import pipelines_by_run_kind
+from pkgml_contracts.architectures import Architecture, catalog_json, discover
+from stacks.naming import pipelines_by_run_kind, training_pipeline_name
 
 REPO = Path(__file__).resolve().parents[2]
 TRIGGER_DIR = REPO / "lambda_src" / "trigger"
 EXTRACT_DIR = REPO / "lambda_src" / "extract"
 SHARED_DIR = REPO / "lambda_src" / "shared"  # staged beside each function's own modules
 EXAMPLES_DIR = REPO / "examples" / "run_files"
+ARCHITECTURES_DIR = REPO / "pipeline_defs" / "architectures"
 for folder in (SHARED_DIR, TRIGGER_DIR, EXTRACT_DIR):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
@@ -52,13 +54,75 @@ def pipeline_name(kind: str, package_type: str) -> str:
     return PIPELINES[kind][package_type]
 
 
+# The architectures as declared now (pipeline_defs/architectures/*/architecture.json): the
+# test deployment configures hgb for every package type and deploys every other one too.
+CATALOG: dict[str, Architecture] = discover(ARCHITECTURES_DIR)
+DEFAULT_ARCHITECTURES = dict.fromkeys(PACKAGE_TYPES, "hgb")
+
+
+def architecture_pipelines(
+    defaults: dict[str, str], deployed: dict[str, tuple[str, ...]]
+) -> dict[str, dict[str, str]]:
+    """{package type: {architecture: training pipeline}}, named as the stack names them: the
+    configured architecture trains in `<prefix>-<type>-training` (= PIPELINES["training"]),
+    every other one in `<prefix>-<type>-training-<arch>`."""
+    return {
+        package_type: {
+            name: training_pipeline_name("pkgml", "dev", package_type, name, defaults[package_type])
+            for name in names
+        }
+        for package_type, names in deployed.items()
+    }
+
+
+ARCHITECTURE_PIPELINES = architecture_pipelines(
+    DEFAULT_ARCHITECTURES, {p: tuple(CATALOG) for p in PACKAGE_TYPES}
+)
+
+
+def deployment(
+    catalog: dict[str, Architecture] | None = None,
+    defaults: dict[str, str] | None = None,
+    deployed: dict[str, tuple[str, ...]] | None = None,
+) -> Any:
+    """A runfile.Deployment (default: the test environment's)."""
+    from runfile import Deployment
+
+    catalog = CATALOG if catalog is None else catalog
+    defaults = DEFAULT_ARCHITECTURES if defaults is None else defaults
+    deployed = deployed or {p: tuple(catalog) for p in defaults}
+    return Deployment(catalog=catalog, deployed=deployed, configured=defaults)
+
+
 TRIGGER_ENV = {
     "ENVIRONMENT": "dev",
     "DATA_BUCKET": BUCKET,
     "PIPELINES": json.dumps(PIPELINES),
     "PACKAGE_TYPES": json.dumps(PACKAGE_TYPES),
     "ALERT_TOPIC_ARN": TOPIC_ARN,
+    "ARCHITECTURE_PIPELINES": json.dumps(ARCHITECTURE_PIPELINES),
+    "DEFAULT_ARCHITECTURES": json.dumps(DEFAULT_ARCHITECTURES),
+    # "ARCHITECTURES_FILE": set by the session fixture `architectures_file` below
 }
+
+
+def all_pipeline_names() -> list[str]:
+    """Every pipeline the test trigger may start: inference, and training per architecture."""
+    names = {n for routes in PIPELINES.values() for n in routes.values()}
+    names |= {n for routes in ARCHITECTURE_PIPELINES.values() for n in routes.values()}
+    return sorted(names)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def architectures_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The deployed architectures' catalog as the stack ships it (`catalog_json`), in a
+    temporary file named by TRIGGER_ENV["ARCHITECTURES_FILE"]."""
+    path = tmp_path_factory.mktemp("catalog") / "architectures.json"
+    path.write_text(catalog_json(CATALOG), encoding="utf-8")
+    TRIGGER_ENV["ARCHITECTURES_FILE"] = str(path)
+    yield path
+    TRIGGER_ENV.pop("ARCHITECTURES_FILE", None)
+
 
 EXTRACT_ENV = {
     "ENVIRONMENT": "dev",
@@ -93,7 +157,7 @@ def aws(clients: dict[str, Any]) -> Iterator[dict[str, Any]]:
         s3.create_bucket(Bucket=BUCKET)
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         clients["sns"].create_topic(Name=TOPIC_NAME)
-        for name in sorted({n for routes in PIPELINES.values() for n in routes.values()}):
+        for name in all_pipeline_names():
             sagemaker.create_pipeline(
                 PipelineName=name, PipelineDefinition="{}", RoleArn=PIPELINE_ROLE_ARN
             )
@@ -120,8 +184,7 @@ def executions(sagemaker: Any, name: str) -> list[dict[str, Any]]:
 
 def all_executions(sagemaker: Any) -> int:
     """How many executions exist across every pipeline."""
-    names = {n for routes in PIPELINES.values() for n in routes.values()}
-    return sum(len(executions(sagemaker, n)) for n in names)
+    return sum(len(executions(sagemaker, n)) for n in all_pipeline_names())
 
 
 def keys(s3: Any, prefix: str) -> list[str]:
@@ -160,7 +223,7 @@ def test_logger() -> logging.Logger:
 
 def fresh_import(name: str, monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> ModuleType:
     """Import a handler module anew under `env` (it reads its settings at import)."""
-    for key in set(TRIGGER_ENV) | set(EXTRACT_ENV):
+    for key in set(TRIGGER_ENV) | set(EXTRACT_ENV) | {"ARCHITECTURES_FILE"}:
         monkeypatch.delenv(key, raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)

@@ -33,6 +33,7 @@ from tests.lambdas.conftest import (
     ROLE_ARN,
     NoListBucketS3,
     alerts,
+    deployment,
     fresh_import,
     keys,
     put_manifest,
@@ -303,7 +304,8 @@ def test_finished_writes_a_valid_run_file_once(aws: dict[str, Any]) -> None:
     run_file = read_json(aws["s3"], key)
     # the trigger's own schema accepts what the extract writes
     run = parse_run_file(run_file, expected=RunKey("training", "training-2026-11-23"),
-                         data_bucket=BUCKET, configured_package_types=PACKAGE_TYPES)  # fmt: skip
+                         data_bucket=BUCKET, configured_package_types=PACKAGE_TYPES,
+                         deployment=deployment())  # fmt: skip
     assert run.manifest_uri == manifest
     assert read_json(aws["s3"], f"extract-state/{statement_id}.json")["status"] == "finished"
 

@@ -585,6 +585,9 @@ def test_long_names_are_cut_to_the_subject_limit() -> None:
     ("name", "expected"),
     [
         ("pkgml-dev-mailer-training", ("mailer", "training")),
+        # another deployed architecture's training pipeline of the same package type
+        ("pkgml-dev-mailer-training-xgboost", ("mailer", "training")),
+        ("pkgml-dev-box-training-multimodal", ("box", "training")),
         ("pkgml-dev-sioc-inference", ("sioc", "inference")),
         ("pkgml-dev-crate-training", (None, None)),  # not a configured package type
         ("pkgml-dev-mailer-scoring", (None, None)),

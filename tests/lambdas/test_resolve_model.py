@@ -104,9 +104,25 @@ def test_the_query_is_the_registrys_versioned_champion_query(resolve) -> None:
                 "MaxResults": 1,
             },
         )
+        stubber.add_response(
+            "describe_model_package",
+            {
+                "ModelPackageName": "pkgml-dev-mailer",
+                "ModelPackageArn": arn,
+                "CreationTime": 1_700_000_000,
+                "ModelPackageStatus": "Completed",
+                "ModelPackageStatusDetails": {"ValidationStatuses": []},
+                "CustomerMetadataProperties": {
+                    "architecture": "multimodal",
+                    "architecture_inputs": "tabular,text",
+                },
+            },
+            {"ModelPackageName": arn},
+        )
         result = resolve.latest_approved(client, "pkgml-dev-mailer")
         stubber.assert_no_pending_responses()
     assert result["model_package_arn"] == arn and result["model_package_version"] == "7"
+    assert result["architecture"] == "multimodal" and result["with_text"] == "true"
 
 
 def test_the_query_comes_from_pkgml_contracts(resolve, monkeypatch) -> None:
@@ -121,9 +137,14 @@ def test_the_query_comes_from_pkgml_contracts(resolve, monkeypatch) -> None:
             self.requests.append(request)
             return {"ModelPackageSummaryList": [{"ModelPackageArn": "arn:x/1"}]}
 
+        def describe_model_package(self, **request):
+            return {}  # a package registered before architectures were recorded
+
     monkeypatch.setattr(
         registry, "latest_approved_request", lambda group: {"Marker": f"contract:{group}"}
     )
     client = Recorder()
-    assert resolve.latest_approved(client, "pkgml-dev-mailer")["model_package_arn"] == "arn:x/1"
+    result = resolve.latest_approved(client, "pkgml-dev-mailer")
+    assert result["model_package_arn"] == "arn:x/1"
+    assert (result["architecture"], result["with_text"]) == ("hgb", "false")
     assert client.requests == [{"Marker": "contract:pkgml-dev-mailer"}]

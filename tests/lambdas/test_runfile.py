@@ -21,7 +21,7 @@ from runfile import (
 )
 
 from pkgml_contracts.instance_types import InstanceTypeError, check_instance_type, supported
-from tests.lambdas.conftest import BUCKET, EXAMPLES_DIR, PACKAGE_TYPES, example
+from tests.lambdas.conftest import BUCKET, EXAMPLES_DIR, PACKAGE_TYPES, deployment, example
 
 TRAINING = example("training-2026-11-23-deeper-trees.json")
 MONTHLY = example("inference-monthly-2026-12-01.json")
@@ -38,7 +38,13 @@ def parse(document: Any) -> Any:
         expected=expected,
         data_bucket=BUCKET,
         configured_package_types=PACKAGE_TYPES,
+        deployment=deployment(),
     )
+
+
+def sent(run: Any, package_type: str = "mailer") -> dict[str, str]:
+    """{pipeline parameter: value} the trigger sends for one package type."""
+    return {p["Name"]: p["Value"] for p in pipeline_parameters(run, package_type)}
 
 
 def changed(base: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
@@ -57,29 +63,33 @@ def changed(base: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES_DIR.glob("*.json")))
 def test_every_example_is_valid_and_named_after_its_run_id(name: str) -> None:
+    """Against the architectures declared now (every one deployed for every package type)."""
     document = example(name)
     run = parse(document)
     assert name == f"{run.run_id}.json"
     assert set(run.package_types) <= set(PACKAGE_TYPES)
+    for package_type in run.package_types:
+        pipeline_parameters(run, package_type)
 
 
 def test_defaults_start_every_configured_package_type() -> None:
     run = parse(example("training-2026-11-23.json"))
     assert run.package_types == PACKAGE_TYPES
-    assert pipeline_parameters(run) == [
-        {"Name": "InputManifestUri", "Value": run.manifest_uri},
-        {"Name": "RunId", "Value": "training-2026-11-23"},
-    ]
+    for package_type in PACKAGE_TYPES:
+        assert run.models[package_type].architecture.name == "hgb"  # each type's configured
+        assert pipeline_parameters(run, package_type) == [
+            {"Name": "InputManifestUri", "Value": run.manifest_uri},
+            {"Name": "RunId", "Value": "training-2026-11-23"},
+        ]
 
 
 def test_training_parameters_map_to_pipeline_parameter_names() -> None:
-    params = {p["Name"]: p["Value"] for p in pipeline_parameters(parse(TRAINING))}
+    params = sent(parse(TRAINING), "box")
     assert params == {
         "InputManifestUri": "s3://pkgml-dev-data/unload/training/training-2026-11-23/manifest",
         "RunId": "training-2026-11-23-deeper-trees",
         "ValidationRatio": "0.2",
         "TrainingInstanceType": "ml.m5.2xlarge",
-        "TrainingInstanceCount": "2",
         "MaxIter": "400",
         "LearningRate": "0.05",
         "MaxDepth": "8",
@@ -89,7 +99,10 @@ def test_training_parameters_map_to_pipeline_parameter_names() -> None:
 
 
 def test_inference_parameters_map_to_pipeline_parameter_names() -> None:
-    params = {p["Name"]: p["Value"] for p in pipeline_parameters(parse(MONTHLY))}
+    run = parse(MONTHLY)
+    params = sent(run, "sioc")
+    assert run.models == {}
+    assert all(sent(run, p) == params for p in PACKAGE_TYPES)
     assert params == {
         "InputManifestUri": MONTHLY["data"]["manifest"],
         "RunId": "inference-monthly-2026-12-01",
@@ -170,6 +183,9 @@ INVALID = [
      Reason.OUT_OF_RANGE, "parameters.training_instance_count"),
     ("instance count float", T("parameters.training_instance_count", 2.0),
      Reason.SCHEMA_VIOLATION, "parameters.training_instance_count"),
+    ("instance count 2 on hgb (not distributed)",
+     T("parameters.training_instance_count", 2),
+     Reason.OUT_OF_RANGE, "parameters.training_instance_count"),
     ("transform count 51", M("parameters.transform_instance_count", 51),
      Reason.OUT_OF_RANGE, "parameters.transform_instance_count"),
     ("unknown parameter", T("parameters.epochs", 3), Reason.SCHEMA_VIOLATION,
@@ -201,6 +217,17 @@ INVALID = [
      Reason.NOT_FOR_KIND, "parameters.thresholds.max_label_shift"),
     ("parameters not object", T("parameters", [1]), Reason.SCHEMA_VIOLATION,
      "parameters"),
+    ("hyperparameters not object", T("parameters.hyperparameters", [1]),
+     Reason.SCHEMA_VIOLATION, "parameters.hyperparameters"),
+    ("model on inference", M("model", {"architecture": "hgb"}), Reason.NOT_FOR_KIND,
+     "model"),
+    ("model unknown key", T("model", {"arch": "hgb"}), Reason.SCHEMA_VIOLATION,
+     "model.arch"),
+    ("model not object", T("model", "hgb"), Reason.SCHEMA_VIOLATION, "model"),
+    ("architecture not string", T("model", {"architecture": 1}),
+     Reason.SCHEMA_VIOLATION, "model.architecture"),
+    ("architecture unknown", T("model", {"architecture": "gbm"}),
+     Reason.ARCHITECTURE_NOT_DEPLOYED, "model.architecture"),
 ]  # fmt: skip
 
 
@@ -218,6 +245,7 @@ def test_invalid_run_files_name_reason_and_field(
             expected=expected,
             data_bucket=BUCKET,
             configured_package_types=PACKAGE_TYPES,
+            deployment=deployment(),
         )
     assert (caught.value.reason, caught.value.field) == (reason, field)
     assert field in str(caught.value)
@@ -385,7 +413,11 @@ def test_empty_training_group_in_an_inference_run_is_not_for_kind(group: str) ->
     document, expected = M(f"parameters.{group}", {})
     with pytest.raises(RunFileError) as caught:
         parse_run_file(
-            document, expected=expected, data_bucket=BUCKET, configured_package_types=PACKAGE_TYPES
+            document,
+            expected=expected,
+            data_bucket=BUCKET,
+            configured_package_types=PACKAGE_TYPES,
+            deployment=deployment(),
         )
     assert (caught.value.reason, caught.value.field) == (
         Reason.NOT_FOR_KIND,
@@ -397,7 +429,7 @@ def test_empty_groups_in_a_training_run_change_nothing() -> None:
     document = changed(
         changed(TRAINING, "parameters.hyperparameters", {}), "parameters.thresholds", {}
     )
-    names = {p["Name"] for p in pipeline_parameters(parse(document))}
+    names = set(sent(parse(document)))
     assert names.isdisjoint({"MaxIter", "LearningRate", "MaxDepth", "MaxScoreDrop", "MinScore"})
     assert "TrainingInstanceType" in names
 

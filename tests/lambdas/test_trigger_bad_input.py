@@ -107,6 +107,21 @@ def test_integer_beyond_float_range_is_quarantined_out_of_range(
     assert report["field"] == path
 
 
+@pytest.mark.parametrize("literal", [str(10**400), "9" * 5000])
+def test_model_hyperparameter_beyond_float_range_is_quarantined_out_of_range(
+    aws: dict[str, Any], literal: str
+) -> None:
+    document = copy.deepcopy(with_manifest(aws, TRAINING))
+    del document["parameters"]["hyperparameters"]  # given in model.hyperparameters instead
+    document["model"] = {"architecture": "hgb"}
+    path = "model.hyperparameters.max_depth"
+    rec = upload(aws, with_literal(document, path, literal), run_key(document))
+    summary = make_trigger(aws).handle(event(rec))
+    report = assert_quarantined(aws, summary, run_key(document), Reason.OUT_OF_RANGE)
+    assert report["field"] == path
+    assert "an integer from 1 to 32" in report["message"] and len(report["message"]) < 200
+
+
 # --- 2. nesting deeper than the parser's recursion ---------------------------------------
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ops.runfiles import parameters_from_sets, parse_value, trigger_rules
+from ops.runfiles import deployment, parameters_from_sets, parse_value, trigger_rules
 from tests.ops.conftest import Names, Runner
 
 
@@ -51,6 +51,7 @@ def test_writes_a_run_file_the_trigger_accepts(cli: Runner, s3: Any, names: Name
         expected=rules.parse_run_key("runs/training/t-1.json", "runs/"),
         data_bucket=names.data_bucket,
         configured_package_types=names.settings.package_types,
+        deployment=deployment(names.env, names.settings.package_types),
     )
     assert run.package_types == names.settings.package_types
     assert f"s3://{names.data_bucket}/runs/training/t-1.json" in result.out
@@ -100,8 +101,80 @@ def test_package_types_and_json_output(cli: Runner, s3: Any, names: Names) -> No
         "mailer": names.pipeline("inference", "mailer"),
         "box": names.pipeline("inference", "box"),
     }
-    assert {"Name": "RunId", "Value": "d-1"} in data["pipeline_parameters"]
+    assert set(data["pipeline_parameters"]) == {"mailer", "box"}
+    assert all({"Name": "RunId", "Value": "d-1"} in v for v in data["pipeline_parameters"].values())
     assert read(s3, names, data["key"])["package_types"] == ["mailer", "box"]
+
+
+def test_architecture_names_the_model_and_takes_the_hyperparameters(
+    cli: Runner, s3: Any, names: Names
+) -> None:
+    configured = names.env.model_for("mailer").architecture
+    result = cli(
+        "--json", "run", "--kind", "training", "--manifest", names.manifest(),
+        "--run-id", "t-3", "--package-type", "mailer", "--architecture", configured,
+        "--set", "hyperparameters.max_depth=8", "--set", "validation_ratio=0.3",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    data = result.json()
+    assert data["run_file"]["model"] == {
+        "architecture": configured,
+        "hyperparameters": {"max_depth": 8},
+    }
+    assert data["run_file"]["parameters"] == {"validation_ratio": 0.3}
+    assert read(s3, names, "runs/training/t-3.json") == data["run_file"]
+    # the configured architecture trains in the package type's training pipeline
+    assert data["pipelines"] == {"mailer": names.pipeline("training", "mailer")}
+    assert data["architectures"] == {"mailer": configured}
+    assert {"Name": "MaxDepth", "Value": "8"} in data["pipeline_parameters"]["mailer"]
+
+
+def test_without_architecture_each_type_trains_its_configured_one(
+    cli: Runner, s3: Any, names: Names
+) -> None:
+    result = cli("--json", "run", "--kind", "training", "--manifest", names.manifest(), "--dry-run")
+    assert result.code == 0, result.err
+    data = result.json()
+    assert "model" not in data["run_file"]
+    assert data["architectures"] == {
+        p: names.env.model_for(p).architecture for p in names.settings.package_types
+    }
+
+
+def test_package_types_training_different_architectures_get_their_own_parameters(
+    cli: Runner, s3: Any, names: Names
+) -> None:
+    box = "environments.dev.models.box.architecture=xgboost"  # distributed; mailer: hgb
+    result = cli(
+        "--json", "--context", box, "run", "--kind", "training", "--manifest", names.manifest(),
+        "--package-type", "mailer", "--package-type", "box", "--dry-run",
+        "--set", "training_instance_count=1",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    data = result.json()
+    assert data["architectures"] == {"mailer": "hgb", "box": "xgboost"}
+    sent = {p: {i["Name"] for i in items} for p, items in data["pipeline_parameters"].items()}
+    assert "TrainingInstanceCount" in sent["box"] and "TrainingInstanceCount" not in sent["mailer"]
+    assert data["pipelines"]["box"] == names.pipeline("training", "box")  # its configured one
+
+
+@pytest.mark.parametrize(
+    ("kind", "argv", "reason"),
+    [
+        ("training", ["--architecture", "no-such-model"], "architecture_not_deployed"),
+        ("inference-daily", ["--architecture", "hgb"], "parameter_not_for_kind"),
+        ("training", ["--set", "training_instance_count=2"], "one instance"),
+    ],
+)
+def test_architecture_errors_are_usage_errors(
+    cli: Runner, s3: Any, names: Names, kind: str, argv: list[str], reason: str
+) -> None:
+    dataset = "training" if kind == "training" else "inference-daily"
+    result = cli("run", "--kind", kind, "--manifest", names.manifest(dataset), "--run-id", "a-1",
+                 *argv)  # fmt: skip
+    assert result.code == 2
+    assert reason in result.err
+    assert s3.list_objects_v2(Bucket=names.data_bucket, Prefix="runs/").get("KeyCount", 0) == 0
 
 
 def test_dry_run_and_default_run_id(cli: Runner, s3: Any, names: Names) -> None:

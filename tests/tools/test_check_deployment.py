@@ -18,8 +18,15 @@ def sagemaker():
         yield boto3.client("sagemaker", region_name="us-east-1")
 
 
+# dev deploys two extra architectures for every package type (cdk.json)
+EXTRA = ("xgboost", "multimodal")
+
+
 def deploy(client, package_types=("mailer", "bag", "box", "sioc"), skip=()):
-    for name_kind, name in check_deployment.expected_resources("pkgml", "dev", package_types):
+    extra = {t: {a: f"pkgml-dev-{t}-training-{a}" for a in EXTRA} for t in package_types}
+    for name_kind, name in check_deployment.expected_resources(
+        "pkgml", "dev", package_types, extra
+    ):
         if name in skip:
             continue
         if name_kind == "pipeline":
@@ -31,7 +38,7 @@ def deploy(client, package_types=("mailer", "bag", "box", "sioc"), skip=()):
 def test_everything_present_passes(sagemaker, capsys):
     deploy(sagemaker)
     assert check_deployment.main(["--env", "dev"], client=sagemaker) == 0
-    assert "12/12 present in dev" in capsys.readouterr().out
+    assert "20/20 present in dev" in capsys.readouterr().out
 
 
 def test_a_missing_pipeline_fails_and_is_named(sagemaker, capsys):
@@ -39,7 +46,7 @@ def test_a_missing_pipeline_fails_and_is_named(sagemaker, capsys):
     assert check_deployment.main(["--env", "dev"], client=sagemaker) == 1
     out = capsys.readouterr().out
     assert "pkgml-dev-box-inference" in out and "missing" in out
-    assert "11/12 present" in out
+    assert "19/20 present" in out
 
 
 def test_package_types_come_from_configuration(sagemaker, capsys):
@@ -48,7 +55,7 @@ def test_package_types_come_from_configuration(sagemaker, capsys):
         ["--env", "dev", "-c", 'package_types=["mailer"]'], client=sagemaker
     )
     assert code == 0
-    assert "3/3 present" in capsys.readouterr().out
+    assert "5/5 present" in capsys.readouterr().out
 
 
 def test_unknown_environment_is_a_clear_error(sagemaker, capsys):
