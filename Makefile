@@ -24,7 +24,7 @@ DEV_STAMP := $(VENV)/.dev-requirements
 NODE_STAMP := node_modules/.installed
 CDK_OUT := cdk.out
 
-.PHONY: help setup setup-dev synth test lint typecheck unit bench rehearse diagrams clean
+.PHONY: help setup setup-dev synth test lint typecheck unit bench rehearse diagrams docs new-architecture clean
 
 help:
 	@echo "make synth   - set up (venv, Node, CDK CLI) and synthesize every environment to $(CDK_OUT)/"
@@ -32,6 +32,8 @@ help:
 	@echo "make bench   - benchmarks (figures, not pass/fail)"
 	@echo "make rehearse - run the training and inference pipelines locally on generated data"
 	@echo "make diagrams - regenerate docs/*.mmd from the pipeline definitions"
+	@echo "make docs     - regenerate the architecture tables in README.md and RUN_FILE.md"
+	@echo "make new-architecture NAME=<name> - scaffold pipeline_defs/architectures/<name>/"
 	@echo "make clean   - remove $(CDK_OUT)/ and caches, incl. pipeline definitions (keeps .venv, node_modules)"
 
 $(BIN)/python:
@@ -69,7 +71,7 @@ typecheck: setup-dev
 		lambda_src/resolve_model lambda_src/notify
 
 unit: setup-dev
-	python -m pytest
+	python -m pytest -n 2
 
 test: lint typecheck unit
 
@@ -81,6 +83,13 @@ rehearse: setup-dev
 
 diagrams: setup-dev
 	python tools/diagrams.py --out docs
+
+docs: setup-dev
+	python tools/docs.py
+
+new-architecture: setup-dev
+	@test -n "$(NAME)" || { echo "usage: make new-architecture NAME=<name>"; exit 2; }
+	python tools/new_architecture.py $(NAME)
 
 clean:
 	rm -rf $(CDK_OUT) .cache .pytest_cache .mypy_cache .ruff_cache
