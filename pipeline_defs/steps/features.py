@@ -25,6 +25,7 @@ null or empty text -> "". It holds no comma, quote or line break: one unquoted C
 
 from __future__ import annotations
 
+import argparse
 from functools import cache
 from typing import TypeAlias
 
@@ -326,3 +327,19 @@ def text_tokens(
         }
     )
     return str(text_column(row)[0].as_py())
+
+
+def add_text_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """`--with-text [true|false]` (bare: true; default false): append TEXT_COLUMN to `what`.
+
+    A value as well as a bare flag, so a pipeline can pass a step output (the inference
+    pipeline passes whether the resolved champion reads text).
+    """
+    parser.add_argument(
+        "--with-text",
+        nargs="?",
+        const="true",
+        default="false",
+        choices=("true", "false"),
+        help=f"append the {TEXT_COLUMN} column to {what} (architectures with text inputs)",
+    )

@@ -447,15 +447,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-rows", type=int, default=DEFAULT_BATCH_ROWS)
     parser.add_argument("--workers", type=int, default=None, help="threads (default: CPUs)")
     parser.add_argument("--work-dir", type=Path, default=None, help="where downloads go")
-    parser.add_argument(
-        "--with-text",
-        nargs="?",
-        const="true",
-        default="false",
-        choices=("true", "false"),
-        # a value too: the inference pipeline passes what Resolve found the champion reads
-        help=f"append the {features.TEXT_COLUMN} column (architectures with text inputs)",
-    )
+    features.add_text_option(parser, "every CSV row")
     return parser.parse_args(argv)
 
 

@@ -296,14 +296,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=DEFAULT_TRAIN_SHARDS,
         help="files train_csv/ is dealt into (round-robin; at most one per row)",
     )
-    parser.add_argument(
-        "--with-text",
-        nargs="?",
-        const="true",
-        default="false",
-        choices=("true", "false"),
-        help="append the normalised text column to validation_features (text architectures)",
-    )
+    features.add_text_option(parser, "validation_features")
     args = parser.parse_args(argv)
     if args.train_shards < 1:
         parser.error(f"--train-shards must be at least 1, got {args.train_shards}")
