@@ -75,8 +75,14 @@ class PipelineTrigger(Construct):
                 "ARCHITECTURE_PIPELINES": json.dumps(
                     architecture_pipelines, sort_keys=True, separators=(",", ":")
                 ),
+                # The configured architecture trains in the package type's own pipeline.
                 "DEFAULT_ARCHITECTURES": json.dumps(
-                    {t: next(iter(by_arch)) for t, by_arch in architecture_pipelines.items()},
+                    {
+                        package_type: architecture
+                        for package_type, by_arch in architecture_pipelines.items()
+                        for architecture, name in by_arch.items()
+                        if name == pipelines["training"][package_type]
+                    },
                     sort_keys=True,
                     separators=(",", ":"),
                 ),

@@ -377,3 +377,18 @@ def test_no_wildcard_actions_in_ingest_policies(dev, prod):
                 actions = statement["Action"]
                 for action in [actions] if isinstance(actions, str) else actions:
                     assert "*" not in action, action
+
+
+def test_trigger_knows_each_package_types_configured_architecture(dev):
+    functions = dev.find_resources("AWS::Lambda::Function")
+    variables = next(
+        f["Properties"]["Environment"]["Variables"]
+        for f in functions.values()
+        if "ARCHITECTURE_PIPELINES" in f["Properties"].get("Environment", {}).get("Variables", {})
+    )
+    defaults = json.loads(variables["DEFAULT_ARCHITECTURES"])
+    routes = json.loads(variables["ARCHITECTURE_PIPELINES"])
+    assert defaults == dict.fromkeys(("bag", "box", "mailer", "sioc"), "hgb")
+    for package_type, architecture in defaults.items():
+        # the configured architecture trains in the package type's own pipeline
+        assert routes[package_type][architecture] == f"pkgml-dev-{package_type}-training"
