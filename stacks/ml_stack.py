@@ -287,17 +287,11 @@ class MlStack(Stack):
                 pipeline.add_resource_dependency(self.groups[package_type])
                 if kind == "training":
                     self.architecture_pipelines[(package_type, inputs.architecture.name)] = pipeline
-                    if inputs.architecture.name != model.architecture:
-                        continue
-                registry = (
-                    self.training_pipelines if kind == "training" else (self.inference_pipelines)
-                )
-                registry[package_type] = pipeline
+                    if inputs.architecture.name == model.architecture:
+                        self.training_pipelines[package_type] = pipeline
+                else:
+                    self.inference_pipelines[package_type] = pipeline
         execution.allow_images(images)
-        self.deployed_architectures = {
-            package_type: environment.deployed_architectures(package_type)
-            for package_type in package_types
-        }
         self.functions = [self.resolve_function]
         self.dead_letter_queues = {
             "resolve-failed-invocations": self.resolve_function.dead_letter_queue
