@@ -2,11 +2,17 @@
 
 Event (from the inference pipeline's Resolve step): {"model_package_group": "<name>"}.
 Returns {"model_package_arn", "model_package_version", "approved_at", "architecture",
-"with_text"} ("true" when the champion's architecture reads the text column, from the
-package's `architecture_inputs` metadata: Prepare then writes it). Rejected and
-pending versions are ignored, so a rejected challenger never serves; no approved
-version raises `NoApprovedModelError` naming the group, which fails the step (and
-therefore the run) before anything is predicted or loaded.
+"with_text", "image"} (with_text "true" when the champion's architecture reads the text
+column, from the package's `architecture_inputs` metadata: Prepare then writes it;
+image: the champion's serving image). Rejected and pending versions are ignored, so a
+rejected challenger never serves; no approved version raises `NoApprovedModelError`
+naming the group, which fails the step (and therefore the run) before anything is
+predicted or loaded.
+
+The training pipeline's ResolveChampion step adds `"allow_none": "true"` and
+`"fallback_image": "<uri>"`: there, no champion (the first model) is an answer:
+model_package_arn and architecture "none", with_text "false", image the fallback (the
+processing image ScoreChampion then runs in to record that there is no champion).
 
 The query is `pkgml_contracts.registry.latest_approved` (newest Approved *Versioned*
 package), the one the gate (compare.py) and the ops CLI use for the champion; the package
@@ -33,6 +39,9 @@ LOGGER.setLevel(logging.INFO)
 _GROUP = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
 
+NO_CHAMPION = "none"
+
+
 class NoApprovedModelError(RuntimeError):
     """The group has no Approved version: nothing may be scored."""
 
@@ -56,9 +65,21 @@ ALLOWED_GROUPS = _allowed_groups()
 SAGEMAKER = boto3.client("sagemaker")
 
 
-def latest_approved(client: Any, group: str) -> dict[str, Any]:
-    """The champion (newest Approved version) of `group`; NoApprovedModelError if none."""
+def latest_approved(
+    client: Any, group: str, *, fallback_image: str | None = None
+) -> dict[str, Any]:
+    """The champion (newest Approved version) of `group`; with no Approved version,
+    NoApprovedModelError, or the "none" answer when a fallback_image is given."""
     latest = registry.latest_approved(client, group)
+    if latest is None and fallback_image is not None:
+        return {
+            "model_package_arn": NO_CHAMPION,
+            "model_package_version": "",
+            "approved_at": "",
+            "architecture": NO_CHAMPION,
+            "with_text": "false",
+            "image": fallback_image,
+        }
     if latest is None:
         raise NoApprovedModelError(
             f"model package group {group!r} has no Approved version: train and approve a "
@@ -67,6 +88,7 @@ def latest_approved(client: Any, group: str) -> dict[str, Any]:
     described = client.describe_model_package(ModelPackageName=latest["ModelPackageArn"])
     metadata = described.get("CustomerMetadataProperties") or {}
     inputs = str(metadata.get("architecture_inputs", "tabular")).split(",")
+    containers = (described.get("InferenceSpecification") or {}).get("Containers") or [{}]
     return {
         "model_package_arn": latest["ModelPackageArn"],
         "model_package_version": str(latest.get("ModelPackageVersion", "")),
@@ -75,6 +97,7 @@ def latest_approved(client: Any, group: str) -> dict[str, Any]:
         # are the tabular-only hgb model
         "architecture": str(metadata.get("architecture", "hgb")),
         "with_text": "true" if "text" in inputs else "false",
+        "image": str(containers[0].get("Image", "")),
     }
 
 
@@ -90,9 +113,22 @@ def parse_group(event: Any, allowed: frozenset[str]) -> str:
     return group
 
 
+def parse_fallback(event: Any) -> str | None:
+    """The fallback image when the event allows no champion (training), else None."""
+    allow = event.get("allow_none", "false") if isinstance(event, dict) else "false"
+    if allow not in ("true", "false"):
+        raise BadRequestError(f"allow_none must be 'true' or 'false', got {allow!r}")
+    if allow == "false":
+        return None
+    image = event.get("fallback_image")
+    if not isinstance(image, str) or not image:
+        raise BadRequestError("allow_none needs a fallback_image (the image to score in)")
+    return image
+
+
 def handler(event: Any, _context: Any) -> dict[str, Any]:
     """Lambda entry point."""
     group = parse_group(event, ALLOWED_GROUPS)
-    result = latest_approved(SAGEMAKER, group)
+    result = latest_approved(SAGEMAKER, group, fallback_image=parse_fallback(event))
     LOGGER.info(json.dumps({"event": "resolved", "group": group, **result}))
     return result

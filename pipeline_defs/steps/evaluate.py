@@ -43,6 +43,11 @@ else:  # run as a script: the sibling modules sit in the script's own directory
         sys.path.insert(0, _HERE)
     import split  # type: ignore[no-redef]
 
+if __package__:
+    from . import paired
+else:
+    import paired  # type: ignore[no-redef]
+
 ID_COLUMN = "product_id"
 DEFAULT_THRESHOLD = 0.5
 
@@ -214,15 +219,58 @@ def model_quality_section(metrics: dict[str, Any]) -> dict[str, Any]:
     return section
 
 
-def evaluate(
-    validation_dir: Path, predictions_dir: Path, *, threshold: float = DEFAULT_THRESHOLD
+def champion_section(
+    validation: pa.Table,
+    labels: np.ndarray,
+    challenger_scores: np.ndarray,
+    champion_dir: Path,
+    *,
+    threshold: float,
 ) -> dict[str, Any]:
-    """The evaluation document for one validation set and its transform output."""
+    """`champion`, `paired` and (when there is no paired comparison) `paired_unavailable`.
+
+    champion_dir is ScoreChampion's output: champion.json, and the champion's scores of
+    the same validation rows in the same order (validation.csv.out).
+    """
+    summary = json.loads((champion_dir / "champion.json").read_text())
+    if not summary.get("model_package_arn"):
+        reason = str(summary.get("reason") or "no champion")
+        return {"champion": None, "paired": None, "paired_unavailable": reason}
+    ids, scores = read_predictions(champion_dir / "validation.csv.out")
+    try:
+        champion_labels, champion_scores = align(validation, ids, scores)
+    except ValueError as error:
+        raise ValueError(f"champion: {error}") from error
+    section: dict[str, Any] = {
+        "champion": {
+            **{k: v for k, v in summary.items() if k != "rows"},
+            "metrics": compute_metrics(champion_labels, champion_scores, threshold=threshold),
+        }
+    }
+    try:
+        comparison = paired.compare_auc(labels, challenger_scores, champion_scores)
+    except ValueError as error:
+        return {**section, "paired": None, "paired_unavailable": str(error)}
+    return {**section, "paired": comparison.to_dict()}
+
+
+def evaluate(
+    validation_dir: Path,
+    predictions_dir: Path,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    champion_dir: Path | None = None,
+) -> dict[str, Any]:
+    """The evaluation document for one validation set and its transform output; with
+    champion_dir, also the champion's metrics on the same rows and the paired comparison."""
     validation, _ = split.read_parquet_input(validation_dir)
     ids, scores = read_predictions(predictions_dir)
     labels, aligned = align(validation, ids, scores)
     metrics = compute_metrics(labels, aligned, threshold=threshold)
-    return {"metrics": metrics, "binary_classification_metrics": model_quality_section(metrics)}
+    document = {"metrics": metrics, "binary_classification_metrics": model_quality_section(metrics)}
+    if champion_dir is not None:
+        document |= champion_section(validation, labels, aligned, champion_dir, threshold=threshold)
+    return document
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -236,6 +284,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
     parser.add_argument(
+        "--champion-dir",
+        type=Path,
+        default=None,
+        help="ScoreChampion's output: compare with the champion on the same rows",
+    )
+    parser.add_argument(
         "--output-dir", type=Path, default=Path("/opt/ml/processing/output/evaluation")
     )
     return parser.parse_args(argv)
@@ -244,7 +298,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: evaluate (threshold 0.5) and write evaluation.json."""
     args = parse_args(argv)
-    document = evaluate(args.validation_dir, args.predictions_dir, threshold=args.threshold)
+    document = evaluate(
+        args.validation_dir,
+        args.predictions_dir,
+        threshold=args.threshold,
+        champion_dir=args.champion_dir,
+    )
     args.output_dir.mkdir(parents=True, exist_ok=True)
     (args.output_dir / "evaluation.json").write_text(json.dumps(document, indent=2))
     print(json.dumps(document["metrics"]))

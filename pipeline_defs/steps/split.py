@@ -13,6 +13,9 @@ Outputs under `--output-dir` (default /opt/ml/processing/output), one Processing
 - `validation_features/validation.csv`: no header, `product_id` then FEATURE_COLUMNS, same
   row order as validation.parquet: the batch-transform input (drop the id with
   `InputFilter="$[1:]"`; keep it in the output with `JoinSource=Input`, `OutputFilter="$[0,-1]"`).
+- `champion_features/validation.csv` (with `--champion-with-text true|false`): the same
+  rows without the id, plus the text column when the champion reads text: what
+  ScoreChampion sends to the current champion.
 - `statistics/statistics.json`: row and label counts, positive rate, input bytes, feature means.
 - `train_csv/part-00000.csv` ... and `validation_csv/validation.csv`: the same rows for
   built-in algorithms (architecture-agnostic): no header, `label` (0/1) first, then
@@ -210,11 +213,14 @@ def run(
     output_dir: Path,
     train_shards: int = DEFAULT_TRAIN_SHARDS,
     with_text: bool = False,
+    champion_with_text: bool | None = None,
 ) -> dict[str, Any]:
     """Split one package type's rows and write every output; returns the statistics.
 
     `with_text`: validation_features rows end with the normalised text column (the input of
     architectures that read text; the same layout as Prepare's `--with-text`).
+    `champion_with_text`: when given, also write champion_features (the champion's
+    transform rows: no id, text when the champion reads it).
     """
     if train_shards < 1:
         raise ValueError(f"train shards must be at least 1, got {train_shards}")
@@ -257,6 +263,20 @@ def run(
         output_dir / "validation_features" / "validation.csv",
         write_options=CSV_WRITE_OPTIONS,
     )
+    if champion_with_text is not None:
+        champion_table = feature_csv_table(validation, validation_columns).drop_columns(
+            [features.ID_COLUMN]
+        )
+        if champion_with_text:
+            champion_table = champion_table.append_column(
+                features.TEXT_COLUMN, features.text_column(validation)
+            )
+        (output_dir / "champion_features").mkdir(parents=True, exist_ok=True)
+        pacsv.write_csv(
+            champion_table,
+            output_dir / "champion_features" / "validation.csv",
+            write_options=CSV_WRITE_OPTIONS,
+        )
     (output_dir / "validation_csv").mkdir(parents=True, exist_ok=True)
     pacsv.write_csv(
         label_first_csv_table(labels[validation_index], validation_columns),
@@ -297,6 +317,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="files train_csv/ is dealt into (round-robin; at most one per row)",
     )
     features.add_text_option(parser, "validation_features")
+    parser.add_argument(
+        "--champion-with-text",
+        choices=("true", "false"),
+        default=None,
+        help="also write champion_features (no id; the text column when 'true'): the rows "
+        "ScoreChampion sends to the current champion",
+    )
     args = parser.parse_args(argv)
     if args.train_shards < 1:
         parser.error(f"--train-shards must be at least 1, got {args.train_shards}")
@@ -315,6 +342,9 @@ def main(argv: list[str] | None = None) -> None:
         output_dir=args.output_dir,
         train_shards=args.train_shards,
         with_text=args.with_text == "true",
+        champion_with_text=None
+        if args.champion_with_text is None
+        else args.champion_with_text == "true",
     )
     print(json.dumps({k: v for k, v in stats.items() if k != "feature_means"}))
 

@@ -148,3 +148,40 @@ def test_the_query_comes_from_pkgml_contracts(resolve, monkeypatch) -> None:
     assert result["model_package_arn"] == "arn:x/1"
     assert (result["architecture"], result["with_text"]) == ("hgb", "false")
     assert client.requests == [{"Marker": "contract:pkgml-dev-mailer"}]
+
+
+def test_training_asks_for_the_champion_or_none(resolve):
+    """The training pipeline's ResolveChampion: no champion is an answer, not a failure,
+    and the image to score in falls back to the one the event names."""
+    client = resolve.SAGEMAKER
+    client.create_model_package_group(ModelPackageGroupName="pkgml-dev-mailer")
+    add_version(client, "pkgml-dev-mailer", "Rejected")
+    event = {
+        "model_package_group": "pkgml-dev-mailer",
+        "allow_none": "true",
+        "fallback_image": "processing-image:1",
+    }
+    result = resolve.handler(event, None)
+    assert result["model_package_arn"] == resolve.NO_CHAMPION == "none"
+    assert result["architecture"] == "none"
+    assert result["with_text"] == "false"
+    assert result["image"] == "processing-image:1"
+    # every output the pipeline declares is present either way
+    champion = add_version(client, "pkgml-dev-mailer", "Approved")
+    found = resolve.handler(event, None)
+    assert found["model_package_arn"] == champion
+    assert found["image"] == "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1"
+    assert set(found) == set(result)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"model_package_group": "pkgml-dev-mailer", "allow_none": "yes"},
+        {"model_package_group": "pkgml-dev-mailer", "allow_none": "true"},
+        {"model_package_group": "pkgml-dev-mailer", "allow_none": "true", "fallback_image": ""},
+    ],
+)
+def test_allow_none_needs_a_fallback_image_and_a_boolean(resolve, event):
+    with pytest.raises(resolve.BadRequestError, match=r"allow_none|fallback_image"):
+        resolve.handler(event, None)

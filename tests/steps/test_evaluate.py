@@ -91,3 +91,78 @@ def test_non_probability_score_is_named(tmp_path: Path) -> None:
     _write(tmp_path, list("ab"), [0, 1], ["0.1", "1.7"])
     with pytest.raises(ValueError, match=r"validation.csv.out:2"):
         evaluate.evaluate(tmp_path / "val", tmp_path / "pred")
+
+
+def _champion(tmp_path: Path, summary: dict, lines: list[str] | None = None) -> Path:
+    folder = tmp_path / "champion"
+    folder.mkdir()
+    (folder / "champion.json").write_text(json.dumps(summary))
+    if lines is not None:
+        (folder / "validation.csv.out").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def test_champion_is_scored_on_the_same_rows_with_a_paired_comparison(tmp_path: Path) -> None:
+    _write(tmp_path, list("abcdef"), LABELS.tolist(), [str(s) for s in SCORES])
+    champion_scores = [0.2, 0.1, 0.7, 0.8, 0.6, 0.15]
+    folder = _champion(
+        tmp_path,
+        {"model_package_arn": "arn:champion/3", "model_package_version": 3, "architecture": "hgb"},
+        [str(s) for s in champion_scores],
+    )
+    document = evaluate.evaluate(tmp_path / "val", tmp_path / "pred", champion_dir=folder)
+    champion = document["champion"]
+    assert champion["model_package_arn"] == "arn:champion/3"
+    assert champion["architecture"] == "hgb"
+    # champion on the same rows: positives 0.7, 0.8, 0.15 vs negatives 0.2, 0.1, 0.6 -> 7/9
+    assert champion["metrics"]["roc_auc"] == pytest.approx(7 / 9)
+    paired = document["paired"]
+    assert paired["method"] == "delong"
+    assert paired["challenger_auc"] == pytest.approx(8 / 9)
+    assert paired["champion_auc"] == pytest.approx(7 / 9)
+    assert paired["difference"] == pytest.approx(1 / 9)
+    assert paired["rows"] == 6
+    assert paired["interval"][0] < paired["difference"] < paired["interval"][1]
+
+
+def test_no_champion_gives_no_paired_comparison_and_says_why(tmp_path: Path) -> None:
+    _write(tmp_path, list("abcdef"), LABELS.tolist(), [str(s) for s in SCORES])
+    folder = _champion(tmp_path, {"model_package_arn": None, "reason": "no Approved model yet"})
+    document = evaluate.evaluate(tmp_path / "val", tmp_path / "pred", champion_dir=folder)
+    assert document["champion"] is None
+    assert document["paired"] is None
+    assert document["paired_unavailable"] == "no Approved model yet"
+
+
+def test_champion_rows_must_match_the_validation_rows(tmp_path: Path) -> None:
+    _write(tmp_path, list("abcdef"), LABELS.tolist(), [str(s) for s in SCORES])
+    folder = _champion(tmp_path, {"model_package_arn": "arn:c/1"}, ["0.1", "0.2"])
+    with pytest.raises(ValueError, match="champion: row count mismatch: 6 validation rows"):
+        evaluate.evaluate(tmp_path / "val", tmp_path / "pred", champion_dir=folder)
+
+
+def test_a_single_class_validation_set_leaves_the_paired_comparison_out(tmp_path: Path) -> None:
+    _write(tmp_path, list("abc"), [1, 1, 1], ["0.9", "0.8", "0.7"])
+    folder = _champion(tmp_path, {"model_package_arn": "arn:c/1"}, ["0.5", "0.6", "0.7"])
+    document = evaluate.evaluate(tmp_path / "val", tmp_path / "pred", champion_dir=folder)
+    assert document["paired"] is None
+    assert "at least 2 positive and 2 negative" in document["paired_unavailable"]
+
+
+def test_champion_dir_flag_end_to_end(tmp_path: Path) -> None:
+    _write(tmp_path, list("abcdef"), LABELS.tolist(), [str(s) for s in SCORES])
+    _champion(tmp_path, {"model_package_arn": "arn:c/1"}, [str(s) for s in SCORES])
+    evaluate.main(
+        [
+            "--validation-dir",
+            str(tmp_path / "val"),
+            "--predictions-dir",
+            str(tmp_path / "pred"),
+            "--champion-dir",
+            str(tmp_path / "champion"),
+            "--output-dir",
+            str(tmp_path / "out"),
+        ]
+    )
+    document = json.loads((tmp_path / "out" / "evaluation.json").read_text())
+    assert document["paired"]["difference"] == 0.0

@@ -320,3 +320,40 @@ def test_with_text_appends_the_same_text_column_prepare_writes(tmp_path: Path) -
     for before, after, expected in zip(plain_lines, text_lines, tokens, strict=True):
         assert after == f"{before},{expected or ''}"
     assert prepare.parse_args(["--package-type", "box", "--with-text"]).with_text == "true"
+
+
+@pytest.mark.parametrize("with_text", ["false", "true"])
+def test_champion_features_are_the_transform_rows_without_the_id(
+    tmp_path: Path, with_text: str
+) -> None:
+    """ScoreChampion sends these rows as they are: what the champion reads, no id, same order
+    as validation.parquet (so the n-th score is the n-th validation row)."""
+    table = synthetic_data.generate_training_set(600, seed=5, package_types=("box",))
+    synthetic_data.write_parquet(table, tmp_path / "in", rows_per_file=1_000)
+    split.main(
+        ["--package-type", "box", "--input-dir", str(tmp_path / "in"),
+         "--output-dir", str(tmp_path / "out"), f"--with-text={with_text}",
+         "--champion-with-text", with_text]
+    )  # fmt: skip
+    transform = (tmp_path / "out" / "validation_features" / "validation.csv").read_text()
+    champion = (tmp_path / "out" / "champion_features" / "validation.csv").read_text()
+    expected = [line.split(",", 1)[1] for line in transform.splitlines()]
+    assert champion.splitlines() == expected
+
+
+def test_champion_features_follow_the_champion_not_the_challenger(tmp_path: Path) -> None:
+    table = synthetic_data.generate_training_set(600, seed=5, package_types=("box",))
+    synthetic_data.write_parquet(table, tmp_path / "in", rows_per_file=1_000)
+    split.main(
+        ["--package-type", "box", "--input-dir", str(tmp_path / "in"),
+         "--output-dir", str(tmp_path / "out"), "--champion-with-text", "true"]
+    )  # fmt: skip
+    plain = (tmp_path / "out" / "validation_features" / "validation.csv").read_text().splitlines()
+    champion = (tmp_path / "out" / "champion_features" / "validation.csv").read_text().splitlines()
+    assert len(plain) == len(champion)
+    # one more field (the text) than the challenger's rows minus the id
+    assert plain[0].count(",") == champion[0].count(",")
+
+
+def test_without_the_flag_no_champion_features_are_written(split_dir: Path) -> None:
+    assert not (split_dir / "champion_features").exists()
