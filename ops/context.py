@@ -1,7 +1,8 @@
 """What every command works with: validated settings, derived names, AWS clients, the terminal.
 
 Names come from `stacks.settings.load_settings` (cdk.json context plus `--context key=value`
-overrides, the same dotted keys as `cdk synth -c`) and `stacks.naming`.
+overrides, the same dotted keys as `cdk synth -c`) and `pkgml_contracts.names`, the rules
+the stacks name resources by.
 """
 
 from __future__ import annotations
@@ -13,13 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from ops.errors import UsageError
+from pkgml_contracts.names import bucket_name, model_package_group_name, pipeline_name
+from pkgml_contracts.runs import PIPELINE_KINDS, PipelineKind
 from stacks import settings as settings_module
-from stacks.naming import (
-    PipelineKind,
-    bucket_name,
-    model_package_group_name,
-    pipeline_name,
-)
 from stacks.settings import (
     REGION_PATTERN,
     AppSettings,
@@ -30,7 +27,6 @@ from stacks.settings import (
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON = PROJECT_ROOT / "cdk.json"
-PIPELINE_KINDS: tuple[PipelineKind, ...] = ("training", "inference")
 
 ClientFactory = Callable[[str, str], Any]
 """(service name, region) -> boto3 client; tests inject moto- or Stubber-backed clients."""

@@ -299,7 +299,7 @@ class MlStack(Stack):
 
     @staticmethod
     def _training_settings(
-        environment: EnvironmentSettings, gate: dict[str, float]
+        environment: EnvironmentSettings, gate: dict[str, Any]
     ) -> dict[str, Any]:
         """What every training pipeline of one package type shares, whatever its architecture."""
         ml = environment.ml
@@ -315,6 +315,7 @@ class MlStack(Stack):
                 max_label_shift=gate["max_label_shift"],
                 max_label_count_change=gate["max_label_count_change"],
                 max_input_size_change=gate["max_input_size_change"],
+                comparison=gate["comparison"],
             ),
             "subnets": ml.subnets,
             "security_groups": ml.security_groups,

@@ -28,6 +28,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from pkgml_contracts import metrics as gate_metrics
+from pkgml_contracts.runs import PIPELINE_KINDS
 from stacks.components.access import (
     READ,
     acknowledge_wildcard_resource,
@@ -35,7 +37,6 @@ from stacks.components.access import (
     allow_objects,
     allow_publish,
 )
-from stacks.components.execution_role import GATE_METRICS_NAMESPACE
 from stacks.components.function import PlatformFunction
 from stacks.components.lifecycle import removal_policy
 from stacks.components.queues import dead_letter_queue
@@ -94,13 +95,14 @@ class MonitoringStack(Stack):
         )
         self._rules(self.notifier)
 
-        pipelines = {
+        pipelines: dict[tuple[str, str], str] = {
             (package_type, kind): pipeline_name(project, env_name, kind, package_type)
             for package_type in package_types
-            for kind in ("training", "inference")
+            for kind in PIPELINE_KINDS
         }
+        groups = {p: model_package_group_name(project, env_name, p) for p in package_types}
         self._pipeline_alarms(pipelines)
-        self._gate_alarms(project, env_name, package_types)
+        self._gate_alarms(groups)
         self._scheduler_alarms()
 
         facade = monitoring.MonitoringFacade(
@@ -126,7 +128,7 @@ class MonitoringStack(Stack):
             ),
         )
         facade.add_large_header(f"{self.prefix}: packaging ML platform")
-        self._pipeline_widgets(facade, pipelines)
+        self._pipeline_widgets(facade, pipelines, groups)
         for function in [*functions, self.notifier]:
             # e.g. "Ingest-Trigger-Handler": unique, and readable in the alarm name
             friendly = "-".join(function.node.path.split("/")[1:])
@@ -333,19 +335,17 @@ class MonitoringStack(Stack):
                     treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
                 )
 
-    def _gate_alarms(self, project: str, env_name: str, package_types: tuple[str, ...]) -> None:
+    def _gate_alarms(self, groups: Mapping[str, str]) -> None:
+        """Per package type ({package type: its model package group}): the gate's metrics
+        (`pkgml_contracts.metrics`) beyond bounds, and rejections in a row."""
         bounds = self.settings.deviation_alarms
+        # One alarm per deviation the gate publishes (settings key = the deviation's name).
         limits = {
-            "ScoreDrop": bounds.score_drop,
-            "LabelShift": bounds.label_shift,
-            "LabelCountChange": bounds.label_count_change,
-            "InputSizeChange": bounds.input_size_change,
+            metric: getattr(bounds, deviation)
+            for deviation, metric in gate_metrics.DEVIATION_METRICS.items()
         }
-        for package_type in package_types:
-            dimensions = {
-                "PackageType": package_type,
-                "ModelPackageGroup": model_package_group_name(project, env_name, package_type),
-            }
+        for package_type, group in groups.items():
+            dimensions = gate_metrics.dimensions(package_type, group)
             for metric_name, limit in limits.items():
                 self._alarm(
                     f"{package_type}-gate-{metric_name}",
@@ -354,7 +354,7 @@ class MonitoringStack(Stack):
                         "against the champion: the data or the model moved a lot."
                     ),
                     metric=cloudwatch.Metric(
-                        namespace=GATE_METRICS_NAMESPACE,
+                        namespace=gate_metrics.GATE_NAMESPACE,
                         metric_name=metric_name,
                         dimensions_map=dimensions,
                         statistic="Maximum",
@@ -374,8 +374,8 @@ class MonitoringStack(Stack):
                     "decision reasons."
                 ),
                 metric=cloudwatch.Metric(
-                    namespace=GATE_METRICS_NAMESPACE,
-                    metric_name="ConsecutiveRejections",
+                    namespace=gate_metrics.GATE_NAMESPACE,
+                    metric_name=gate_metrics.CONSECUTIVE_REJECTIONS,
                     dimensions_map=dimensions,
                     statistic="Maximum",
                     period=Duration.days(1),
@@ -412,7 +412,10 @@ class MonitoringStack(Stack):
     # ------------------------------------------------------------------ dashboard
 
     def _pipeline_widgets(
-        self, facade: monitoring.MonitoringFacade, pipelines: Mapping[tuple[str, str], str]
+        self,
+        facade: monitoring.MonitoringFacade,
+        pipelines: Mapping[tuple[str, str], str],
+        groups: Mapping[str, str],
     ) -> None:
         """SageMaker pipelines: executions succeeded/failed and durations (not in the library)."""
 
@@ -447,12 +450,11 @@ class MonitoringStack(Stack):
                     title="Gate: approved (1) / rejected (0)",
                     metrics=[
                         cloudwatch.Metric(
-                            namespace=GATE_METRICS_NAMESPACE,
-                            metric_name="Approved",
-                            dimensions_map={
-                                "PackageType": package_type,
-                                "ModelPackageGroup": f"{self.prefix}-{package_type}",
-                            },
+                            namespace=gate_metrics.GATE_NAMESPACE,
+                            metric_name=gate_metrics.APPROVED,
+                            dimensions_map=gate_metrics.dimensions(
+                                package_type, groups[package_type]
+                            ),
                             statistic="Maximum",
                             period=Duration.days(1),
                             label=package_type,

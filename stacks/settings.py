@@ -41,6 +41,7 @@ from pydantic import (
 )
 
 from pipeline_defs.architectures import architectures
+from pkgml_contracts import gate as gate_contract
 from pkgml_contracts.architectures import Architecture, ArchitectureError
 from pkgml_contracts.instance_types import InstanceTypeError, check_instance_type
 
@@ -211,27 +212,42 @@ def _job_instance_type(job: str) -> AfterValidator:
 _ISO_DURATION = r"^P(\d+D|T\d+H|\d+DT\d+H)$"
 
 
+def _gate_limit(name: str, *, optional: bool = False) -> Any:
+    """A gate criterion's field: its default (None if `optional`) and accepted range, from
+    `pkgml_contracts.gate`, the definition the trigger and the pipelines read too."""
+    criterion = gate_contract.criterion(name)
+    default = None if optional else criterion.default
+    return Field(default=default, ge=criterion.low, le=criterion.high)
+
+
+Comparison = Literal["same_data", "stored"]
+"""`pkgml_contracts.gate.COMPARISONS`: how the gate measures the score drop."""
+
+
 class GateCriteria(_Frozen):
     """Champion/challenger limits; every field optional so a package type overrides only some."""
 
-    max_score_drop: float | None = Field(default=None, ge=0, le=1)
-    min_score: float | None = Field(default=None, ge=0, le=1)
-    max_label_shift: float | None = Field(default=None, ge=0, le=1)
-    max_label_count_change: float | None = Field(default=None, ge=0, le=100)
-    max_input_size_change: float | None = Field(default=None, ge=0, le=100)
+    max_score_drop: float | None = _gate_limit("max_score_drop", optional=True)
+    min_score: float | None = _gate_limit("min_score", optional=True)
+    max_label_shift: float | None = _gate_limit("max_label_shift", optional=True)
+    max_label_count_change: float | None = _gate_limit("max_label_count_change", optional=True)
+    max_input_size_change: float | None = _gate_limit("max_input_size_change", optional=True)
+    comparison: Comparison | None = None
 
 
 class GateSettings(_Frozen):
-    """The gate's defaults (drop 0.02 ROC AUC, floor 0.70, shift 0.10, counts/size +-50%)."""
+    """The gate's defaults (`pkgml_contracts.gate`: drop 0.02 ROC AUC, floor 0.70, shift
+    0.10, counts/size +-50%)."""
 
-    max_score_drop: float = Field(default=0.02, ge=0, le=1)
-    min_score: float = Field(default=0.70, ge=0, le=1)
-    max_label_shift: float = Field(default=0.10, ge=0, le=1)
-    max_label_count_change: float = Field(default=0.5, ge=0, le=100)
-    max_input_size_change: float = Field(default=0.5, ge=0, le=100)
+    max_score_drop: float = _gate_limit("max_score_drop")
+    min_score: float = _gate_limit("min_score")
+    max_label_shift: float = _gate_limit("max_label_shift")
+    max_label_count_change: float = _gate_limit("max_label_count_change")
+    max_input_size_change: float = _gate_limit("max_input_size_change")
+    comparison: Comparison = gate_contract.DEFAULT_COMPARISON
     by_package_type: dict[str, GateCriteria] = Field(default_factory=dict)
 
-    def for_package_type(self, package_type: str) -> dict[str, float]:
+    def for_package_type(self, package_type: str) -> dict[str, Any]:
         """Effective criteria of one package type: its overrides on top of the defaults."""
         base = self.model_dump(exclude={"by_package_type"})
         override = self.by_package_type.get(package_type)

@@ -40,13 +40,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from extract_settings import Settings
-from extract_sql import RUN_KINDS, load_templates, render_query, unload_statement
+from extract_sql import load_templates, render_query, unload_statement
 from extract_store import Store, error_code
 from pkgml_log import log_event
 
+from pkgml_contracts.names import DataPrefixes
 from pkgml_contracts.notifications import encodable, sns_subject
+from pkgml_contracts.runs import RUN_KINDS, SCHEDULED_RUN_ID, scheduled_run_id
 
-UNLOAD_PREFIX = "unload/"
+UNLOAD_PREFIX = DataPrefixes.UNLOAD
 TERMINAL_STATES = frozenset({"FINISHED", "FAILED", "ABORTED"})
 EMPTY_IS_NORMAL = frozenset({"inference-daily"})  # a day without new products is not an alarm
 LIVE = frozenset({"starting", "submitted"})
@@ -55,7 +57,7 @@ DATA_API_RETENTION_SECONDS = 24 * 3600
 ATTEMPT_CHARS = 12  # of the ClientToken, in the statement name
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_RUN_ID = "(?:" + "|".join(re.escape(kind) for kind in RUN_KINDS) + r")-\d{4}-\d{2}-\d{2}"
+_RUN_ID = SCHEDULED_RUN_ID.pattern
 
 
 class InputError(ValueError):
@@ -86,7 +88,7 @@ class ExtractRequest:
     @property
     def run_id(self) -> str:
         """Deterministic per kind and date, so a re-fired schedule is the same run."""
-        return f"{self.kind}-{self.run_date.isoformat()}"
+        return scheduled_run_id(self.kind, self.run_date)
 
 
 def parse_start_event(event: Any, today: date) -> ExtractRequest:

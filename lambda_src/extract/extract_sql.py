@@ -14,7 +14,8 @@ from pathlib import Path
 
 from extract_settings import KMS_KEY_ARN, ROLE_ARN
 
-RUN_KINDS: tuple[str, ...] = ("training", "inference-daily", "inference-monthly")
+from pkgml_contracts.runs import RUN_KINDS, setting_key
+
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 _S3_PREFIX = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/unload/[a-z-]+/[a-z0-9-]+/")
@@ -23,7 +24,7 @@ _S3_PREFIX = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/unload/[a-z-]+/[
 def load_templates(directory: Path = SQL_DIR) -> dict[str, str]:
     """The versioned query templates, by run kind (file name: kind with '_' for '-')."""
     return {
-        kind: (directory / f"{kind.replace('-', '_')}.sql").read_text(encoding="utf-8")
+        kind: (directory / f"{setting_key(kind)}.sql").read_text(encoding="utf-8")
         for kind in RUN_KINDS
     }
 

@@ -35,6 +35,8 @@ from urllib.parse import quote
 
 from notify_settings import Settings, Topic
 
+from pkgml_contracts.names import owned, parse_group_name
+from pkgml_contracts.names import parse_pipeline_name as parse_name
 from pkgml_contracts.notifications import sns_subject
 
 EXECUTION_STATUS = "SageMaker Model Building Pipeline Execution Status Change"
@@ -54,12 +56,6 @@ REASONS_MAX = 12
 _PIPELINE_ARN = re.compile(
     r"arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:\d{12}:pipeline/(?P<name>[^/\s]+)"
     r"(?:/execution/(?P<execution>[^/\s]+))?"
-)
-# '<package type>-training' (the configured architecture), '<package type>-training-<arch>'
-# (another deployed architecture), '<package type>-inference'.
-_PIPELINE_NAME = re.compile(
-    r"(?P<package>[a-z0-9]+(?:-[a-z0-9]+)*?)-(?P<kind>training|inference)"
-    r"(?:-(?P<architecture>[a-z][a-z0-9-]*))?"
 )
 _PACKAGE_VERSION = re.compile(r".*/(\d+)")
 _SECRET_KEY = re.compile(
@@ -227,34 +223,41 @@ def _execution_arn(event: Mapping[str, Any], detail: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Pipeline:
-    """A pipeline name of this environment; package type and kind None if off-pattern."""
+    """A pipeline name of this environment; package type, kind and architecture None if
+    off-pattern (architecture also None for the configured one's pipeline and inference)."""
 
     name: str
     package_type: str | None
     kind: str | None
+    architecture: str | None = None
 
 
 def _own(name: str, s: Settings) -> bool:
     # ARNs carry pipeline names lowercased; configured names are lowercase already.
-    return name.lower().startswith(f"{s.prefix}-")
+    return owned(name, s.prefix)
 
 
 def parse_pipeline_name(name: str, s: Settings) -> Pipeline | None:
-    """`<project>-<env>-<package type>-training[-<architecture>]|inference`; None if another
-    environment's."""
+    """`<project>-<env>-<package type>-training[-<architecture>]|inference`
+    (`pkgml_contracts.names`); None if another environment's."""
     if not _own(name, s):
         return None
-    match = _PIPELINE_NAME.fullmatch(name.lower()[len(s.prefix) + 1 :])
-    if match is None or (s.package_types and match["package"] not in s.package_types):
+    parts = parse_name(name, s.prefix)
+    if parts is None or (s.package_types and parts.package_type not in s.package_types):
         return Pipeline(name=name, package_type=None, kind=None)
-    return Pipeline(name=name, package_type=match["package"], kind=match["kind"])
+    return Pipeline(
+        name=name,
+        package_type=parts.package_type,
+        kind=parts.kind,
+        architecture=parts.architecture,
+    )
 
 
 def _group_package_type(group: str, s: Settings) -> str | None:
-    rest = group.lower()[len(s.prefix) + 1 :]
-    if not rest or (s.package_types and rest not in s.package_types):
+    package_type = parse_group_name(group, s.prefix)
+    if package_type is None or (s.package_types and package_type not in s.package_types):
         return None
-    return rest
+    return package_type
 
 
 def _execution_parts(arn: str) -> tuple[str, str]:

@@ -22,29 +22,34 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pkgml_contracts import gate
 from pkgml_contracts.architectures import Architecture, ArchitectureError
 from pkgml_contracts.instance_types import TYPE_PATTERN, InstanceTypeError, check_instance_type
+from pkgml_contracts.names import DataPrefixes
+from pkgml_contracts.runs import (
+    INFERENCE_KINDS,
+    RUN_ID_FORM,
+    RUN_ID_PATTERN,
+    RUN_KINDS,
+    TRAINING_KINDS,
+    pipeline_for_run,
+)
 
 SCHEMA_VERSION = 1
-RUN_KINDS: tuple[str, ...] = ("training", "inference-daily", "inference-monthly")
-TRAINING_KINDS = frozenset({"training"})
-INFERENCE_KINDS = frozenset({"inference-daily", "inference-monthly"})
-
-RUN_ID_FORM = "1-63 letters, digits and hyphens, starting with a letter or digit"
-RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}")
 # A run file nests 3 levels (model.hyperparameters.max_depth); deeper is never valid
 # and, far deeper, would exhaust the JSON parser's recursion.
 MAX_JSON_DEPTH = 20
 # s3://<bucket>/unload/<dataset>/<extract id>/manifest
 MANIFEST_PATTERN = re.compile(
-    r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/unload/"
-    r"(?P<dataset>[a-z0-9-]+)/(?P<extract_id>[A-Za-z0-9][A-Za-z0-9-]{0,62})/manifest"
+    r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/"
+    + re.escape(DataPrefixes.UNLOAD)
+    + r"(?P<dataset>[a-z0-9-]+)/(?P<extract_id>[A-Za-z0-9][A-Za-z0-9-]{0,62})/manifest"
 )
-# Which unload datasets each kind may read: training needs labels, inference does not.
+# Which unload datasets (each kind's extract) each kind may read: training needs labels,
+# inference does not.
 DATASETS_FOR_KIND: Mapping[str, frozenset[str]] = {
-    "training": frozenset({"training"}),
-    "inference-daily": frozenset({"inference-daily", "inference-monthly"}),
-    "inference-monthly": frozenset({"inference-daily", "inference-monthly"}),
+    **dict.fromkeys(TRAINING_KINDS, TRAINING_KINDS),
+    **dict.fromkeys(INFERENCE_KINDS, INFERENCE_KINDS),
 }
 
 
@@ -142,7 +147,7 @@ class Model:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Champion/challenger gate criteria (training runs only)."""
+    """Champion/challenger gate criteria (training runs only): `pkgml_contracts.gate`."""
 
     max_score_drop: float | None = None
     min_score: float | None = None
@@ -261,13 +266,10 @@ INSTANCE_TYPE_JOBS: Mapping[str, str] = {
 
 
 # name -> (check, kinds it applies to)
+# Every threshold is a criterion of the training pipeline's champion/challenger gate.
 _THRESHOLDS: dict[str, tuple[_Check, frozenset[str]]] = {
-    "max_score_drop": (_number(0.0, 1.0), TRAINING_KINDS),
-    "min_score": (_number(0.0, 1.0), TRAINING_KINDS),
-    # Every threshold is a criterion of the training pipeline's champion/challenger gate.
-    "max_label_shift": (_number(0.0, 1.0), TRAINING_KINDS),
-    "max_label_count_change": (_number(0.0, 100.0), TRAINING_KINDS),
-    "max_input_size_change": (_number(0.0, 100.0), TRAINING_KINDS),
+    criterion.name: (_number(criterion.low, criterion.high), TRAINING_KINDS)
+    for criterion in gate.CRITERIA
 }
 _PARAMETERS: dict[str, tuple[_Check, frozenset[str]]] = {
     "validation_ratio": (_number(0.05, 0.5), TRAINING_KINDS),
@@ -740,12 +742,8 @@ _PIPELINE_PARAMETER_NAMES: tuple[tuple[str, str, str], ...] = (
     ("TransformInstanceCount", "", "transform_instance_count"),
     ("PrepareInstanceCount", "", "prepare_instance_count"),
 )
-_THRESHOLD_PARAMETER_NAMES: tuple[tuple[str, str, str], ...] = (
-    ("MaxScoreDrop", "thresholds", "max_score_drop"),
-    ("MinScore", "thresholds", "min_score"),
-    ("MaxLabelShift", "thresholds", "max_label_shift"),
-    ("MaxLabelCountChange", "thresholds", "max_label_count_change"),
-    ("MaxInputSizeChange", "thresholds", "max_input_size_change"),
+_THRESHOLD_PARAMETER_NAMES: tuple[tuple[str, str, str], ...] = tuple(
+    (criterion.parameter, "thresholds", criterion.name) for criterion in gate.CRITERIA
 )
 
 
@@ -787,7 +785,7 @@ def pipeline_parameters(run: RunFile, package_type: str) -> list[dict[str, str]]
                 value = model.hyperparameters[item.name]
                 result.append({"Name": item.parameter_name, "Value": item.text(value)})
     add(_THRESHOLD_PARAMETER_NAMES)
-    if run.kind != "training":
+    if pipeline_for_run(run.kind) == "inference":
         # Daily and monthly share the inference pipeline; the kind labels the loaded rows.
         result.append({"Name": "RunKind", "Value": run.kind})
     return result

@@ -24,13 +24,8 @@ from ops.runfiles import (
     run_file_document,
     trigger_rules,
 )
-from stacks.naming import (
-    RUN_KINDS,
-    DataPrefixes,
-    RunKind,
-    pipeline_for_run,
-    training_pipeline_name,
-)
+from pkgml_contracts.names import DataPrefixes, run_file_key, training_pipeline_name
+from pkgml_contracts.runs import RUN_KINDS, RunKind, pipeline_for_run
 
 _MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 _NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound"})
@@ -90,7 +85,7 @@ def run_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
     """Validate, refuse to overwrite (unless --force), write; print what the trigger will start."""
     rules = trigger_rules()
     run_id = args.run_id or default_run_id(args.kind)
-    key = f"{DataPrefixes.RUNS}{args.kind}/{run_id}.json"
+    key = run_file_key(args.kind, run_id)
     document = run_file_document(
         kind=args.kind,
         run_id=run_id,

@@ -12,8 +12,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ops.context import PIPELINE_KINDS, OpsContext
+from ops.context import OpsContext
 from ops.formatting import Result, format_duration, seconds_between, shorten, table
+from pkgml_contracts.runs import PIPELINE_KINDS
 
 TERMINAL = frozenset({"Succeeded", "Failed", "Stopped"})
 NEEDS_STEPS = frozenset({"Failed", "Stopped", "Executing", "Stopping"})

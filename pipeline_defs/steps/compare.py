@@ -17,7 +17,14 @@ never approves silently on missing evidence.
 
 Checks (all evaluated and reported; approve iff every non-skipped check passes):
 - min_score: challenger primary score (default roc_auc) >= floor;
-- max_score_drop: champion score - challenger score <= limit (absolute);
+- max_score_drop: champion score - challenger score <= limit (absolute). With
+  `--comparison same_data` (the default) both scores are of the same rows: Evaluate's
+  `paired` section (the champion scored by ScoreChampion on this week's validation rows,
+  DeLong interval of the difference); a drop over the limit fails only when the interval
+  lies wholly below zero (worse beyond noise). The stored comparison (the champion's own
+  validation score, weeks old) is used with `--comparison stored`, and as the fallback,
+  with the reason, when there are no same-data scores of the current champion (e.g. it
+  was approved by hand after ScoreChampion ran). Same-data comparisons are of ROC AUC.
 - max_label_shift: total-variation distance of the label distributions <= limit
   (for 0/1 labels this equals the absolute difference of the positive rates);
 - max_label_count_change: |challenger labelled rows / champion's - 1| <= limit;
@@ -32,11 +39,15 @@ deviations come from float arithmetic on the documents (0.90 - 0.88 is
 rejected. 1e-9 is far below any meaningful limit and far above float rounding (~1e-16).
 decision.json states the tolerance it applied ("tolerance").
 
+Criteria names and defaults are `pkgml_contracts.gate`'s (the settings, the trigger and
+the pipeline's parameters read the same definition); this script refuses only limits that
+are negative or not finite.
+
 Outputs: `--output-dir` (default /opt/ml/processing/output/decision)/decision.json:
 {"decision": "approve"|"reject", "reasons": [str], "checks": [check], "deviations": {...},
- "champion_model_package_arn": str|null, "tolerance": 1e-9, ...}; and CloudWatch metrics in
-namespace PackagingML/Gate with dimensions PackageType and ModelPackageGroup (skip with
---no-metrics).
+ "champion_model_package_arn": str|null, "tolerance": 1e-9, ...}; and CloudWatch metrics
+(`pkgml_contracts.metrics`: namespace PackagingML/Gate, dimensions PackageType and
+ModelPackageGroup) that the monitoring stack's alarms read (skip with --no-metrics).
 """
 
 from __future__ import annotations
@@ -51,11 +62,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from pkgml_contracts import gate
+from pkgml_contracts import metrics as gate_metrics
 from pkgml_contracts.registry import latest_approved
 
 EVALUATION_URI_KEY = "evaluation_s3_uri"
 STATISTICS_URI_KEY = "statistics_s3_uri"
-METRIC_NAMESPACE = "PackagingML/Gate"
+METRIC_NAMESPACE = gate_metrics.GATE_NAMESPACE
 APPROVE = "approve"
 REJECT = "reject"
 TOLERANCE = 1e-9
@@ -151,24 +164,85 @@ class Evidence:
         )
 
 
+_NOT_LIMITS = frozenset({"primary_metric", "comparison"})
+
+
+@dataclass(frozen=True)
+class SameData:
+    """The challenger and the champion scored on the same validation rows (Evaluate's
+    `paired` section: ROC AUC, DeLong interval of challenger - champion)."""
+
+    champion_model_package_arn: str
+    challenger_score: float
+    champion_score: float
+    difference: float
+    interval: tuple[float, float]
+    confidence: float
+    rows: int
+
+    @classmethod
+    def from_evaluation(cls, evaluation: Mapping[str, Any]) -> SameData | None:
+        """The paired comparison in evaluation.json, None when it has none."""
+        paired, champion = evaluation.get("paired"), evaluation.get("champion")
+        if not paired or not champion:
+            return None
+        if not isinstance(paired, Mapping) or not isinstance(champion, Mapping):
+            raise EvidenceError("evaluation: 'paired' and 'champion' must be objects")
+        for key in ("challenger_auc", "champion_auc", "interval", "rows"):
+            if key not in paired:
+                raise EvidenceError(f"evaluation: the paired comparison has no {key!r}")
+        low, high = (float(v) for v in paired["interval"])
+        return cls(
+            champion_model_package_arn=str(champion.get("model_package_arn")),
+            challenger_score=float(paired["challenger_auc"]),
+            champion_score=float(paired["champion_auc"]),
+            difference=float(paired["challenger_auc"]) - float(paired["champion_auc"]),
+            interval=(low, high),
+            confidence=float(paired.get("confidence", 0.95)),
+            rows=int(paired["rows"]),
+        )
+
+    @property
+    def worse_beyond_noise(self) -> bool:
+        """The whole interval of challenger - champion is below zero."""
+        return self.interval[1] < 0
+
+    def text(self) -> str:
+        """One sentence for the reasons and the notification."""
+        low, high = self.interval
+        return (
+            f"challenger {self.challenger_score:.3f} vs champion {self.champion_score:.3f} on "
+            f"the same {self.rows:,} rows; difference {self.difference:+.3f}, "
+            f"{self.confidence * 100:g} % interval [{low:+.3f}, {high:+.3f}]"
+        )
+
+
 @dataclass(frozen=True)
 class Criteria:
-    """Gate limits (defaults: roc_auc, drop 0.02, floor 0.7, shift 0.1, count 0.5, size 0.5)."""
+    """Gate limits (defaults, `pkgml_contracts.gate`: roc_auc, drop 0.02, floor 0.7, shift 0.1,
+    count 0.5, size 0.5)."""
 
-    primary_metric: str = "roc_auc"
-    max_score_drop: float = 0.02
-    min_score: float = 0.7
-    max_label_shift: float = 0.1
-    max_label_count_change: float = 0.5
-    max_input_size_change: float = 0.5
+    primary_metric: str = gate.PRIMARY_METRIC
+    comparison: str = gate.DEFAULT_COMPARISON
+    max_score_drop: float = gate.DEFAULTS["max_score_drop"]
+    min_score: float = gate.DEFAULTS["min_score"]
+    max_label_shift: float = gate.DEFAULTS["max_label_shift"]
+    max_label_count_change: float = gate.DEFAULTS["max_label_count_change"]
+    max_input_size_change: float = gate.DEFAULTS["max_input_size_change"]
 
     def __post_init__(self) -> None:
         """Reject limits that are negative or not finite."""
         if not self.primary_metric:
             raise ValueError("primary_metric must be a metric name")
+        if self.comparison not in gate.COMPARISONS:
+            raise ValueError(
+                f"comparison must be one of {', '.join(gate.COMPARISONS)}, got {self.comparison!r}"
+            )
         for item in fields(self):
             value = getattr(self, item.name)
-            if item.name != "primary_metric" and not (math.isfinite(value) and value >= 0):
+            if item.name in _NOT_LIMITS:
+                continue
+            if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"criterion {item.name} must be a finite number >= 0, got {value}")
 
 
@@ -194,9 +268,11 @@ class Decision:
     champion_model_package_arn: str | None
     deviations: dict[str, float | None]
     challenger_score: float | None
-    champion_score: float | None
+    champion_score: float | None  # the champion's stored score (its own validation set)
     criteria: Criteria = field(default_factory=Criteria)
     tolerance: float = TOLERANCE
+    comparison: str = "none"  # what the score check used: same_data, stored, none (no champion)
+    same_data: dict[str, Any] | None = None  # both scores on the same rows, when measured
 
     @property
     def approved(self) -> bool:
@@ -228,8 +304,66 @@ def total_variation(p: Mapping[str, float], q: Mapping[str, float]) -> float:
     return 0.5 * sum(abs(p.get(k, 0.0) - q.get(k, 0.0)) for k in set(p) | set(q))
 
 
-def decide(challenger: Evidence, champion: Evidence | None, criteria: Criteria) -> Decision:
-    """Judge the challenger; champion None = first model, judged on the floor only."""
+def _score_check(
+    metric: str,
+    challenger_score: float,
+    champion: Evidence,
+    champion_score: float,
+    criteria: Criteria,
+    same_data: SameData | None,
+    same_data_unavailable: str | None,
+) -> tuple[Check, float, str]:
+    """The max_score_drop check, its drop, and the comparison it used."""
+    limit = criteria.max_score_drop
+    why_stored = ""
+    if criteria.comparison == "same_data":
+        if same_data is None:
+            why_stored = f"no same-data scores ({same_data_unavailable or 'not measured'})"
+        elif same_data.champion_model_package_arn != champion.model_package_arn:
+            why_stored = (
+                f"the same-data scores are of {same_data.champion_model_package_arn}, not the "
+                "current champion"
+            )
+        elif metric != "roc_auc":
+            why_stored = f"same-data comparisons are of roc_auc, the gate judges {metric}"
+        else:
+            drop = -same_data.difference
+            over = not within(drop, limit)
+            noise = over and not same_data.worse_beyond_noise
+            message = (
+                f"{same_data.text()}: a drop of {drop:+.4f} against a limit of {limit:.4f}"
+                + (" (over the limit but within noise: the interval includes 0)" if noise else "")
+            )
+            return (
+                Check("max_score_drop", drop, limit, not over or noise, False, message),
+                drop,
+                ("same_data"),
+            )
+    drop = champion_score - challenger_score
+    message = (
+        f"{metric} moved from {champion_score:.4f} (champion) to "
+        f"{challenger_score:.4f}: a drop of {drop:+.4f} against a limit of {limit:.4f}"
+    )
+    if why_stored:
+        message += f" (stored scores: {why_stored})"
+    return Check("max_score_drop", drop, limit, within(drop, limit), False, message), drop, "stored"
+
+
+def decide(
+    challenger: Evidence,
+    champion: Evidence | None,
+    criteria: Criteria,
+    *,
+    same_data: SameData | None = None,
+    same_data_unavailable: str | None = None,
+) -> Decision:
+    """Judge the challenger; champion None = first model, judged on the floor only.
+
+    same_data: both models' scores on the challenger's validation rows (the score check
+    uses them when criteria.comparison is same_data and they are of this champion);
+    same_data_unavailable: why there are none (named in the check's message).
+    """
+    comparison = "none"
     metric = criteria.primary_metric
     challenger_score = challenger.score(metric)
     champion_score = champion.score(metric) if champion is not None else None
@@ -263,9 +397,7 @@ def decide(challenger: Evidence, champion: Evidence | None, criteria: Criteria) 
             )
         )
 
-    deviations: dict[str, float | None] = dict.fromkeys(
-        ("score_drop", "label_shift", "label_count_change", "input_size_change")
-    )
+    deviations: dict[str, float | None] = dict.fromkeys(gate.DEVIATIONS)
     if champion is None or champion_score is None:
         for name, limit in (
             ("max_score_drop", criteria.max_score_drop),
@@ -287,21 +419,17 @@ def decide(challenger: Evidence, champion: Evidence | None, criteria: Criteria) 
                 )
             )
         else:
-            drop = champion_score - challenger_score
-            deviations["score_drop"] = drop
-            passed = within(drop, criteria.max_score_drop)
-            checks.append(
-                Check(
-                    "max_score_drop",
-                    drop,
-                    criteria.max_score_drop,
-                    passed,
-                    False,
-                    f"{metric} moved from {champion_score:.4f} (champion) to "
-                    f"{challenger_score:.4f}: a drop of {drop:+.4f} against a limit of "
-                    f"{criteria.max_score_drop:.4f}",
-                )
+            check, drop, comparison = _score_check(
+                metric,
+                challenger_score,
+                champion,
+                champion_score,
+                criteria,
+                same_data,
+                same_data_unavailable,
             )
+            deviations["score_drop"] = drop
+            checks.append(check)
         shift = total_variation(challenger.label_distribution, champion.label_distribution)
         deviations["label_shift"] = shift
         checks.append(
@@ -363,6 +491,10 @@ def decide(challenger: Evidence, champion: Evidence | None, criteria: Criteria) 
         challenger_score=challenger_score,
         champion_score=champion_score,
         criteria=criteria,
+        comparison=comparison,
+        same_data=None
+        if same_data is None
+        else {**asdict(same_data), "interval": list(same_data.interval), "text": same_data.text()},
     )
 
 
@@ -474,19 +606,17 @@ def publish_metrics(
     consecutive_rejections: int | None = None,
 ) -> list[dict[str, Any]]:
     """put_metric_data of the deviations, the challenger score, Approved (0/1) and, when
-    given, ConsecutiveRejections (this decision included; 0 when approved)."""
-    dimensions = [
-        {"Name": "PackageType", "Value": package_type},
-        {"Name": "ModelPackageGroup", "Value": model_package_group},
-    ]
+    given, ConsecutiveRejections (this decision included; 0 when approved); names and
+    dimensions are `pkgml_contracts.metrics`'."""
+    dimensions = gate_metrics.dimension_list(package_type, model_package_group)
     values = {
-        "ScoreDrop": decision.deviations["score_drop"],
-        "LabelShift": decision.deviations["label_shift"],
-        "LabelCountChange": decision.deviations["label_count_change"],
-        "InputSizeChange": decision.deviations["input_size_change"],
-        "ChallengerScore": decision.challenger_score,
-        "Approved": 1.0 if decision.approved else 0.0,
-        "ConsecutiveRejections": consecutive_rejections,
+        **{
+            gate_metrics.DEVIATION_METRICS[name]: decision.deviations[name]
+            for name in gate.DEVIATIONS
+        },
+        gate_metrics.CHALLENGER_SCORE: decision.challenger_score,
+        gate_metrics.APPROVED: 1.0 if decision.approved else 0.0,
+        gate_metrics.CONSECUTIVE_REJECTIONS: consecutive_rejections,
     }
     data = [
         {"MetricName": name, "Dimensions": dimensions, "Value": float(value), "Unit": "None"}
@@ -523,10 +653,11 @@ def criteria_from_args(args: argparse.Namespace) -> Criteria:
     defaults = Criteria()
     return Criteria(
         primary_metric=args.primary_metric.strip() or defaults.primary_metric,
+        comparison=args.comparison.strip() or defaults.comparison,
         **{
             item.name: _criterion(getattr(args, item.name), item.name, getattr(defaults, item.name))
             for item in fields(Criteria)
-            if item.name != "primary_metric"
+            if item.name not in _NOT_LIMITS
         },
     )
 
@@ -537,8 +668,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--package-type", required=True)
     parser.add_argument("--model-package-group", required=True)
     parser.add_argument("--primary-metric", default="")
+    parser.add_argument(
+        "--comparison", default="", help=f"{' or '.join(gate.COMPARISONS)} (default same_data)"
+    )
     for item in fields(Criteria):
-        if item.name != "primary_metric":
+        if item.name not in _NOT_LIMITS:
             parser.add_argument(f"--{item.name.replace('_', '-')}", default="")
     parser.add_argument(
         "--evaluation-path",
@@ -562,13 +696,22 @@ def run(args: argparse.Namespace, clients: AwsClients | None = None) -> Decision
     """Load both sides' evidence, decide, write decision.json, publish metrics."""
     clients = clients or AwsClients(region_name=args.region)
     criteria = criteria_from_args(args)
+    evaluation = _read_json_file(
+        args.evaluation_path, "evaluation.json", what="challenger evaluation"
+    )
     challenger = Evidence.from_documents(
-        _read_json_file(args.evaluation_path, "evaluation.json", what="challenger evaluation"),
+        evaluation,
         _read_json_file(args.statistics_path, "statistics.json", what="challenger statistics"),
         source="challenger",
     )
     champion = load_champion(clients, args.model_package_group, metric=criteria.primary_metric)
-    decision = decide(challenger, champion, criteria)
+    decision = decide(
+        challenger,
+        champion,
+        criteria,
+        same_data=SameData.from_evaluation(evaluation),
+        same_data_unavailable=evaluation.get("paired_unavailable"),
+    )
     document = {
         "package_type": args.package_type,
         "model_package_group": args.model_package_group,

@@ -9,6 +9,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from pkgml_contracts.metrics import GATE_NAMESPACE
 from stacks.components.access import (
     READ,
     READ_WRITE,
@@ -19,7 +20,7 @@ from stacks.components.access import (
 )
 from stacks.naming import ArtifactPrefixes, DataPrefixes
 
-GATE_METRICS_NAMESPACE = "PackagingML/Gate"
+GATE_METRICS_NAMESPACE = GATE_NAMESPACE  # the Compare step puts its metrics only here
 
 
 class SageMakerExecutionRole(Construct):

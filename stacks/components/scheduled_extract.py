@@ -19,6 +19,7 @@ from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from pkgml_contracts.runs import RUN_KINDS, setting_key
 from stacks.components.access import (
     READ,
     READ_WRITE,
@@ -35,11 +36,7 @@ from stacks.naming import DataPrefixes
 from stacks.settings import RedshiftSettings, Schedule, SchedulesSettings
 
 # Schedule setting name -> run kind (the run file's `kind`).
-SCHEDULED_KINDS = {
-    "training": "training",
-    "inference_daily": "inference-daily",
-    "inference_monthly": "inference-monthly",
-}
+SCHEDULED_KINDS = {setting_key(kind): kind for kind in RUN_KINDS}
 
 
 class ScheduledExtract(Construct):

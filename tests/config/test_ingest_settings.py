@@ -145,6 +145,26 @@ def test_gate_per_package_type_override_applies_to_that_type_only(base_context):
     assert settings.environment("dev").gate.for_package_type("box")["max_score_drop"] == 0.02
 
 
+def test_gate_comparison_defaults_to_same_data_and_is_overridable(base_context):
+    settings = settings_with(
+        base_context, **{"environments.prod.gate.by_package_type.box.comparison": "stored"}
+    )
+    gate = settings.environment("prod").gate
+    assert gate.for_package_type("mailer")["comparison"] == "same_data"
+    assert gate.for_package_type("box")["comparison"] == "stored"
+    message = error_with(base_context, **{"defaults.gate.comparison": "median"})
+    assert "defaults.gate.comparison" in message and "'same_data' or 'stored'" in message
+
+
+def test_gate_comparisons_are_the_contracts():
+    from typing import get_args
+
+    from pkgml_contracts import gate as gate_contract
+    from stacks.settings import Comparison
+
+    assert get_args(Comparison) == gate_contract.COMPARISONS
+
+
 def test_gate_override_for_unknown_package_type_is_rejected(base_context):
     message = error_with(
         base_context, **{"environments.prod.gate.by_package_type.tube.max_score_drop": "0.01"}

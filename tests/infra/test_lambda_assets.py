@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stacks.components.function import LAMBDA_SOURCE, lambda_asset_dir
+from stacks.components.function import CONTRACTS_SOURCE, LAMBDA_SOURCE, lambda_asset_dir
 
 FUNCTIONS = sorted(
     p.name
@@ -44,7 +44,10 @@ def test_the_shared_contracts_ship_as_a_package_with_every_function():
     for folder in FUNCTIONS:
         package = lambda_asset_dir(folder) / "pkgml_contracts"
         assert (package / "__init__.py").is_file()
-        assert {"instance_types.py", "notifications.py", "registry.py"} <= {
+        assert {p.name for p in CONTRACTS_SOURCE.glob("*.py")} == {
+            p.name for p in package.glob("*.py")
+        }
+        assert {"gate.py", "metrics.py", "names.py", "runs.py", "registry.py"} <= {
             p.name for p in package.glob("*.py")
         }
 

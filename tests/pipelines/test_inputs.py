@@ -53,6 +53,7 @@ def test_gate_defaults() -> None:
         "max_label_count_change": 0.5,
         "max_input_size_change": 0.5,
         "primary_metric": "roc_auc",
+        "comparison": "same_data",
     }
     with pytest.raises(ValueError):
         GateDefaults(min_score=2.0)

@@ -586,3 +586,139 @@ def test_runs_in_the_processing_job_layout(tmp_path: Path) -> None:
     assert "--max-score-drop" in result.stdout
     without_lib = run({})
     assert "No module named 'pkgml_contracts'" in without_lib.stderr
+
+
+# --- same-data comparison (the champion scored on the challenger's validation rows) -------
+
+
+def same_data(
+    challenger_auc: float,
+    champion_auc: float,
+    interval: tuple[float, float],
+    *,
+    arn: str = "arn:champion/3",
+    rows: int = 48_210,
+) -> compare.SameData:
+    return compare.SameData.from_evaluation(
+        {
+            "champion": {"model_package_arn": arn, "architecture": "xgboost"},
+            "paired": {
+                "method": "delong",
+                "rows": rows,
+                "challenger_auc": challenger_auc,
+                "champion_auc": champion_auc,
+                "difference": challenger_auc - champion_auc,
+                "confidence": 0.95,
+                "interval": list(interval),
+            },
+        }
+    )
+
+
+def test_a_harder_week_rejected_on_stored_scores_is_approved_on_the_same_rows() -> None:
+    """The champion scored 0.90 on its own week; this week is harder for both models."""
+    champion = Evidence(
+        metrics={"roc_auc": 0.90},
+        label_counts={"0": 8_000, "1": 2_000},
+        model_package_arn="arn:champion/3",
+    )
+    candidate = challenger(score=0.86)
+    harder = same_data(0.86, 0.84, (0.012, 0.028))
+    stored = decide(candidate, champion, Criteria(comparison="stored"), same_data=harder)
+    fair = decide(candidate, champion, Criteria(comparison="same_data"), same_data=harder)
+    assert stored.decision == "reject" and _failed(stored) == {"max_score_drop"}
+    assert fair.decision == "approve", fair.reasons
+    assert fair.comparison == "same_data" and stored.comparison == "stored"
+    assert fair.deviations["score_drop"] == pytest.approx(-0.02)
+    check = next(c for c in fair.checks if c.name == "max_score_drop")
+    assert "challenger 0.860 vs champion 0.840 on the same 48,210 rows" in check.message
+    assert "95 % interval [+0.012, +0.028]" in check.message
+    # both numbers stay in the decision for the trend
+    assert fair.champion_score == 0.90
+    assert fair.same_data is not None and fair.same_data["champion_score"] == 0.84
+
+
+def test_an_easier_week_approved_on_stored_scores_is_rejected_on_the_same_rows() -> None:
+    champion = Evidence(
+        metrics={"roc_auc": 0.85},
+        label_counts={"0": 8_000, "1": 2_000},
+        model_package_arn="arn:champion/3",
+    )
+    candidate = challenger(score=0.87)
+    easier = same_data(0.87, 0.91, (-0.05, -0.03))
+    assert decide(candidate, champion, Criteria(comparison="stored"), same_data=easier).approved
+    fair = decide(candidate, champion, CRITERIA, same_data=easier)
+    assert fair.decision == "reject" and _failed(fair) == {"max_score_drop"}
+    assert "difference -0.040" in fair.reasons[0]
+
+
+def test_a_drop_beyond_the_limit_that_noise_explains_passes_and_says_so() -> None:
+    noisy = same_data(0.80, 0.83, (-0.07, 0.01), rows=400)
+    decision = decide(challenger(score=0.80), CHAMPION, CRITERIA, same_data=noisy)
+    check = next(c for c in decision.checks if c.name == "max_score_drop")
+    assert check.passed
+    assert "within noise" in check.message
+
+
+def test_same_data_scores_of_another_champion_fall_back_to_stored_scores() -> None:
+    """The champion changed (approved by hand) between ScoreChampion and Compare."""
+    stale = same_data(0.86, 0.80, (0.05, 0.07), arn="arn:champion/2")
+    decision = decide(challenger(score=0.80), CHAMPION, CRITERIA, same_data=stale)
+    assert decision.comparison == "stored"
+    assert decision.decision == "reject"
+    check = next(c for c in decision.checks if c.name == "max_score_drop")
+    assert "arn:champion/2" in check.message and "stored" in check.message
+
+
+def test_without_same_data_scores_the_stored_comparison_is_used_with_the_reason() -> None:
+    decision = decide(
+        challenger(score=0.86), CHAMPION, CRITERIA, same_data_unavailable="single class"
+    )
+    assert decision.comparison == "stored" and decision.approved
+    check = next(c for c in decision.checks if c.name == "max_score_drop")
+    assert "single class" in check.message
+
+
+def test_the_first_model_ignores_the_comparison() -> None:
+    decision = decide(challenger(score=0.86), None, CRITERIA, same_data_unavailable="no champion")
+    assert decision.approved and decision.comparison == "none"
+
+
+def test_comparison_must_be_known() -> None:
+    with pytest.raises(ValueError, match="comparison must be one of same_data, stored"):
+        Criteria(comparison="median")
+
+
+def test_same_data_evidence_is_read_from_the_evaluation_document() -> None:
+    assert compare.SameData.from_evaluation({"metrics": {}}) is None
+    assert compare.SameData.from_evaluation({"paired": None, "champion": None}) is None
+    with pytest.raises(EvidenceError, match="paired comparison has no 'champion_auc'"):
+        compare.SameData.from_evaluation(
+            {"champion": {"model_package_arn": "a"}, "paired": {"challenger_auc": 0.8}}
+        )
+
+
+@pytest.mark.parametrize(
+    ("comparison", "verdict"), [("same_data", "approve"), ("stored", "reject")]
+)
+def test_main_judges_the_same_rows_unless_told_stored(
+    aws: dict[str, Any], tmp_path: Path, comparison: str, verdict: str
+) -> None:
+    champion = _register(aws, "Approved", _evidence_docs(0.90, 200, 1_000, 10_000))
+    evaluation, statistics = _evidence_docs(0.86, 200, 1_000, 10_000)
+    evaluation |= {
+        "champion": {"model_package_arn": champion, "architecture": "hgb"},
+        "paired": {
+            "rows": 1_000,
+            "challenger_auc": 0.86,
+            "champion_auc": 0.84,
+            "confidence": 0.95,
+            "interval": [0.004, 0.036],
+        },
+    }
+    decision = _run(aws, tmp_path, (evaluation, statistics), "--comparison", comparison)
+    assert decision["decision"] == verdict
+    assert decision["comparison"] == comparison
+    assert decision["champion_score"] == 0.90  # the stored score stays for the trend
+    assert decision["same_data"]["champion_score"] == 0.84
+    assert _metrics(aws)["ScoreDrop"] == pytest.approx(-0.02 if comparison == "same_data" else 0.04)

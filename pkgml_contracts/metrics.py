@@ -1,0 +1,57 @@
+"""The gate's CloudWatch metrics: one namespace, one set of names and dimensions.
+
+The Compare step publishes them (`pipeline_defs/steps/compare.py`); the monitoring stack's
+alarms and dashboard read them, and the pipelines' execution role may put data only into
+this namespace. Every datum carries both dimensions, so a reader must name both.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pkgml_contracts.gate import DEVIATIONS
+
+GATE_NAMESPACE: Final = "PackagingML/Gate"
+
+PACKAGE_TYPE: Final = "PackageType"
+MODEL_PACKAGE_GROUP: Final = "ModelPackageGroup"
+DIMENSIONS: Final = (PACKAGE_TYPE, MODEL_PACKAGE_GROUP)
+
+SCORE_DROP: Final = "ScoreDrop"
+LABEL_SHIFT: Final = "LabelShift"
+LABEL_COUNT_CHANGE: Final = "LabelCountChange"
+INPUT_SIZE_CHANGE: Final = "InputSizeChange"
+CHALLENGER_SCORE: Final = "ChallengerScore"
+APPROVED: Final = "Approved"
+"""1 for an approved challenger, 0 for a rejected one."""
+CONSECUTIVE_REJECTIONS: Final = "ConsecutiveRejections"
+"""Rejected versions since the newest Approved one, this decision included (0 if approved)."""
+
+DEVIATION_METRICS: Final[dict[str, str]] = {
+    "score_drop": SCORE_DROP,
+    "label_shift": LABEL_SHIFT,
+    "label_count_change": LABEL_COUNT_CHANGE,
+    "input_size_change": INPUT_SIZE_CHANGE,
+}
+"""decision.json deviation (`pkgml_contracts.gate.DEVIATIONS`) -> its metric."""
+
+METRIC_NAMES: Final = (
+    *(DEVIATION_METRICS[d] for d in DEVIATIONS),
+    CHALLENGER_SCORE,
+    APPROVED,
+    CONSECUTIVE_REJECTIONS,
+)
+"""Every metric of the namespace, in the order the gate publishes them."""
+
+
+def dimensions(package_type: str, model_package_group: str) -> dict[str, str]:
+    """{dimension name: value} of one package type's gate metrics."""
+    return {PACKAGE_TYPE: package_type, MODEL_PACKAGE_GROUP: model_package_group}
+
+
+def dimension_list(package_type: str, model_package_group: str) -> list[dict[str, str]]:
+    """The same dimensions as PutMetricData's `Dimensions` ([{"Name", "Value"}])."""
+    return [
+        {"Name": name, "Value": value}
+        for name, value in dimensions(package_type, model_package_group).items()
+    ]
