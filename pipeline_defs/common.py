@@ -42,7 +42,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from pkgml_contracts import gate as gate_contract
 from pkgml_contracts.architectures import Architecture, ArchitectureError
+from pkgml_contracts.names import pipeline_outputs_prefix, predictions_prefix
 
 # Bundle names of architecture code (stacks/components/step_code.py builds them).
 ARCHITECTURE_BUNDLE_PREFIX: Final = "arch-"
@@ -124,7 +126,7 @@ def code_uri(script: str) -> str:
 
 def pipeline_output_root(pipeline_name: str) -> str:
     """s3://<artifacts>/pipelines/<pipeline name> (no trailing slash; RunId follows)."""
-    return f"s3://{Placeholders.ARTIFACTS_BUCKET}/pipelines/{pipeline_name}"
+    return f"s3://{Placeholders.ARTIFACTS_BUCKET}/{pipeline_outputs_prefix(pipeline_name)}"
 
 
 # --- the input contract --------------------------------------------------------------
@@ -170,24 +172,40 @@ def _check_common(
     )
 
 
+_GATE: Final = gate_contract.DEFAULTS
+
+
 @dataclass(frozen=True, kw_only=True)
 class GateDefaults:
-    """Default champion/challenger criteria (pipeline parameter defaults; roc_auc, 0.02 drop)."""
+    """Default champion/challenger criteria (pipeline parameter defaults; roc_auc, 0.02 drop).
 
-    max_score_drop: float = 0.02
-    min_score: float = 0.70
-    max_label_shift: float = 0.10
-    max_label_count_change: float = 0.5
-    max_input_size_change: float = 0.5
-    primary_metric: str = "roc_auc"
+    Names, defaults and ranges are `pkgml_contracts.gate`'s.
+    """
+
+    max_score_drop: float = _GATE["max_score_drop"]
+    min_score: float = _GATE["min_score"]
+    max_label_shift: float = _GATE["max_label_shift"]
+    max_label_count_change: float = _GATE["max_label_count_change"]
+    max_input_size_change: float = _GATE["max_input_size_change"]
+    primary_metric: str = gate_contract.PRIMARY_METRIC
+    comparison: str = gate_contract.DEFAULT_COMPARISON
 
     def __post_init__(self) -> None:
-        """Limits are finite and >= 0; min_score is at most 1."""
-        for name in ("max_score_drop", "min_score", "max_label_shift"):
-            _check(0.0 <= getattr(self, name) <= 1.0, f"{name} must be in [0, 1]")
-        for name in ("max_label_count_change", "max_input_size_change"):
-            _check(0.0 <= getattr(self, name) < 1e6, f"{name} must be >= 0")
-        _check(bool(re.fullmatch(r"[a-z0-9_]+", self.primary_metric)), "bad primary_metric")
+        """Every limit within its criterion's range; a metric name of [a-z0-9_]; a known
+        comparison."""
+        _check(
+            self.comparison in gate_contract.COMPARISONS,
+            f"comparison must be one of {', '.join(gate_contract.COMPARISONS)}",
+        )
+        for criterion in gate_contract.CRITERIA:
+            _check(
+                criterion.accepts(getattr(self, criterion.name)),
+                f"{criterion.name} must be in [{criterion.low:g}, {criterion.high:g}]",
+            )
+        _check(
+            bool(gate_contract.PRIMARY_METRIC_PATTERN.fullmatch(self.primary_metric)),
+            "bad primary_metric",
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -477,7 +495,7 @@ def predictions_uri(pipeline_name: str, run_id: Any) -> Any:
     # Trailing '/': run 'x' must not COPY the files of run 'x-rerun' (same prefix).
     return Join(
         on="/",
-        values=[f"s3://{Placeholders.DATA_BUCKET}/predictions/{pipeline_name}", run_id, ""],
+        values=[f"s3://{Placeholders.DATA_BUCKET}/{predictions_prefix(pipeline_name)}", run_id, ""],
     )
 
 
@@ -660,8 +678,9 @@ def register_model_step(name: str, *, request: dict[str, Any]) -> Any:
 
 
 def serving_environment(region: str, program: str) -> dict[str, str]:
-    """Serving container env of a script-mode architecture: `program`'s handlers from
-    /opt/ml/model/code (inside model.tar.gz).
+    """Serving container env of an architecture with a serving program: `program`'s
+    handlers from /opt/ml/model/code (inside model.tar.gz; train_steps.py puts it there).
+    The XGBoost image's script mode uses the same serving stack as the scikit-learn one.
 
     Every model the pipelines create uses it (the training CreateModel, and the registered
     package's container, which the inference CreateModel runs). Models run with network

@@ -10,6 +10,16 @@ code bundle (`code` channel) with the hyperparameters as `--name value` argument
 train and validation channels are Split's Parquet rows. Built-in mode: the container's
 own algorithm reads Split's label-first CSV (`train_csv`, `validation_csv`).
 
+Serving: the model's container runs the architecture's serving program from
+/opt/ml/model/code (`serving_environment`). Script-mode programs copy it there while
+training. A built-in algorithm writes only its own files, so for a built-in architecture
+that declares a serving program a Processing step, `PackageModel` (steps/package_model.py),
+follows Train: it adds the architecture's code bundle to the trained model.tar.gz as
+`code/`, and that archive is the model. (Not an S3 source tarball in
+SAGEMAKER_SUBMIT_DIRECTORY: the models run with network isolation, so the container could
+not download it.) A built-in architecture without a serving program is served by the
+container's own code.
+
 A distributed architecture trains on `TrainingInstanceCount` instances with the train
 channel sharded by S3 key (Split writes it in shards); any other runs on one instance and
 its pipeline has no such parameter. Managed spot training (opt-in) checkpoints to the
@@ -23,12 +33,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline_defs.common import (
+    PROCESSING_ROOT,
     Placeholders,
+    ScriptRun,
     TrainingPipelineInputs,
     architecture_code_uri,
     cache_config,
     framework_image,
+    job_options_for,
     job_retry_policies,
+    processing_step_args,
     serving_environment,
 )
 from pkgml_contracts.architectures import Architecture, Hyperparameter
@@ -36,6 +50,29 @@ from pkgml_contracts.architectures import Architecture, Hyperparameter
 CODE_CHANNEL_DIR = "/opt/ml/input/data/code"
 CHECKPOINT_DIR = "/opt/ml/checkpoints"
 CSV = "text/csv"
+PACKAGE_STEP = "PackageModel"
+PACKAGE_SCRIPT = "package_model.py"
+MODEL_ARCHIVE = "model.tar.gz"
+
+
+def packages_serving_code(architecture: Architecture) -> bool:
+    """True if the pipeline adds the serving code to the trained model (PackageModel): a
+    built-in algorithm with a serving program of its own."""
+    return architecture.mode == "builtin" and architecture.serving_program is not None
+
+
+def train_step_names(architecture: Architecture) -> tuple[str, ...]:
+    """The steps `build_train_steps` makes, in order: the stages, then PackageModel."""
+    stages = tuple(stage.name for stage in architecture.stages)
+    return (*stages, PACKAGE_STEP) if packages_serving_code(architecture) else stages
+
+
+def model_serving_environment(architecture: Architecture, region: str) -> dict[str, str]:
+    """The container environment of the architecture's models: its serving program from
+    /opt/ml/model/code, or (a built-in architecture without one) the container's own."""
+    if architecture.serving_program is None:
+        return {"SAGEMAKER_REGION": region}
+    return serving_environment(region, architecture.serving_program)
 
 
 @dataclass(frozen=True)
@@ -43,7 +80,7 @@ class TrainSteps:
     """What the rest of the training pipeline needs from the Train step(s)."""
 
     steps: list[Any]
-    model_data: Any  # the last stage's S3ModelArtifacts
+    model_data: Any  # the model.tar.gz to serve: the last stage's, or PackageModel's
     image: str  # the serving image (the architecture's framework container)
     serving_env: dict[str, str]
 
@@ -86,6 +123,7 @@ def build_train_steps(
 ) -> TrainSteps:
     """The Train step(s) of `inputs.architecture` (see the module docstring)."""
     from sagemaker.core.shapes import S3DataSource
+    from sagemaker.core.workflow.functions import Join
     from sagemaker.mlops.workflow.steps import TrainingStep
     from sagemaker.train import ModelTrainer
     from sagemaker.train.configs import (
@@ -191,9 +229,58 @@ def build_train_steps(
         )
         steps.append(step)
         previous = step.properties.ModelArtifacts.S3ModelArtifacts
-    serving_env = (
-        {"SAGEMAKER_REGION": inputs.region}
-        if builtin
-        else serving_environment(inputs.region, str(architecture.serving_program))
+    model_data = previous
+    if packages_serving_code(architecture):
+        package = _package_step(inputs, session, previous, out, cached)
+        steps.append(package)
+        package_dir = package.properties.ProcessingOutputConfig.Outputs["model"].S3Output.S3Uri
+        # Output folders end with '/' (common.s3_output_uri): append the file name.
+        model_data = Join(on="", values=[package_dir, MODEL_ARCHIVE])
+    return TrainSteps(
+        steps=steps,
+        model_data=model_data,
+        image=image,
+        serving_env=model_serving_environment(architecture, inputs.region),
     )
-    return TrainSteps(steps=steps, model_data=previous, image=image, serving_env=serving_env)
+
+
+def _package_step(
+    inputs: TrainingPipelineInputs,
+    session: Any,
+    trained: Any,
+    out: Callable[[str, str], Any],
+    cached: Any,
+) -> Any:
+    """PackageModel: the trained model.tar.gz plus the architecture's code bundle as code/."""
+    from sagemaker.mlops.workflow.steps import ProcessingStep
+
+    model_in = f"{PROCESSING_ROOT}/input/model"
+    code_in = f"{PROCESSING_ROOT}/input/serving_code"  # not .../code: the script's own
+    model_out = f"{PROCESSING_ROOT}/output/model"
+    return ProcessingStep(
+        name=PACKAGE_STEP,
+        step_args=processing_step_args(
+            session,
+            ScriptRun(
+                script=PACKAGE_SCRIPT,
+                inputs=[
+                    ("model", trained, model_in),
+                    ("serving_code", architecture_code_uri(inputs.architecture), code_in),
+                ],
+                outputs=[("model", out(PACKAGE_STEP, "model"), model_out)],
+                arguments=[
+                    "--model-dir",
+                    model_in,
+                    "--code-dir",
+                    code_in,
+                    "--program",
+                    str(inputs.architecture.serving_program),
+                    "--output-dir",
+                    model_out,
+                ],
+            ),
+            job_options_for(inputs, max_runtime_seconds=inputs.max_runtime_seconds),
+        ),
+        cache_config=cached,
+        retry_policies=job_retry_policies(),
+    )

@@ -7,7 +7,8 @@
  (Processing split.py: train/, validation/,             |               |
   validation_features/ CSV, statistics/)                 |               |
           | train, validation                            |               |
-  Train step(s) (the architecture's stages)       |               |
+  Train step(s) (the architecture's stages,              |               |
+   then PackageModel: built-in + serving program)        |               |
           | S3ModelArtifacts                             |               |
      CreateModel  (Model)                                |               |
           | ModelName               validation_features  |               |
@@ -61,7 +62,12 @@ from pipeline_defs.common import (
     transform_step,
     vpc_config,
 )
-from pipeline_defs.train_steps import build_train_steps, hyperparameter_parameters
+from pipeline_defs.train_steps import (
+    build_train_steps,
+    hyperparameter_parameters,
+    train_step_names,
+)
+from pkgml_contracts import gate as gate_contract
 from pkgml_contracts.architectures import Architecture
 
 COMMON_PARAMETER_NAMES = (
@@ -73,13 +79,7 @@ COMMON_PARAMETER_NAMES = (
     "TransformInstanceType",
     "TransformInstanceCount",
 )
-GATE_PARAMETER_NAMES = (
-    "MaxScoreDrop",
-    "MinScore",
-    "MaxLabelShift",
-    "MaxLabelCountChange",
-    "MaxInputSizeChange",
-)
+GATE_PARAMETER_NAMES = gate_contract.PARAMETER_NAMES  # MaxScoreDrop, MinScore, ...
 AFTER_TRAIN_STEP_NAMES = (
     "CreateModel",
     "EvaluateTransform",
@@ -104,7 +104,7 @@ def parameter_names(architecture: Architecture) -> tuple[str, ...]:
 
 def step_names(architecture: Architecture) -> tuple[str, ...]:
     """The training pipeline's steps for `architecture`, in order (branches last)."""
-    return ("Split", *(s.name for s in architecture.stages), *AFTER_TRAIN_STEP_NAMES)
+    return ("Split", *train_step_names(architecture), *AFTER_TRAIN_STEP_NAMES)
 
 
 EVALUATION_PROPERTY_FILE = "EvaluationReport"
@@ -143,15 +143,13 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
     transform_instance_count = ParameterInteger(name="TransformInstanceCount", default_value=1)
     architecture = inputs.architecture
     hyperparameters = hyperparameter_parameters(inputs)
-    max_score_drop = ParameterFloat(name="MaxScoreDrop", default_value=gate.max_score_drop)
-    min_score = ParameterFloat(name="MinScore", default_value=gate.min_score)
-    max_label_shift = ParameterFloat(name="MaxLabelShift", default_value=gate.max_label_shift)
-    max_label_count_change = ParameterFloat(
-        name="MaxLabelCountChange", default_value=gate.max_label_count_change
-    )
-    max_input_size_change = ParameterFloat(
-        name="MaxInputSizeChange", default_value=gate.max_input_size_change
-    )
+    # One parameter per gate criterion, defaulting to the configured limit.
+    limits = {
+        criterion.name: ParameterFloat(
+            name=criterion.parameter, default_value=getattr(gate, criterion.name)
+        )
+        for criterion in gate_contract.CRITERIA
+    }
     parameters: list[Any] = [
         manifest_uri,
         run_id,
@@ -161,11 +159,7 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
         transform_instance_type,
         transform_instance_count,
         *(parameter for _, parameter in hyperparameters),
-        max_score_drop,
-        min_score,
-        max_label_shift,
-        max_label_count_change,
-        max_input_size_change,
+        *limits.values(),
     ]
 
     def out(step: str, output: str) -> Any:
@@ -309,16 +303,11 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
                         inputs.model_package_group,
                         "--primary-metric",
                         gate.primary_metric,
-                        "--max-score-drop",
-                        max_score_drop.to_string(),
-                        "--min-score",
-                        min_score.to_string(),
-                        "--max-label-shift",
-                        max_label_shift.to_string(),
-                        "--max-label-count-change",
-                        max_label_count_change.to_string(),
-                        "--max-input-size-change",
-                        max_input_size_change.to_string(),
+                        *(
+                            item
+                            for criterion in gate_contract.CRITERIA
+                            for item in (criterion.argument, limits[criterion.name].to_string())
+                        ),
                         "--evaluation-path",
                         f"{_IN}/evaluation/evaluation.json",
                         "--statistics-path",

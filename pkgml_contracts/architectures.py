@@ -13,8 +13,8 @@ Declaration (JSON object; unknown keys are errors):
     image            {"framework": "sklearn" | "xgboost", "version": "1.9-0"}: the
                      SageMaker framework container the Train step(s) and serving run
     mode             "script": the image runs the architecture's own programs;
-                     "builtin": the image's own algorithm (no programs; the training
-                     data is Split's label-first CSV, `train_csv`)
+                     "builtin": the image's own algorithm trains (no training
+                     programs; the training data is Split's label-first CSV, `train_csv`)
     processors       ["cpu"] or ["cpu", "gpu"]: the image's processors
     distributed      true if training uses every instance of TrainingInstanceCount
                      (the train channel is sharded by S3 key); false refuses counts > 1
@@ -22,8 +22,10 @@ Declaration (JSON object; unknown keys are errors):
     stages           sequential training stages, each {"name", "program"}; a stage gets
                      the previous stage's model artifact as its `previous` channel; the
                      last stage's artifact is the model (builtin: one stage, no program)
-    serving          {"program": "<file>"} (script mode): the module the serving
-                     container loads (SAGEMAKER_PROGRAM); builtin: {}
+    serving          {"program": "<file>.py"}: the module of the architecture's folder
+                     the serving container loads (SAGEMAKER_PROGRAM), required in script
+                     mode; builtin: {} (the container's own serving) or a program (the
+                     pipeline adds the folder to the model artifact as `code/`)
     spot             true if the Train step(s) may run on managed spot capacity: an
                      interrupted job restarts and completes, resuming from
                      /opt/ml/checkpoints where the program or container supports it
@@ -341,11 +343,22 @@ def parse_declaration(document: Any, where: str = "architecture.json") -> Archit
     serving_program = serving.get("program")
     if mode == "script":
         _require(
-            set(serving) == {"program"} and isinstance(serving_program, str),
+            set(serving) == {"program"},
             f"{where}.serving: {{'program': '<file>.py'}} in script mode",
         )
     else:
-        _require(serving == {}, f"{where}.serving: must be {{}} in builtin mode")
+        _require(
+            set(serving) <= {"program"},
+            f"{where}.serving: {{}} (the container's own serving) or {{'program': '<file>.py'}}"
+            " in builtin mode",
+        )
+    if "program" in serving:
+        _require(
+            isinstance(serving_program, str)
+            and serving_program.endswith(".py")
+            and "/" not in serving_program,
+            f"{where}.serving.program: a .py file of the architecture's folder",
+        )
     fixed = document["fixed_hyperparameters"]
     _require(
         isinstance(fixed, dict)

@@ -35,6 +35,12 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*Saving model in the UBJSON:Use
 ARCHITECTURES = harness.architectures()
 NAMES = sorted(ARCHITECTURES)
 DISTRIBUTED = [name for name in NAMES if ARCHITECTURES[name].distributed]
+# Built-in algorithms served by a program of their own (the PackageModel step ships it).
+BUILTIN_PROGRAMS = [
+    name
+    for name in NAMES
+    if ARCHITECTURES[name].mode == "builtin" and ARCHITECTURES[name].serving_program
+]
 AUC_FLOOR = 0.85
 BATCH_LINES = 250  # rows per MultiRecord request
 SINGLE_ROWS = 25  # rows also sent one per request
@@ -67,7 +73,7 @@ def train_and_serve(
         harness.hyperparameter_texts(architecture),
         hosts=hosts,
     )
-    model_dir = harness.package_model(trained, work)
+    model_dir = harness.package_model(trained, work, architecture)
     transform = harness.TransformInput.read(data, architecture.inputs)
     batches = transform.batches(BATCH_LINES)
     positions = sorted(set(np.linspace(0, len(transform.rows) - 1, SINGLE_ROWS).astype(int)))
@@ -166,6 +172,26 @@ def test_evaluate_scores_it_above_the_floor(
     served: Served, split_data: Path, tmp_path: Path
 ) -> None:
     assert roc_auc(served, split_data, tmp_path / "predictions") > AUC_FLOOR
+
+
+@pytest.mark.parametrize("served", BUILTIN_PROGRAMS, indirect=True)
+def test_a_builtin_models_serving_program_answers_as_the_containers_own_serving(
+    served: Served, split_data: Path
+) -> None:
+    """Same rows, same booster: the program's probabilities are the float32 values the
+    container's own serving (no SAGEMAKER_PROGRAM) would answer, line for line."""
+    booster = harness.XGBoostBuiltinRunner.load(served.model_dir)
+    batches = harness.TransformInput.read(split_data, served.architecture.inputs).batches(
+        BATCH_LINES
+    )
+    container = [
+        score
+        for body, lines in zip(batches, served.batch_lines, strict=True)
+        for score in harness.response_scores(harness.xgboost_batch_response(booster, body), lines)
+    ]
+    np.testing.assert_array_equal(
+        np.asarray(batch_scores(served), dtype=np.float32), np.asarray(container, dtype=np.float32)
+    )
 
 
 @pytest.mark.parametrize("name", DISTRIBUTED)

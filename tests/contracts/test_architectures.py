@@ -84,6 +84,9 @@ def test_a_valid_declaration_round_trips():
         ("stages", [{"name": "Fit", "program": "train.py"}], "last stage must be named 'Train'"),
         ("stages", [{"name": "Train", "program": "train.sh"}], ".py file"),
         ("serving", {}, "serving"),
+        ("serving", {"program": "serve.sh"}, r"serving.program: a .py file"),
+        ("serving", {"program": "sub/serve.py"}, r"serving.program: a .py file"),
+        ("serving", {"program": "train.py", "port": 8080}, "serving"),
         ("hyperparameters.depth.maximum", 0, "minimum above maximum"),
         ("hyperparameters.depth.default", 99, "default: out of range"),
         ("hyperparameters.depth.description", "", "description"),
@@ -94,6 +97,37 @@ def test_a_valid_declaration_round_trips():
 def test_bad_declarations_name_the_field(path, value, words):
     with pytest.raises(ArchitectureError, match=words.replace("(", r"\(")):
         parse_declaration(changed(path, value))
+
+
+BUILTIN: dict[str, Any] = {
+    **VALID,
+    "image": {"framework": "xgboost", "version": "3.0-5"},
+    "mode": "builtin",
+    "stages": [{"name": "Train"}],
+}
+
+
+@pytest.mark.parametrize(
+    "serving", [{}, {"program": "serve.py"}], ids=["container's own", "own program"]
+)
+def test_a_builtin_architecture_may_declare_a_serving_program(serving):
+    architecture = parse_declaration({**BUILTIN, "serving": serving})
+    assert architecture.serving_program == serving.get("program")
+    assert architecture.stages[0].program is None
+    assert parse_declaration(architecture.to_json()) == architecture
+
+
+@pytest.mark.parametrize(
+    ("serving", "words"),
+    [
+        ({"program": "serve.sh"}, "serving.program: a .py file"),
+        ({"program": None}, "serving.program: a .py file"),
+        ({"image": "x"}, r"serving: \{\} \(the container's own serving\) or"),
+    ],
+)
+def test_a_builtin_serving_declaration_is_checked(serving, words):
+    with pytest.raises(ArchitectureError, match=words):
+        parse_declaration({**BUILTIN, "serving": serving})
 
 
 @pytest.mark.parametrize(

@@ -64,7 +64,12 @@ def test_scripts_that_import_the_contracts_ship_the_package():
     from stacks.components.step_code import bundle_name
 
     bundles = {stem: {bundle_name(p) for p in files} for stem, files in code_bundles().items()}
-    assert {"pkgml_contracts/__init__.py", "pkgml_contracts/registry.py"} <= bundles["compare"]
+    assert {
+        "pkgml_contracts/__init__.py",
+        "pkgml_contracts/registry.py",
+        "pkgml_contracts/gate.py",
+        "pkgml_contracts/metrics.py",
+    } <= bundles["compare"]
     assert not any(name.startswith("pkgml_contracts/") for name in bundles["features"])
 
 

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from pipeline_defs.architectures import architectures
+from pipeline_defs.common import architecture_code_uri
+from pipeline_defs.train_steps import PACKAGE_STEP, packages_serving_code
 from pipeline_defs.training import build_training_pipeline, parameter_names, step_names
 from tests.pipelines.conftest import training_inputs
 from tests.pipelines.definition import all_steps, steps_by_name
@@ -80,17 +82,48 @@ def test_models_serve_from_the_architectures_container(built):
     train_image = steps["Train"]["Arguments"]["AlgorithmSpecification"]["TrainingImage"]
     assert container["Image"] == train_image
     environment = container["Environment"]
-    if architecture.mode == "script":
+    if architecture.serving_program is not None:
+        # The program runs from the model's code/ (network isolation: no S3 download),
+        # installed offline by the serving stack (see common.serving_environment).
         assert environment["SAGEMAKER_PROGRAM"] == architecture.serving_program
+        assert environment["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/model/code"
+        assert environment["PIP_NO_BUILD_ISOLATION"] == "false"
     else:
         assert "SAGEMAKER_PROGRAM" not in environment
     registered = steps["RegisterApproved"]["Arguments"]
     assert registered["CustomerMetadataProperties"]["architecture"] == architecture.name
+    package = registered["InferenceSpecification"]["Containers"][0]
+    assert package["Environment"] == environment
+    assert package["ModelDataUrl"] == container["ModelDataUrl"]
+    assert steps["CreateModel"]["Arguments"]["EnableNetworkIsolation"] is True
+
+
+def test_a_builtin_model_with_a_serving_program_gets_its_code_from_package_model(built):
+    architecture, doc = built
+    steps = steps_by_name(doc)
+    model_data = steps["CreateModel"]["Arguments"]["PrimaryContainer"]["ModelDataUrl"]
+    if not packages_serving_code(architecture):
+        assert PACKAGE_STEP not in steps
+        assert model_data == {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
+        return
+    package = steps[PACKAGE_STEP]["Arguments"]
+    inputs = {i["InputName"]: i["S3Input"] for i in package["ProcessingInputs"]}
+    assert inputs["model"]["S3Uri"] == {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
+    assert inputs["serving_code"]["S3Uri"] == architecture_code_uri(architecture)
+    assert inputs["code"]["S3Uri"].endswith("/package_model.py")
+    arguments = package["AppSpecification"]["ContainerArguments"]
+    assert arguments[arguments.index("--program") + 1] == architecture.serving_program
+    assert {o["OutputName"] for o in package["ProcessingOutputConfig"]["Outputs"]} == {"model"}
+    output = f"Steps.{PACKAGE_STEP}.ProcessingOutputConfig.Outputs['model'].S3Output.S3Uri"
+    assert model_data == {"Std:Join": {"On": "", "Values": [{"Get": output}, "model.tar.gz"]}}
+    assert steps[PACKAGE_STEP]["CacheConfig"]["Enabled"] is True
+    assert steps[PACKAGE_STEP]["RetryPolicies"]
 
 
 def test_builtin_architectures_read_splits_label_first_csv():
     builtin = [a for a in architectures().values() if a.mode == "builtin"]
     assert builtin, "expected at least one built-in architecture (xgboost)"
+    assert packages_serving_code(architectures()["xgboost"])  # served by xgboost_serve.py
     for architecture in builtin:
         doc = build(architecture=architecture)
         steps = steps_by_name(doc)
