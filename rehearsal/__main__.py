@@ -1,25 +1,50 @@
 """`python -m rehearsal`: run the rehearsal scenario; exit 1 if any expectation fails.
 
-python -m rehearsal                        # package type mailer, temporary folder
-python -m rehearsal --package-type box     # another configured type
-python -m rehearsal --all                  # mailer, bag, box and sioc
-python -m rehearsal --workdir /tmp/r --keep  # keep the local S3, registry, DuckDB, logs
+python -m rehearsal                                  # package type mailer, architecture hgb
+python -m rehearsal --architecture multimodal        # another architecture's training pipeline
+python -m rehearsal --all-architectures              # the scenario once per architecture
+python -m rehearsal --cross-architecture             # hgb champion, multimodal challenger
+                                                     # approved, degraded hgb rejected
+python -m rehearsal --cross-architecture hgb,xgboost[,multimodal]   # A,B[,C]
+python -m rehearsal --package-type box               # another configured type
+python -m rehearsal --all                            # mailer, bag, box and sioc
+python -m rehearsal --workdir /tmp/r --keep          # keep the local S3, registry, DuckDB, logs
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-from rehearsal.scenario import ALL_PACKAGE_TYPES, ScenarioConfig, prepare_workdir, run_scenario
+from rehearsal.scenario import (
+    ALL_PACKAGE_TYPES,
+    CONFIGURED_ARCHITECTURE,
+    DEFAULT_CROSS,
+    ScenarioConfig,
+    ScenarioResult,
+    check_config,
+    prepare_workdir,
+    run_scenario,
+)
+
+
+def _architecture_list(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not 2 <= len(names) <= 3:
+        raise argparse.ArgumentTypeError(f"{text!r}: give A,B or A,B,C")
+    return names
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line flags (see the module doc)."""
+    from pipeline_defs.architectures import architectures
+
+    known = sorted(architectures())
     parser = argparse.ArgumentParser(
         prog="python -m rehearsal",
         description="Run the synthesized training and inference pipelines locally, offline.",
@@ -27,30 +52,100 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--package-type", default="mailer", choices=ALL_PACKAGE_TYPES)
     which.add_argument("--all", action="store_true", help="every package type")
+    model = parser.add_mutually_exclusive_group()
+    model.add_argument(
+        "--architecture",
+        choices=known,
+        help=f"the architecture both training weeks use (default {CONFIGURED_ARCHITECTURE})",
+    )
+    model.add_argument(
+        "--all-architectures",
+        action="store_true",
+        help="run the scenario once per architecture, each in its own local world",
+    )
+    model.add_argument(
+        "--cross-architecture",
+        nargs="?",
+        const=DEFAULT_CROSS,
+        type=_architecture_list,
+        metavar="A,B[,C]",
+        help=(
+            "week 1 A approved, week 2 B approved over it (inference follows B), week 3 C "
+            f"(default A) on degraded data rejected; default {','.join(DEFAULT_CROSS)}"
+        ),
+    )
     parser.add_argument("--workdir", type=Path, help="work folder (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder afterwards")
     parser.add_argument("--rows", type=int, default=3_000, help="products per training week")
+    parser.add_argument(
+        "--inference-rows", type=int, default=2_000, help="products per inference day"
+    )
+    parser.add_argument(
+        "--instance-count",
+        type=int,
+        default=2,
+        help="TrainingInstanceCount of a distributed architecture (emulated hosts; default 2)",
+    )
     return parser.parse_args(argv)
 
 
+def configs(args: argparse.Namespace, workdir: Path) -> list[tuple[str, ScenarioConfig]]:
+    """(label, config) of every scenario the flags ask for (checked)."""
+    from pipeline_defs.architectures import architectures
+
+    base = ScenarioConfig(
+        workdir=workdir,
+        package_types=ALL_PACKAGE_TYPES if args.all else (args.package_type,),
+        architecture=args.architecture or CONFIGURED_ARCHITECTURE,
+        cross_architectures=tuple(args.cross_architecture or ()),
+        training_rows=args.rows,
+        inference_rows=args.inference_rows,
+        training_instance_count=args.instance_count,
+    )
+    if args.all_architectures:
+        made = [
+            (name, dataclasses.replace(base, architecture=name, workdir=workdir / name))
+            for name in sorted(architectures())
+        ]
+    else:
+        label = ",".join(base.cross_architectures) or base.architecture
+        made = [(label, base)]
+    for _, config in made:
+        check_config(config)
+    return made
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the scenario; 0 when every expectation held."""
+    """Run the scenario(s); 0 when every expectation held, 2 for unusable flags."""
     args = parse_args(argv)
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ.setdefault("SAGEMAKER_VALIDATE_ROLE", "false")
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
-    workdir = prepare_workdir(args.workdir or Path(tempfile.mkdtemp(prefix="rehearsal-")))
-    package_types = ALL_PACKAGE_TYPES if args.all else (args.package_type,)
     try:
-        result = run_scenario(
-            ScenarioConfig(workdir=workdir, package_types=package_types, training_rows=args.rows)
-        )
+        configs(args, Path("unused"))
+    except ValueError as error:
+        print(f"python -m rehearsal: {error}", file=sys.stderr)
+        return 2
+    workdir = prepare_workdir(args.workdir or Path(tempfile.mkdtemp(prefix="rehearsal-")))
+    results: list[tuple[str, ScenarioResult]] = []
+    try:
+        for label, config in configs(args, workdir):
+            config.workdir.mkdir(parents=True, exist_ok=True)
+            results.append((label, run_scenario(config)))
     finally:
         if args.keep:
             print(f"work folder kept: {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    return 0 if result.ok else 1
+    if len(results) > 1:
+        print("\nEvery architecture")
+        for label, result in results:
+            passed = sum(e.ok for e in result.expectations)
+            print(
+                f"  [{'ok' if result.ok else 'FAILED'}] {label}: {passed}/"
+                f"{len(result.expectations)} expectations held in {result.seconds:.1f} s"
+            )
+    return 0 if results and all(result.ok for _, result in results) else 1
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""The rehearsal scenario: two training weeks and a daily inference, twice, on generated data.
+"""The rehearsal scenario: training weeks and inference days on generated data, checked.
+
+The standard plan (one architecture, `--architecture`, default hgb):
 
 ```
 ship step code (as the StepCode construct lays it out) + registry groups (as the ML stack)
@@ -10,9 +12,26 @@ day 1    the same run again (same RunId)   -> inference -> same row count (no du
                                                            cached Prepare
 ```
 
-Definitions come from the project's builders (`build_training_pipeline`,
-`build_inference_pipeline`); placeholders are replaced by local values the way the ML stack
-replaces them by CDK tokens. Each run prints a table; the end prints every expectation.
+The cross-architecture plan (`--cross-architecture A,B[,C]`, default hgb,multimodal):
+the champion changes architecture, and inference follows it.
+
+```
+week 1   A, clean labels                   -> expect Approved (v1, champion A)
+day 1    inference, then again             -> predictions by v1 with A's container and
+                                              serving code; no duplicates, cached Prepare
+week 2   B, comparable data (week 1's      -> expect Approved over A (v2, champion B)
+         products and labels, extracted again)
+day 2    inference                         -> predictions by v2 with B's container and
+                                              serving code (text column if B reads text)
+week 3   C (default A), drifted products,  -> expect Rejected with the gate's reasons;
+         noisy labels                         champion still v2 (B)
+```
+
+Definitions come from the project's builders (`build_training_pipeline` per architecture,
+named as the ML stack names them, `build_inference_pipeline`); placeholders are replaced
+by local values the way the ML stack replaces them by CDK tokens. Every training
+pipeline of a package type registers into the package type's one group, as deployed.
+Each run prints a table; the end prints every expectation.
 """
 
 from __future__ import annotations
@@ -25,11 +44,11 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 from rehearsal.executor import ExecutionRecord, LocalAws, PipelineExecutor
 from rehearsal.localaws import ACCOUNT_ID, LocalS3
@@ -42,14 +61,30 @@ ARTIFACTS_BUCKET = "rehearsal-artifacts"
 DATA_BUCKET = "rehearsal-data"
 TARGET_TABLE = "ml.package_type_predictions"
 ALL_PACKAGE_TYPES = ("mailer", "bag", "box", "sioc")
+PROJECT, ENVIRONMENT = "pkgml", "rehearsal"
+# The configured architecture (the settings' default): it trains in the package type's own
+# pipeline; any other in '<that name>-<architecture>', as the ML stack deploys extras.
+CONFIGURED_ARCHITECTURE = "hgb"
+DEFAULT_CROSS = ("hgb", "multimodal")
+
+# Training data of a week.
+CLEAN, COMPARABLE, DEGRADED = "clean", "comparable", "degraded"
+APPROVE, REJECT = "approve", "reject"
 
 
 @dataclass(frozen=True)
 class ScenarioConfig:
-    """Knobs of one rehearsal (defaults: mailer, 3,000 products a week, drift 0.8)."""
+    """Knobs of one rehearsal (defaults: mailer, hgb, 3,000 products a week, drift 0.8).
+
+    cross_architectures (A, B) or (A, B, C): run the cross-architecture plan instead of
+    the standard one (`architecture` is then unused). training_instance_count: the
+    TrainingInstanceCount of a distributed architecture (its hosts are emulated).
+    """
 
     workdir: Path
     package_types: tuple[str, ...] = ("mailer",)
+    architecture: str = CONFIGURED_ARCHITECTURE
+    cross_architectures: tuple[str, ...] = ()
     region: str = "us-east-1"
     training_rows: int = 3_000
     inference_rows: int = 2_000
@@ -57,6 +92,104 @@ class ScenarioConfig:
     degraded_label_noise: float = 0.3
     label_noise: float = 0.05
     seed: int = 11
+    training_instance_count: int = 2
+
+
+@dataclass(frozen=True)
+class TrainingWeek:
+    """One training execution of the plan and the gate verdict it must get."""
+
+    label: str
+    key: str  # names the week's manifest and RunId
+    architecture: str
+    data: str  # CLEAN, COMPARABLE or DEGRADED
+    expect: str  # APPROVE or REJECT
+    seed: int
+
+
+@dataclass(frozen=True)
+class InferenceDay:
+    """One inference execution of the plan; `repeat` runs the day's RunId again."""
+
+    label: str
+    key: str  # names the day's manifest and RunId
+    seed: int
+    repeat: bool = False
+
+
+PlanItem = TrainingWeek | InferenceDay
+
+
+def plan(config: ScenarioConfig) -> list[PlanItem]:
+    """The executions of a scenario, in order (module doc)."""
+    seed = config.seed
+    if not config.cross_architectures:
+        name = config.architecture
+        return [
+            TrainingWeek("week 1 training", "week-1", name, CLEAN, APPROVE, seed),
+            TrainingWeek(
+                "week 2 training (drifted, noisy labels)",
+                "week-2",
+                name,
+                DEGRADED,
+                REJECT,
+                seed + 1,
+            ),
+            InferenceDay("daily inference", "day-1", seed + 2),
+            InferenceDay("daily inference again (same RunId)", "day-1", seed + 2, repeat=True),
+        ]
+    first, second, *rest = config.cross_architectures
+    third = rest[0] if rest else first
+    return [
+        TrainingWeek(f"week 1 training [{first}]", "week-1", first, CLEAN, APPROVE, seed),
+        InferenceDay("day 1 inference", "day-1", seed + 2),
+        InferenceDay("day 1 inference again (same RunId)", "day-1", seed + 2, repeat=True),
+        # Week 1's products and labels extracted again: the gate judges B against A on the
+        # same validation rows, not on a new sample (whose noise alone can move the
+        # score by more than MaxScoreDrop).
+        TrainingWeek(
+            f"week 2 training [{second}] (comparable data)",
+            "week-2",
+            second,
+            COMPARABLE,
+            APPROVE,
+            seed,
+        ),
+        InferenceDay("day 2 inference", "day-2", seed + 3),
+        TrainingWeek(
+            f"week 3 training [{third}] (drifted, noisy labels)",
+            "week-3",
+            third,
+            DEGRADED,
+            REJECT,
+            seed + 1,
+        ),
+    ]
+
+
+def check_config(config: ScenarioConfig) -> None:
+    """ValueError naming what is wrong: unknown architectures or package types, a cross
+    plan without two different architectures, counts below one."""
+    from pipeline_defs.architectures import architectures
+
+    known = architectures()
+    wanted = config.cross_architectures or (config.architecture,)
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        raise ValueError(
+            f"unknown architecture(s) {unknown}; architectures (folders under "
+            f"pipeline_defs/architectures/): {', '.join(sorted(known))}"
+        )
+    if config.cross_architectures:
+        if not 2 <= len(config.cross_architectures) <= 3:
+            raise ValueError("the cross-architecture plan takes A,B or A,B,C")
+        if config.cross_architectures[0] == config.cross_architectures[1]:
+            raise ValueError("the cross-architecture plan needs B different from A")
+    bad_types = [p for p in config.package_types if p not in ALL_PACKAGE_TYPES]
+    if bad_types or not config.package_types:
+        raise ValueError(f"package types {list(config.package_types)}: use {ALL_PACKAGE_TYPES}")
+    if min(config.training_rows, config.inference_rows, config.training_instance_count) < 1:
+        raise ValueError("rows and the training instance count must be at least 1")
 
 
 @dataclass
@@ -100,51 +233,76 @@ class ScenarioResult:
 # --- set-up: names, definitions, code, registry ----------------------------------------
 
 
-def names(package_type: str) -> dict[str, str]:
-    """Local pipeline and group names of a package type (SageMaker name rules)."""
+def names(package_type: str, architecture: str = CONFIGURED_ARCHITECTURE) -> dict[str, str]:
+    """Local pipeline and group names of a package type (and the training architecture),
+    by the project's naming rules with project 'pkgml' and environment 'rehearsal'."""
+    from stacks.naming import (
+        model_package_group_name,
+        pipeline_name,
+        training_pipeline_name,
+    )
+
     slug = package_type.replace("_", "-")
     return {
-        "training": f"pkgml-rehearsal-{slug}-training",
-        "inference": f"pkgml-rehearsal-{slug}-inference",
-        "group": f"pkgml-rehearsal-{slug}",
+        "training": training_pipeline_name(
+            PROJECT, ENVIRONMENT, slug, architecture, CONFIGURED_ARCHITECTURE
+        ),
+        "inference": pipeline_name(PROJECT, ENVIRONMENT, "inference", slug),
+        "group": model_package_group_name(PROJECT, ENVIRONMENT, slug),
     }
 
 
-def build_definitions(config: ScenarioConfig, package_type: str) -> tuple[str, str]:
-    """(training, inference) definition JSON from the project's builders (placeholders kept)."""
-    from pipeline_defs.common import (
-        InferencePipelineInputs,
-        RedshiftTarget,
-        TrainingPipelineInputs,
-    )
-    from pipeline_defs.inference import build_inference_pipeline
-    from pipeline_defs.training import build_training_pipeline
-
-    named = names(package_type)
-    common: dict[str, Any] = {
+def _common_inputs(config: ScenarioConfig, package_type: str) -> dict[str, Any]:
+    return {
         "region": config.region,
-        "environment": "rehearsal",
+        "environment": ENVIRONMENT,
         "package_type": package_type,
-        "model_package_group": named["group"],
+        "model_package_group": names(package_type)["group"],
         "cache_expiry": "P30D",
     }
-    from pipeline_defs.architectures import architectures
 
-    training = build_training_pipeline(
-        TrainingPipelineInputs(
-            pipeline_name=named["training"], architecture=architectures()["hgb"], **common
-        )
+
+def build_training_definition(config: ScenarioConfig, package_type: str, architecture: str) -> str:
+    """The training definition JSON of one architecture (placeholders kept)."""
+    from pipeline_defs.architectures import architectures
+    from pipeline_defs.common import TrainingPipelineInputs
+
+    inputs = TrainingPipelineInputs(
+        pipeline_name=names(package_type, architecture)["training"],
+        architecture=architectures()[architecture],
+        **_common_inputs(config, package_type),
     )
-    inference = build_inference_pipeline(
-        InferencePipelineInputs(
-            pipeline_name=named["inference"],
-            redshift=RedshiftTarget(
-                database="dev", workgroup="rehearsal", target_table=TARGET_TABLE
-            ),
-            **common,
-        )
+    return _definition("training", inputs)
+
+
+def build_inference_definition(config: ScenarioConfig, package_type: str) -> str:
+    """The inference definition JSON (placeholders kept): one for every architecture."""
+    from pipeline_defs.common import InferencePipelineInputs, RedshiftTarget
+
+    inputs = InferencePipelineInputs(
+        pipeline_name=names(package_type)["inference"],
+        redshift=RedshiftTarget(database="dev", workgroup="rehearsal", target_table=TARGET_TABLE),
+        **_common_inputs(config, package_type),
     )
-    return training, inference
+    return _definition("inference", inputs)
+
+
+def _definition(kind: Literal["training", "inference"], inputs: Any) -> str:
+    """The builder's definition for `inputs`, through the synth's definition cache
+    (`stacks.pipeline_definitions`: keyed by the inputs, the builders' sources and the SDK
+    versions), so an unchanged definition costs no SDK import and no build."""
+    from stacks.pipeline_definitions import pipeline_definition
+
+    return pipeline_definition(kind, inputs)
+
+
+def build_definitions(
+    config: ScenarioConfig, package_type: str, architecture: str | None = None
+) -> tuple[str, str]:
+    """(training, inference) definition JSON from the project's builders (placeholders
+    kept); training for `architecture` (default: config.architecture)."""
+    training = build_training_definition(config, package_type, architecture or config.architecture)
+    return training, build_inference_definition(config, package_type)
 
 
 def local_values(region: str) -> dict[str, str]:
@@ -252,11 +410,15 @@ def load_resolve_handler(region: str) -> ModuleType:
 
 
 def resolve_function(aws: LocalAws, groups: frozenset[str]) -> Callable[[dict[str, Any]], Any]:
-    """The Resolve Lambda: the handler's pure functions against the local registry."""
+    """The Resolve Lambda: the handler's own functions, as its entry point calls them,
+    against the local registry."""
     handler = load_resolve_handler(aws.region)
 
     def invoke(event: dict[str, Any]) -> Any:
         group = handler.parse_group(event, groups)
+        if hasattr(handler, "parse_fallback"):  # a training pipeline may allow no champion
+            fallback = handler.parse_fallback(event)
+            return handler.latest_approved(aws.registry, group, fallback_image=fallback)
         return handler.latest_approved(aws.registry, group)
 
     return invoke
@@ -330,171 +492,291 @@ def prepare_workdir(path: Path) -> Path:
     return path
 
 
-def run_scenario(config: ScenarioConfig, *, out: Callable[[str], None] = print) -> ScenarioResult:
-    """Run the whole scenario (module doc) in config.workdir; returns runs and expectations."""
-    began = time.monotonic()
-    result = ScenarioResult()
-    aws = LocalAws(root=config.workdir, region=config.region)
-    s3 = aws.s3
-    for bucket in (ARTIFACTS_BUCKET, DATA_BUCKET):
-        s3.ensure_bucket(bucket)
-    out(f"Rehearsal in {config.workdir} (package types: {', '.join(config.package_types)})")
-    code = ship_step_code(s3)
-    table = replacement_table(config.region, code)
-    groups = frozenset(names(p)["group"] for p in config.package_types)
-    for group in sorted(groups):
-        aws.registry.create_model_package_group(ModelPackageGroupName=group)
-    create_target_table(aws)
-    executor = PipelineExecutor(
-        aws,
-        lambdas={
-            local_values(config.region)["RESOLVE_FUNCTION_ARN"]: resolve_function(aws, groups)
-        },
-        code_prefixes=(f"s3://{ARTIFACTS_BUCKET}/code/",),
-    )
-    definitions = {}
-    for package_type in config.package_types:
-        training, inference = build_definitions(config, package_type)
-        definitions[package_type] = (
-            localize(training, table, warn=out),
-            localize(inference, table, warn=out),
+class _Rehearsal:
+    """One scenario's world, definitions and bookkeeping while its plan runs."""
+
+    def __init__(self, config: ScenarioConfig, out: Callable[[str], None]) -> None:
+        from pipeline_defs.architectures import architectures
+
+        self.config = config
+        self.out = out
+        self.result = ScenarioResult()
+        self.architectures = architectures()
+        self.aws = LocalAws(root=config.workdir, region=config.region)
+        s3 = self.aws.s3
+        for bucket in (ARTIFACTS_BUCKET, DATA_BUCKET):
+            s3.ensure_bucket(bucket)
+        self.code = ship_step_code(s3)
+        self.table = replacement_table(config.region, self.code)
+        self.groups = frozenset(names(p)["group"] for p in config.package_types)
+        for group in sorted(self.groups):
+            self.aws.registry.create_model_package_group(ModelPackageGroupName=group)
+        create_target_table(self.aws)
+        self.resolve = resolve_function(self.aws, self.groups)
+        self.executor = PipelineExecutor(
+            self.aws,
+            lambdas={local_values(config.region)["RESOLVE_FUNCTION_ARN"]: self.resolve},
+            code_prefixes=(f"s3://{ARTIFACTS_BUCKET}/code/",),
         )
-    out(f"Built {2 * len(definitions)} definitions, shipped {len(code)} code bundle(s)")
+        # (package type, training architecture; "" = the inference pipeline) -> definition
+        self.definitions: dict[tuple[str, str], str] = {}
+        self.manifests: dict[str, str] = {}
+        self.loaded: dict[tuple[str, str], int] = {}  # (package type, day) -> rows loaded
 
-    from pipeline_defs import synthetic_data
+    # --- set-up -----------------------------------------------------------------------
 
-    week1 = synthetic_data.generate_training_set(
-        config.training_rows,
-        seed=config.seed,
-        package_types=config.package_types,
-        label_noise=config.label_noise,
-    )
-    week2 = synthetic_data.generate_training_set(
-        config.training_rows,
-        seed=config.seed + 1,
-        package_types=config.package_types,
-        drift=config.drift,
-        label_noise=config.degraded_label_noise,
-    )
-    day1 = synthetic_data.generate_products(config.inference_rows, seed=config.seed + 2)
-    manifests = {
-        "week-1": write_unload(s3, week1, "training", "week-1"),
-        "week-2": write_unload(s3, week2, "training", "week-2"),
-        "day-1": write_unload(s3, day1, "inference-daily", "day-1"),
-    }
+    def build(self, items: Sequence[PlanItem]) -> None:
+        """Every definition the plan runs, localized."""
+        for package_type in self.config.package_types:
+            wanted = [("inference", "")] + [
+                ("training", item.architecture) for item in items if isinstance(item, TrainingWeek)
+            ]
+            for kind, architecture in dict.fromkeys(wanted):
+                text = (
+                    build_training_definition(self.config, package_type, architecture)
+                    if kind == "training"
+                    else build_inference_definition(self.config, package_type)
+                )
+                self.definitions[(package_type, architecture)] = localize(
+                    text, self.table, warn=self.out
+                )
+        self.out(
+            f"Built {len(self.definitions)} definitions, shipped {len(self.code)} code bundle(s)"
+        )
+
+    def generate(self, items: Sequence[PlanItem]) -> None:
+        """Every week's and day's data, written as UNLOADs (manifest URIs by key)."""
+        from pipeline_defs import synthetic_data
+
+        config = self.config
+        for item in items:
+            if item.key in self.manifests:
+                continue
+            if isinstance(item, InferenceDay):
+                table = synthetic_data.generate_products(config.inference_rows, seed=item.seed)
+                dataset = "inference-daily"
+            else:
+                degraded = item.data == DEGRADED
+                table = synthetic_data.generate_training_set(
+                    config.training_rows,
+                    seed=item.seed,
+                    package_types=config.package_types,
+                    drift=config.drift if degraded else 0.0,
+                    label_noise=config.degraded_label_noise if degraded else config.label_noise,
+                )
+                dataset = "training"
+                _check_inputs(table, self.architectures[item.architecture])
+            self.manifests[item.key] = write_unload(self.aws.s3, table, dataset, item.key)
+
+    # --- running ----------------------------------------------------------------------
 
     def run(
-        label: str, package_type: str, kind: str, parameters: dict[str, str]
+        self, label: str, package_type: str, architecture: str, parameters: dict[str, str]
     ) -> ExecutionRecord:
-        training, inference = definitions[package_type]
-        name = names(package_type)[kind]
-        record = executor.start(
-            training if kind == "training" else inference,
+        kind = "training" if architecture else "inference"
+        name = names(package_type, architecture or CONFIGURED_ARCHITECTURE)[kind]
+        record = self.executor.start(
+            self.definitions[(package_type, architecture)],
             pipeline_name=name,
             parameters=parameters,
         )
-        result.runs.append((label, record))
-        out("")
-        out(
+        self.result.runs.append((label, record))
+        self.out("")
+        self.out(
             f"== {label} [{package_type}]: {name} execution {record.execution_id}: "
             f"{record.status} in {record.duration_s:.1f} s"
         )
-        out(record.table())
+        self.out(record.table())
         for step in record.steps.values():
             for warning in step.warnings:
-                out(f"   warning {step.name}: {warning}")
+                self.out(f"   warning {step.name}: {warning}")
             if step.failure_reason and step.status == "Failed":
-                out(f"   reason {step.name}: {step.failure_reason}")
+                self.out(f"   reason {step.name}: {step.failure_reason}")
         return record
 
-    def expect(description: str, ok: bool, detail: str = "") -> None:
-        result.expectations.append(Expectation(description, bool(ok), detail))
+    def expect(self, description: str, ok: bool, detail: str = "") -> None:
+        self.result.expectations.append(Expectation(description, bool(ok), detail))
 
-    for package_type in config.package_types:
-        group = names(package_type)["group"]
-        first = run(
-            "week 1 training",
-            package_type,
-            "training",
-            {"InputManifestUri": manifests["week-1"], "RunId": "training-week-1"},
+    def champion(self, package_type: str) -> dict[str, Any]:
+        """What Resolve answers now ({} when there is no champion)."""
+        try:
+            answer = dict(self.resolve({"model_package_group": names(package_type)["group"]}))
+        except Exception:
+            return {}
+        return answer if answer.get("model_package_version") else {}
+
+    def week(
+        self, item: TrainingWeek, package_type: str, champion: tuple[int, str] | None
+    ) -> tuple[int, str] | None:
+        """Run a training week, check it; the champion expected afterwards."""
+        architecture = self.architectures[item.architecture]
+        parameters = {"InputManifestUri": self.manifests[item.key], "RunId": f"training-{item.key}"}
+        if architecture.distributed:
+            parameters["TrainingInstanceCount"] = str(self.config.training_instance_count)
+        record = self.run(item.label, package_type, item.architecture, parameters)
+        tag = f"{package_type}: {item.label}"
+        self.expect(f"{tag} succeeds", record.status == "Succeeded", _failures(record))
+        decision = _decision(self.aws, record)
+        registered = next(
+            (
+                record.steps[s].outputs.get("version")
+                for s in ("RegisterApproved", "RegisterRejected")
+                if _status(record, s) == "Succeeded"
+            ),
+            None,
         )
-        expect(
-            f"{package_type}: week 1 training succeeds",
-            first.status == "Succeeded",
-            _failures(first),
+        approved = (
+            _status(record, "RegisterApproved") == "Succeeded"
+            and _status(record, "RegisterRejected") == "Skipped"
         )
-        expect(
-            f"{package_type}: week 1 model registered Approved (first model)",
-            _status(first, "RegisterApproved") == "Succeeded"
-            and _status(first, "RegisterRejected") == "Skipped",
-            _decision_detail(aws, first),
+        if item.expect == APPROVE:
+            if champion is None:
+                claim = f"{tag}: {item.architecture} model registered Approved (the first model)"
+            else:
+                claim = (
+                    f"{tag}: the {item.architecture} challenger registered Approved over the "
+                    f"{champion[1]} champion v{champion[0]}"
+                )
+            self.expect(claim, approved, _decision_detail(decision, record))
+            expected = (int(registered), item.architecture) if registered else None
+            now = self.champion(package_type)
+            self.expect(
+                f"{package_type}: the champion is now "
+                + (f"v{expected[0]} ({expected[1]})" if expected else "this week's model"),
+                expected is not None and _is(now, expected),
+                _champion_detail(now),
+            )
+            return expected or champion
+        rejected = (
+            _status(record, "RegisterRejected") == "Succeeded"
+            and _status(record, "RegisterApproved") == "Skipped"
         )
-        second = run(
-            "week 2 training (drifted, noisy labels)",
-            package_type,
-            "training",
-            {"InputManifestUri": manifests["week-2"], "RunId": "training-week-2"},
+        self.expect(
+            f"{tag}: {item.architecture} model registered Rejected with reasons",
+            rejected and bool(decision.get("reasons")),
+            "; ".join(decision.get("reasons", []))[:300] or _failures(record),
         )
-        decision = _decision(aws, second)
-        expect(
-            f"{package_type}: week 2 training succeeds",
-            second.status == "Succeeded",
-            _failures(second),
-        )
-        expect(
-            f"{package_type}: week 2 model registered Rejected with reasons",
-            _status(second, "RegisterRejected") == "Succeeded"
-            and _status(second, "RegisterApproved") == "Skipped"
-            and bool(decision.get("reasons")),
-            "; ".join(decision.get("reasons", []))[:300],
-        )
-        packages = aws.registry.packages(group)
-        approved = [
-            p["ModelPackageVersion"] for p in packages if p["ModelApprovalStatus"] == "Approved"
-        ]
-        expect(
-            f"{package_type}: champion unchanged (only version 1 Approved)",
-            approved == [1],
+        now = self.champion(package_type)
+        packages = self.aws.registry.packages(names(package_type)["group"])
+        self.expect(
+            f"{package_type}: champion unchanged"
+            + (f" (v{champion[0]}, {champion[1]}, still serves)" if champion else ""),
+            champion is not None and _is(now, champion),
             ", ".join(f"v{p['ModelPackageVersion']} {p['ModelApprovalStatus']}" for p in packages),
         )
+        return champion
+
+    def day(self, item: InferenceDay, package_type: str, champion: tuple[int, str] | None) -> None:
+        """Run an inference day (or its repeat) and check it against the champion."""
+        run_id = f"inference-daily-{item.key}"
         parameters = {
-            "InputManifestUri": manifests["day-1"],
-            "RunId": "inference-daily-day-1",
+            "InputManifestUri": self.manifests[item.key],
+            "RunId": run_id,
             "RunKind": "inference-daily",
         }
-        daily = run("daily inference", package_type, "inference", parameters)
-        rows, distinct, versions = warehouse_rows(aws, parameters["RunId"], package_type)
-        expect(
-            f"{package_type}: daily inference succeeds",
-            daily.status == "Succeeded",
-            _failures(daily),
-        )
-        expect(
-            f"{package_type}: one prediction per product loaded, by the champion",
-            rows == distinct == config.inference_rows and versions == ["1"],
+        record = self.run(item.label, package_type, "", parameters)
+        tag = f"{package_type}: {item.label}"
+        self.expect(f"{tag} succeeds", record.status == "Succeeded", _failures(record))
+        rows, distinct, versions = warehouse_rows(self.aws, run_id, package_type)
+        if item.repeat:
+            before = self.loaded.get((package_type, item.key), -1)
+            self.expect(
+                f"{package_type}: no duplicate rows after the repeat",
+                rows == before and rows > 0,
+                f"{_rows_text(before)} before, {rows} after",
+            )
+            prepare = record.steps.get("Prepare")
+            self.expect(
+                f"{package_type}: the repeat reuses the cached Prepare step",
+                prepare is not None and prepare.cache_hit is True,
+            )
+            return
+        self.loaded[(package_type, item.key)] = rows
+        who = f"v{champion[0]} ({champion[1]})" if champion else "(no champion)"
+        self.expect(
+            f"{tag}: one prediction per product loaded, by the champion {who}",
+            champion is not None
+            and rows == distinct == self.config.inference_rows
+            and versions == [str(champion[0])],
             f"{rows} rows, {distinct} products, model version(s) {versions}",
         )
-        again = run("daily inference again (same RunId)", package_type, "inference", parameters)
-        rows_again, _, _ = warehouse_rows(aws, parameters["RunId"], package_type)
-        expect(
-            f"{package_type}: the repeated inference succeeds",
-            again.status == "Succeeded",
-            _failures(again),
+        ok, detail = self.served_by_champion(record, package_type, champion)
+        self.expect(f"{tag}: scored with the champion's container and serving code", ok, detail)
+
+    def served_by_champion(
+        self, record: ExecutionRecord, package_type: str, champion: tuple[int, str] | None
+    ) -> tuple[bool, str]:
+        """Resolve named the champion; the transform's model is the champion package's
+        container (image, environment, model data); Prepare wrote the text column exactly
+        when the champion's architecture reads text."""
+        if champion is None or record.steps.get("Predict") is None:
+            return False, "no champion" if champion is None else "no Predict step"
+        resolved = record.steps["Resolve"].outputs if "Resolve" in record.steps else {}
+        architecture = self.architectures[champion[1]]
+        with_text = "true" if "text" in architecture.inputs else "false"
+        problems = []
+        if resolved.get("model_package_version") != str(champion[0]):
+            problems.append(f"Resolve chose v{resolved.get('model_package_version')}")
+        if resolved.get("architecture") != champion[1]:
+            problems.append(f"Resolve named architecture {resolved.get('architecture')!r}")
+        if resolved.get("with_text") != with_text:
+            problems.append(f"Resolve with_text {resolved.get('with_text')!r}")
+        prepare = record.steps.get("Prepare")
+        arguments = (
+            (prepare.properties if prepare else {})
+            .get("AppSpecification", {})
+            .get("ContainerArguments", [])
         )
-        expect(
-            f"{package_type}: no duplicate rows after the repeat",
-            rows_again == rows and rows > 0,
-            f"{rows} rows before, {rows_again} after",
+        flag = arguments[arguments.index("--with-text") + 1] if "--with-text" in arguments else None
+        if str(flag).lower() != with_text:
+            problems.append(f"Prepare --with-text {flag!r}")
+        served = _model_container(self.aws, record, "CreateModel")
+        package = _package_container(self.aws, names(package_type)["group"], champion[0])
+        for key in ("Image", "ModelDataUrl", "Environment"):
+            if served.get(key) != package.get(key):
+                problems.append(f"the transform's model has another {key}")
+        program = (served.get("Environment") or {}).get("SAGEMAKER_PROGRAM")
+        if architecture.serving_program and program != architecture.serving_program:
+            problems.append(f"SAGEMAKER_PROGRAM {program!r}")
+        if problems:
+            return False, "; ".join(problems)
+        return True, (
+            f"v{champion[0]} {champion[1]}: {served.get('Image', '?').rsplit('/', 1)[-1]}, "
+            f"SAGEMAKER_PROGRAM {program or '(none)'}, text column "
+            f"{'on' if with_text == 'true' else 'off'}"
         )
-        expect(
-            f"{package_type}: the repeat reuses the cached Prepare step",
-            again.steps.get("Prepare") is not None and again.steps["Prepare"].cache_hit is True,
-        )
+
+
+def run_scenario(config: ScenarioConfig, *, out: Callable[[str], None] = print) -> ScenarioResult:
+    """Run the scenario's plan (module doc) in config.workdir; returns runs and expectations."""
+    began = time.monotonic()
+    check_config(config)
+    items = plan(config)
+    architectures_used = sorted({i.architecture for i in items if isinstance(i, TrainingWeek)})
+    what = (
+        f"cross-architecture: {','.join(config.cross_architectures)}"
+        if config.cross_architectures
+        else f"architecture: {config.architecture}"
+    )
+    out(f"Rehearsal in {config.workdir} (package types: {', '.join(config.package_types)}; {what})")
+    rehearsal = _Rehearsal(config, out)
+    rehearsal.build(items)
+    rehearsal.generate(items)
+    for package_type in config.package_types:
+        champion: tuple[int, str] | None = None
+        for item in items:
+            if isinstance(item, TrainingWeek):
+                champion = rehearsal.week(item, package_type, champion)
+            else:
+                rehearsal.day(item, package_type, champion)
+    result = rehearsal.result
     result.seconds = time.monotonic() - began
     summary_path = config.workdir / "rehearsal-summary.json"
     summary_path.write_text(
         json.dumps(
             {
+                "architectures": architectures_used,
+                "cross_architectures": list(config.cross_architectures),
                 "runs": [{"label": label, **record.to_dict()} for label, record in result.runs],
                 "expectations": [dataclasses.asdict(e) for e in result.expectations],
                 "seconds": round(result.seconds, 2),
@@ -515,7 +797,7 @@ def _failures(record: ExecutionRecord) -> str:
     return "; ".join(
         f"{s.name}: {(s.failure_reason or '').splitlines()[0][:200]}"
         for s in record.steps.values()
-        if s.status == "Failed"
+        if s.status in ("Failed",)
     )
 
 
@@ -527,8 +809,61 @@ def _decision(aws: LocalAws, record: ExecutionRecord) -> dict[str, Any]:
     return document if isinstance(document, dict) else {}
 
 
-def _decision_detail(aws: LocalAws, record: ExecutionRecord) -> str:
-    decision = _decision(aws, record)
+def _decision_detail(decision: Mapping[str, Any], record: ExecutionRecord) -> str:
     if not decision:
         return _failures(record)
-    return f"decision {decision.get('decision')}"
+    reasons = "; ".join(decision.get("reasons", []))
+    return f"decision {decision.get('decision')}" + (f": {reasons[:240]}" if reasons else "")
+
+
+def _is(answer: Mapping[str, Any], champion: tuple[int, str]) -> bool:
+    """Whether Resolve's answer names this (version, architecture)."""
+    return (
+        answer.get("model_package_version") == str(champion[0])
+        and answer.get("architecture") == champion[1]
+    )
+
+
+def _champion_detail(answer: Mapping[str, Any]) -> str:
+    if not answer:
+        return "no Approved version"
+    return (
+        f"Resolve answers v{answer.get('model_package_version')} "
+        f"({answer.get('architecture')}, with_text {answer.get('with_text')})"
+    )
+
+
+def _rows_text(rows: int) -> str:
+    """A row count, or 'no run' for the -1 of a day that never loaded."""
+    return "no run" if rows < 0 else str(rows)
+
+
+def _model_container(aws: LocalAws, record: ExecutionRecord, step: str) -> dict[str, Any]:
+    """The PrimaryContainer of the model a Model step created ({} if none)."""
+    created = record.steps.get(step)
+    name = created.outputs.get("model_name") if created else None
+    models_file = aws.root / "models.json"
+    if not name or not models_file.is_file():
+        return {}
+    model = json.loads(models_file.read_text()).get(name) or {}
+    return dict(model.get("PrimaryContainer") or {})
+
+
+def _package_container(aws: LocalAws, group: str, version: int) -> dict[str, Any]:
+    """The inference container a registered version carries ({} if none)."""
+    for package in aws.registry.packages(group):
+        if package["ModelPackageVersion"] == version:
+            containers = package.get("InferenceSpecification", {}).get("Containers") or [{}]
+            return dict(containers[0])
+    return {}
+
+
+def _check_inputs(table: Any, architecture: Any) -> None:
+    """The generated rows carry every input group the architecture reads (text: the
+    product text columns, which synthetic_data always writes)."""
+    from pipeline_defs.steps.features import RAW_TEXT_COLUMNS
+
+    if "text" in architecture.inputs:
+        missing = [c for c in RAW_TEXT_COLUMNS if c not in table.schema.names]
+        if missing:
+            raise ValueError(f"{architecture.name} reads text, but the data lacks {missing}")

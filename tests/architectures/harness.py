@@ -7,7 +7,8 @@ the same treatment from Split's real outputs:
   toolkit's rules (`ScriptRunner`), mode "builtin" through an emulator of that
   container's algorithm (`XGBoostBuiltinRunner` for framework xgboost);
 - **package** the model directory as SageMaker does (model.tar.gz, extracted again
-  for serving);
+  for serving; a built-in architecture with a serving program goes through the
+  pipeline's PackageModel step, which adds its code bundle as `code/`);
 - **serve** what batch transform sends (text/csv rows of `validation_features` without
   the id, `InputFilter="$[1:]"`, plus a field per further input group such as text, as
   Prepare writes it), and read back one response per request.
@@ -26,7 +27,6 @@ import os
 import subprocess
 import sys
 import tarfile
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +35,18 @@ from typing import Any, Protocol
 import numpy as np
 
 from pkgml_contracts.architectures import Architecture, discover
+from rehearsal.builtin import (
+    XGBOOST_ALIASES,
+    XGBOOST_CATEGORICAL,
+    XGBOOST_MODEL_FILE,
+    XGBOOST_NUMERIC,
+    ContainerRefusal,
+    assign_shards,
+    train_xgboost,
+    xgboost_channel_files,
+    xgboost_csv_dmatrix,  # noqa: F401 (the harness tests use it from here)
+    xgboost_parameters,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCHITECTURES_DIR = ROOT / "pipeline_defs" / "architectures"
@@ -61,13 +73,48 @@ def hyperparameter_texts(architecture: Architecture) -> dict[str, str]:
 # --- packaging and batch transform ------------------------------------------------------
 
 
-def package_model(model_dir: Path, work: Path) -> Path:
-    """model.tar.gz of `model_dir` (as SageMaker uploads it), extracted into a new folder."""
+def code_bundle(architecture: Architecture, target: Path) -> Path:
+    """The architecture's code bundle as the pipeline ships it (flat: its programs, its
+    declaration, the step modules they import; stacks.components.step_code)."""
+    import shutil
+
+    from pipeline_defs.common import ARCHITECTURE_BUNDLE_PREFIX
+    from stacks.components.step_code import architecture_bundles, bundle_name
+
+    target.mkdir(parents=True)
+    for path in architecture_bundles()[f"{ARCHITECTURE_BUNDLE_PREFIX}{architecture.name}"]:
+        destination = target / bundle_name(path)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, destination)
+    return target
+
+
+def package_model(model_dir: Path, work: Path, architecture: Architecture | None = None) -> Path:
+    """model.tar.gz of `model_dir` (as SageMaker uploads it), extracted into a new folder.
+
+    For a built-in `architecture` with a serving program, the archive first goes through
+    the pipeline's PackageModel step (steps/package_model.py), which adds its code bundle
+    as `code/`, as the model the pipeline serves."""
+    from pipeline_defs.train_steps import packages_serving_code
+
     work.mkdir(parents=True, exist_ok=True)
     archive = work / "model.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         for path in sorted(model_dir.rglob("*")):
             tar.add(path, arcname=str(path.relative_to(model_dir)), recursive=False)
+    if architecture is not None and packages_serving_code(architecture):
+        from pipeline_defs.steps import package_model as package_step
+
+        trained = work / "trained"
+        trained.mkdir()
+        archive = archive.rename(trained / archive.name)
+        package_step.package(
+            trained,
+            code_bundle(architecture, work / "serving_code"),
+            str(architecture.serving_program),
+            work / "packaged",
+        )
+        archive = work / "packaged" / "model.tar.gz"
     serving = work / "serving-model"
     with tarfile.open(archive) as tar:
         tar.extractall(serving, filter="data")
@@ -299,207 +346,52 @@ class ScriptRunner:
     def serve(
         self, architecture: Architecture, model_dir: Path, bodies: Sequence[str], work: Path
     ) -> list[bytes]:
-        requests, responses = work / "requests", work / "responses"
-        requests.mkdir(parents=True)
-        names = [f"{index:06d}" for index in range(len(bodies))]
-        for name, body in zip(names, bodies, strict=True):
-            (requests / name).write_text(body, encoding="utf-8")
-        command = [
-            sys.executable,
-            str(SANDBOX),
-            "serve",
-            *REPOSITORY_PACKAGES,
-            "--",
-            str(model_dir),
-            str(architecture.serving_program),
-            str(requests),
-            str(responses),
-        ]
-        env = clean_environment(self.threads, PYTHONPATH=str(model_dir / "code"))
-        run_checked(command, cwd=work, env=env, what=f"{architecture.name} serving")
-        return [(responses / name).read_bytes() for name in names]
+        return serve_program(architecture, model_dir, bodies, work, threads=self.threads)
+
+
+def serve_program(
+    architecture: Architecture,
+    model_dir: Path,
+    bodies: Sequence[str],
+    work: Path,
+    *,
+    threads: int | None,
+) -> list[bytes]:
+    """The architecture's serving program answering `bodies` as a serving container runs
+    it (sandbox.py serve: the program from the model's code/, in a fresh interpreter that
+    sees only that folder and the installed packages); one response per body."""
+    requests, responses = work / "requests", work / "responses"
+    requests.mkdir(parents=True)
+    names = [f"{index:06d}" for index in range(len(bodies))]
+    for name, body in zip(names, bodies, strict=True):
+        (requests / name).write_text(body, encoding="utf-8")
+    command = [
+        sys.executable,
+        str(SANDBOX),
+        "serve",
+        *REPOSITORY_PACKAGES,
+        "--",
+        str(model_dir),
+        str(architecture.serving_program),
+        str(requests),
+        str(responses),
+    ]
+    env = clean_environment(threads, PYTHONPATH=str(model_dir / "code"))
+    run_checked(command, cwd=work, env=env, what=f"{architecture.name} serving")
+    return [(responses / name).read_bytes() for name in names]
 
 
 # --- the SageMaker XGBoost container 3.0-5 in algorithm mode ---------------------------
 
-# From aws/sagemaker-xgboost-container, src/sagemaker_xgboost_container/algorithm_mode/
-# hyperparameter_validation.py and constants/xgb_constants.py (the 3.0-5 image).
-# Numeric hyperparameters: (type, low, low included, high, high included); None = unbounded.
-XGBOOST_NUMERIC: dict[str, tuple[str, float | None, bool, float | None, bool]] = {
-    "num_round": ("integer", 1, True, None, False),
-    "csv_weights": ("integer", 0, True, 1, True),
-    "early_stopping_rounds": ("integer", 1, True, None, False),
-    "verbosity": ("integer", 0, True, 3, True),
-    "nthread": ("integer", 1, True, None, False),
-    "max_depth": ("integer", 0, True, None, False),
-    "refresh_leaf": ("integer", 0, True, 1, True),
-    "max_leaves": ("integer", 0, True, None, False),
-    "max_bin": ("integer", 0, True, None, False),
-    "one_drop": ("integer", 0, True, 1, True),
-    "num_class": ("integer", 2, True, None, False),
-    "_kfold": ("integer", 2, True, None, False),
-    "_num_cv_round": ("integer", 1, True, None, False),
-    "seed": ("integer", -(2**31), False, 2**31 - 1, False),
-    "num_parallel_tree": ("integer", 1, True, None, False),
-    "prob_buffer_row": ("integer", 1, False, None, False),
-    "eta": ("number", 0, True, 1, True),
-    "gamma": ("number", 0, True, None, False),
-    "min_child_weight": ("number", 0, True, None, False),
-    "max_delta_step": ("number", 0, True, None, False),
-    "subsample": ("number", 0, False, 1, True),
-    "colsample_bytree": ("number", 0, False, 1, True),
-    "colsample_bylevel": ("number", 0, False, 1, True),
-    "colsample_bynode": ("number", 0, False, 1, True),
-    "lambda": ("number", 0, True, None, False),
-    "alpha": ("number", 0, True, None, False),
-    "sketch_eps": ("number", 0, False, 1, False),
-    "scale_pos_weight": ("number", 0, False, None, False),
-    "rate_drop": ("number", 0, True, 1, True),
-    "skip_drop": ("number", 0, True, 1, True),
-    "lambda_bias": ("number", 0, True, 1, True),
-    "tweedie_variance_power": ("number", 1, False, 2, False),
-    "base_score": ("number", 0, True, None, False),
-    "aft_loss_distribution_scale": ("number", 0, True, None, False),
-}
-_TRUE_FALSE = ("true", "false")
-
-
-def _words(text: str) -> tuple[str, ...]:
-    return tuple(text.split())
-
-
-XGBOOST_CATEGORICAL: dict[str, tuple[str, ...]] = {
-    "booster": ("gbtree", "gblinear", "dart"),
-    "tree_method": ("auto", "exact", "approx", "hist", "gpu_hist"),
-    "dsplit": ("row", "col"),
-    "process_type": ("default", "update"),
-    "grow_policy": ("depthwise", "lossguide"),
-    "predictor": ("auto", "cpu_predictor", "gpu_predictor"),
-    "sample_type": ("uniform", "weighted"),
-    "normalize_type": ("tree", "forest"),
-    "objective": _words(
-        """
-        aft_loss_distribution binary:logistic binary:logitraw binary:hinge count:poisson
-        multi:softmax multi:softprob rank:pairwise rank:ndcg rank:map reg:linear
-        reg:squarederror reg:logistic reg:gamma reg:pseudohubererror reg:squaredlogerror
-        reg:absoluteerror reg:tweedie survival:aft survival:cox
-        """
-    ),
-    "save_model_on_termination": _TRUE_FALSE,
-    "aft_loss_distribution": ("normal", "logistic", "extreme"),
-    "deterministic_histogram": _TRUE_FALSE,
-    "sampling_method": ("uniform", "gradient_based"),
-    "use_dask_gpu_training": _TRUE_FALSE,
-}
-# eval_metric: a comma-separated list of these (XGB_MAXIMIZE_METRICS + XGB_MINIMIZE_METRICS).
-XGBOOST_METRICS = _words(
-    """
-    accuracy auc aucpr balanced_accuracy f1 f1_binary f1_macro map ndcg precision r2 recall
-    precision_macro precision_micro recall_macro recall_micro aft-nloglik cox-nloglik error
-    gamma-deviance gamma-nloglik interval-regression-accuracy logloss mae mape merror
-    mlogloss mphe mse poisson-nloglik rmse rmsle tweedie-nloglik
-    """
-)
-# Accepted names whose values this emulation does not check.
-XGBOOST_UNCHECKED = (
-    "updater",
-    "monotone_constraints",
-    "interaction_constraints",
-    "_tuning_objective_metric",
-)
-XGBOOST_ALIASES = {
-    "learning_rate": "eta",
-    "min_split_loss": "gamma",
-    "reg_lambda": "lambda",
-    "reg_alpha": "alpha",
-}
-XGBOOST_REQUIRED = ("num_round",)
-XGBOOST_MODEL_FILE = "xgboost-model"  # xgb_constants.MODEL_NAME
-
-
-class ContainerRefusal(ValueError):
-    """What the container's own validation would fail the job with."""
-
-
-def xgboost_parameters(hyperparameters: Mapping[str, str]) -> dict[str, Any]:
-    """The job's hyperparameters (strings) as the container validates and converts them:
-    aliases replaced, unknown names refused, int()/float() parsing, ranges checked."""
-    converted: dict[str, Any] = {}
-    for raw_name, text in hyperparameters.items():
-        name = XGBOOST_ALIASES.get(raw_name, raw_name)
-        if name in XGBOOST_NUMERIC:
-            kind, low, low_in, high, high_in = XGBOOST_NUMERIC[name]
-            try:
-                value: Any = int(text) if kind == "integer" else float(text)
-            except ValueError as error:
-                raise ContainerRefusal(f"Hyperparameter {name}: could not parse value") from error
-            below = low is not None and (value < low or (value == low and not low_in))
-            above = high is not None and (value > high or (value == high and not high_in))
-            if below or above:
-                raise ContainerRefusal(f"Hyperparameter {name}: value {value} out of range")
-            converted[name] = value
-        elif name in XGBOOST_CATEGORICAL:
-            if text not in XGBOOST_CATEGORICAL[name]:
-                raise ContainerRefusal(f"Hyperparameter {name}: value {text!r} not accepted")
-            converted[name] = text
-        elif name == "eval_metric":
-            metrics = [m.strip() for m in text.split(",")]
-            unknown = [m for m in metrics if m.split("@")[0] not in XGBOOST_METRICS]
-            if unknown:
-                raise ContainerRefusal(f"Hyperparameter eval_metric: {unknown} not accepted")
-            converted[name] = metrics
-        elif name in XGBOOST_UNCHECKED:
-            converted[name] = text
-        else:
-            raise ContainerRefusal(f"Extraneous hyperparameter found: {raw_name}")
-    for name in XGBOOST_REQUIRED:
-        if name not in converted:
-            raise ContainerRefusal(f"Missing required hyperparameter: {name}")
-    return converted
-
-
-def xgboost_channel_files(channel: Path) -> list[Path]:
-    """A channel's data files as the container finds them (hidden files are an error;
-    names starting with '_' are skipped)."""
-    files = sorted(p for p in channel.rglob("*") if p.is_file())
-    hidden = [p.name for p in files if p.name.startswith(".")]
-    if hidden:
-        raise ContainerRefusal(f"Hidden file found in the data path: {hidden}")
-    return [p for p in files if not p.name.startswith("_")]
-
-
-def xgboost_csv_dmatrix(files: Sequence[Path], work: Path) -> Any:
-    """A DMatrix as the container loads a CSV channel in file mode: the files linked into
-    one folder, the delimiter sniffed from the first line of the first file, then
-    `DMatrix("<folder>?format=csv&label_column=0&delimiter=<d>")`; no labels is an error."""
-    import xgboost as xgb
-
-    if not files:
-        raise ContainerRefusal("No data in the channel")
-    work.mkdir(parents=True)
-    for index, path in enumerate(files):
-        (work / f"{index:05d}-{path.name}").symlink_to(path)
-    first_line = files[0].read_text(encoding="utf-8").split("\n", 1)[0]
-    delimiter = csv.Sniffer().sniff(first_line).delimiter
-    matrix = xgb.DMatrix(f"{work}?format=csv&label_column=0&delimiter={delimiter}")
-    if matrix.get_label().size == 0:
-        raise ContainerRefusal("Got input data without labels")
-    return matrix
-
-
-def assign_shards(files: Sequence[Path], hosts: int) -> list[list[Path]]:
-    """ShardedByS3Key: each object goes to one instance (here: sorted keys, round-robin).
-    An instance with no object is refused (the container drops it from training)."""
-    shares = [list(files[host::hosts]) for host in range(hosts)]
-    empty = [index + 1 for index, share in enumerate(shares) if not share]
-    if empty:
-        raise ContainerRefusal(f"hosts {empty} of {hosts} have no training data")
-    return shares
+# Its training rules (hyperparameter checks, CSV channels, sharding, one model across
+# hosts) are emulated in rehearsal/builtin.py, imported above: the rehearsal's executor
+# trains a built-in Train step with the same code.
 
 
 def xgboost_batch_response(booster: Any, body: str) -> bytes:
-    """The container's batch-transform answer to a text/csv body (serve_utils + encoder:
-    strip, sniff the delimiter, parse as float, predict; one value per line)."""
+    """The container's own batch-transform answer to a text/csv body, when the model names
+    no serving program (serve_utils + encoder: strip, sniff the delimiter, parse as float,
+    predict; one value per line)."""
     import xgboost as xgb
 
     payload = body.strip()
@@ -520,8 +412,12 @@ class XGBoostBuiltinRunner:
     with the train and validation sets watched, `xgboost-model` saved by the master; on
     several hosts each loads its own shards *before* joining the collective (as the
     container does; a URI DMatrix loaded inside it would be split again by rank), then
-    trains one model with them. Serving: load the model directory's first file, answer
-    text/csv with one probability per line (SAGEMAKER_BATCH)."""
+    trains one model with them. Serving: with a declared serving program, the container's
+    script mode (SAGEMAKER_PROGRAM from the model's code/, which the PackageModel step
+    adds): the program's functions in a fresh interpreter, one thread (the container sets
+    OMP_NUM_THREADS=1 per worker); without one, the container's own: load the model
+    directory's first file, answer text/csv with one probability per line
+    (SAGEMAKER_BATCH)."""
 
     def __init__(self, threads: int | None = TEST_THREADS) -> None:
         self.threads = threads
@@ -547,11 +443,20 @@ class XGBoostBuiltinRunner:
                 except ContainerRefusal as error:
                     raise AssertionError(f"{item.name}={value}: {error}") from None
         xgboost_parameters(hyperparameter_texts(architecture))
+        program = architecture.serving_program
+        if program is not None:
+            assert (folder / program).is_file(), f"serving program {program} is missing"
 
     def check_artifact(self, architecture: Architecture, model_dir: Path) -> None:
-        # The container loads the first file it lists: anything else would be a gamble.
         names = sorted(p.name for p in model_dir.iterdir() if not p.name.startswith("."))
-        assert names == [XGBOOST_MODEL_FILE], f"model directory holds {names}"
+        program = architecture.serving_program
+        if program is None:
+            # The container loads the first file it lists: anything else would be a gamble.
+            assert names == [XGBOOST_MODEL_FILE], f"model directory holds {names}"
+            return
+        # Script mode: the program loads xgboost-model by name from beside code/.
+        assert names == ["code", XGBOOST_MODEL_FILE], f"model directory holds {names}"
+        assert (model_dir / "code" / program).is_file(), f"the model lacks code/{program}"
 
     def train(
         self,
@@ -563,78 +468,31 @@ class XGBoostBuiltinRunner:
         *,
         hosts: int = 1,
     ) -> Path:
-        import xgboost as xgb
-
-        params = xgboost_parameters(hyperparameters)
-        rounds = params.pop("num_round")
-        if self.threads is not None:  # the container: every core (see TEST_THREADS)
-            params.setdefault("nthread", self.threads)
         train_files = xgboost_channel_files(data / "train_csv")
+        # Fully replicated: every host has all of it.
         validation_files = xgboost_channel_files(data / "validation_csv")
         shares = assign_shards(train_files, hosts) if hosts > 1 else [train_files]
-        matrices = [
-            (
-                xgboost_csv_dmatrix(share, work / f"algo-{host + 1}" / "train"),
-                # Fully replicated: every host has all of it.
-                xgboost_csv_dmatrix(validation_files, work / f"algo-{host + 1}" / "validation"),
-            )
-            for host, share in enumerate(shares)
-        ]
-        model_dir = work / "model"
-        model_dir.mkdir(parents=True)
-
-        def train_job(train: Any, validation: Any, master: bool) -> None:
-            booster = xgb.train(
-                dict(params),
-                train,
-                num_boost_round=rounds,
-                evals=[(train, "train"), (validation, "validation")],
-                verbose_eval=False,
-            )
-            if master:
-                booster.save_model(str(model_dir / XGBOOST_MODEL_FILE))
-
-        if hosts == 1:
-            train_job(*matrices[0], master=True)
-            return model_dir
-        from xgboost.tracker import RabitTracker
-
-        tracker = RabitTracker(host_ip="127.0.0.1", n_workers=hosts)
-        tracker.start()
-        errors: list[BaseException] = []
-
-        def host(index: int, environment: dict[str, Any]) -> None:
-            try:
-                with xgb.collective.CommunicatorContext(**environment):
-                    # One model from every host's rows, not one model per host.
-                    assert xgb.collective.get_world_size() == hosts, "hosts did not join"
-                    train_job(*matrices[index], master=xgb.collective.get_rank() == 0)
-            except BaseException as error:  # reported after join
-                errors.append(error)
-
-        threads = [
-            threading.Thread(target=host, args=(index, tracker.worker_args()))
-            for index in range(hosts)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        tracker.wait_for()
-        if errors:
-            raise errors[0]
-        return model_dir
+        return train_xgboost(
+            hyperparameters,
+            [{"train": share, "validation": validation_files} for share in shares],
+            work / "model",
+            work,
+            threads=self.threads,  # the container: every core (see TEST_THREADS)
+        )
 
     def serve(
         self, architecture: Architecture, model_dir: Path, bodies: Sequence[str], work: Path
     ) -> list[bytes]:
+        if architecture.serving_program is not None:
+            # The container sets OMP_NUM_THREADS=1 unless the model's environment does.
+            return serve_program(architecture, model_dir, bodies, work, threads=1)
         booster = self.load(model_dir)
         return [xgboost_batch_response(booster, body) for body in bodies]
 
     @staticmethod
     def load(model_dir: Path) -> Any:
-        """The booster as the serving container loads it: the directory's first file, one
-        thread per worker (the container runs a worker per CPU)."""
+        """The booster as the container's own serving loads it: the directory's first file,
+        one thread per worker (the container runs a worker per CPU)."""
         import xgboost as xgb
 
         first = next(p for p in model_dir.iterdir() if p.is_file() and not p.name.startswith("."))

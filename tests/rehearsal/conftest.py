@@ -221,4 +221,4 @@ def read_json(aws: LocalAws, uri: str) -> Any:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Register the `rehearsal` marker (the end-to-end scenario test)."""
-    config.addinivalue_line("markers", "rehearsal: the end-to-end local rehearsal (about 45 s)")
+    config.addinivalue_line("markers", "rehearsal: the end-to-end local rehearsal (about a minute)")

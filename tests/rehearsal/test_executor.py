@@ -401,3 +401,18 @@ def test_unknown_step_reference_is_a_definition_error(executor: PipelineExecutor
     """A Get naming a step that does not exist is refused before anything runs."""
     with pytest.raises(DefinitionError, match="unknown step"):
         executor.start(definition([echo("B", "Missing")]), pipeline_name="x")
+
+
+def test_uncompressed_model_output_is_a_folder(aws: LocalAws, executor: PipelineExecutor) -> None:
+    """CompressionType NONE (an earlier training stage): the model folder's files under
+    `<job>/output/model/`, which is the S3ModelArtifacts a next stage's channel reads."""
+    aws.s3.write_bytes("s3://art/data/train/rows.csv", b"1,2\n")
+    train = train_transform_register()[0]
+    train["Arguments"]["OutputDataConfig"]["CompressionType"] = "NONE"
+    record = executor.start(definition([train], Factor=2.0), pipeline_name="stage")
+    assert record.status == "Succeeded", record.step("Train").failure_reason
+    artifact = record.step("Train").outputs["model"]
+    assert artifact.endswith("/output/model/")
+    assert record.step("Train").properties["ModelArtifacts"]["S3ModelArtifacts"] == artifact
+    assert read_json(aws, artifact + "model.json") == {"factor": 2.0}
+    assert aws.s3.read_bytes(artifact + "code/toy.py").startswith(b"import argparse")
