@@ -3,6 +3,8 @@
 ```
   InputManifestUri, RunId
           |
+  ResolveChampion  (Lambda: the group's Approved champion, its image and inputs, or "none")
+          |
         Split ------------------------------------------+---------------+
  (Processing split.py: train/, validation/,             |               |
   validation_features/ CSV, statistics/)                 |               |
@@ -15,6 +17,9 @@
    EvaluateTransform  (Transform: id,score lines) <------+               |
           | predictions                      validation                  |
        Evaluate  (Processing evaluate.py) <------------------------------+
+          ^ champion's scores of the same rows
+     ScoreChampion  (Processing score_champion.py in the champion's own image, on
+                     Split's champion_features; "no champion" recorded when none)
           | evaluation.json = PropertyFile "EvaluationReport"            |
        Compare  (Processing compare.py vs the group's Approved champion) |
           | decision.json = PropertyFile "GateDecision"    statistics <--+
@@ -28,6 +33,15 @@ gate's verdict is data, not a failure. Every package carries CustomerMetadataPro
 that compare.py reads from the champion (`evaluation_s3_uri`, `statistics_s3_uri`), plus
 `run_id`, `decision_s3_uri`, `gate_decision` and the pipeline execution ARN; the reasons
 of a rejection are in decision.json (too long for a 256-character property value).
+
+The same-data comparison (issue: a fair gate): the champion scores this week's validation
+rows with its own image and serving code, whatever its architecture (ScoreChampion), and
+Evaluate adds both models' metrics on those rows and the paired ROC AUC difference with
+its DeLong interval; Compare judges the drop on them (`gate.comparison`, default
+same_data). ScoreChampion is a Processing job rather than a batch transform because there
+may be no champion, and SageMaker Pipelines cannot rejoin after a ConditionStep: a
+conditional transform would need Evaluate, Compare and Register twice. It caches by
+(champion package, validation rows), so a retried execution does not score again.
 
 Caching: Split, Train, Evaluate (and EvaluateTransform) cache by their arguments for
 `cache_expiry`; Compare does not, because its real input, the current champion, lives
@@ -43,9 +57,11 @@ is a `code` input channel and `sagemaker_submit_directory` names its local path.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from pipeline_defs.common import (
+    MAX_PAYLOAD_MB,
     Placeholders,
     ScriptRun,
     TrainingPipelineInputs,
@@ -62,6 +78,7 @@ from pipeline_defs.common import (
     transform_step,
     vpc_config,
 )
+from pipeline_defs.inference import RESOLVE_OUTPUTS
 from pipeline_defs.train_steps import (
     build_train_steps,
     hyperparameter_parameters,
@@ -104,7 +121,17 @@ def parameter_names(architecture: Architecture) -> tuple[str, ...]:
 
 def step_names(architecture: Architecture) -> tuple[str, ...]:
     """The training pipeline's steps for `architecture`, in order (branches last)."""
-    return ("Split", *train_step_names(architecture), *AFTER_TRAIN_STEP_NAMES)
+    return (
+        "ResolveChampion",
+        "Split",
+        "ScoreChampion",
+        *train_step_names(architecture),
+        *AFTER_TRAIN_STEP_NAMES,
+    )
+
+
+CHAMPION_OUTPUTS = (*RESOLVE_OUTPUTS, "image")
+"""ResolveChampion's outputs: Resolve's, plus the champion's serving image."""
 
 
 EVALUATION_PROPERTY_FILE = "EvaluationReport"
@@ -117,6 +144,7 @@ _OUT = "/opt/ml/processing/output"
 def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
     """The training pipeline's definition JSON, offline and deterministic (see module doc)."""
     prepare_sdk_environment(inputs.region)
+    from sagemaker.core.lambda_helper import Lambda
     from sagemaker.core.workflow.conditions import ConditionEquals
     from sagemaker.core.workflow.execution_variables import ExecutionVariables
     from sagemaker.core.workflow.functions import Join, JsonGet
@@ -127,6 +155,11 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
     )
     from sagemaker.core.workflow.properties import PropertyFile
     from sagemaker.mlops.workflow.condition_step import ConditionStep
+    from sagemaker.mlops.workflow.lambda_step import (
+        LambdaOutput,
+        LambdaOutputTypeEnum,
+        LambdaStep,
+    )
     from sagemaker.mlops.workflow.steps import ProcessingStep
 
     gate = inputs.gate
@@ -169,10 +202,31 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
         job_options = job_options_for(inputs, max_runtime_seconds=inputs.max_runtime_seconds)
         cached = cache_config(inputs.cache_expiry)
 
-        # Built-in algorithms read Split's label-first CSV (the train set in shards).
-        split_outputs = ("train", "validation", "validation_features", "statistics") + (
-            ("train_csv", "validation_csv") if architecture.mode == "builtin" else ()
+        # The champion to compare with on the same rows; "none" (and the processing image
+        # for ScoreChampion to record that) when the group has no Approved version yet.
+        resolve_champion = LambdaStep(
+            name="ResolveChampion",
+            lambda_func=Lambda(function_arn=Placeholders.RESOLVE_FUNCTION_ARN, session=session),
+            inputs={
+                "model_package_group": inputs.model_package_group,
+                "allow_none": "true",
+                "fallback_image": job_options.image_uri,
+            },
+            outputs=[
+                LambdaOutput(output_name=name, output_type=LambdaOutputTypeEnum.String)
+                for name in CHAMPION_OUTPUTS
+            ],
         )
+        champion = resolve_champion.properties.Outputs
+
+        # Built-in algorithms read Split's label-first CSV (the train set in shards).
+        split_outputs = (
+            "train",
+            "validation",
+            "validation_features",
+            "champion_features",
+            "statistics",
+        ) + (("train_csv", "validation_csv") if architecture.mode == "builtin" else ())
         split = ProcessingStep(
             name="Split",
             step_args=processing_step_args(
@@ -194,6 +248,9 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
                         _OUT,
                         # the transform input of a text architecture carries the text column
                         *(["--with-text", "true"] if "text" in architecture.inputs else []),
+                        # the champion's rows carry text when the champion reads it
+                        "--champion-with-text",
+                        champion["with_text"],
                     ],
                 ),
                 job_options,
@@ -204,6 +261,40 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
 
         def split_output(name: str) -> Any:
             return split.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri
+
+        score_champion = ProcessingStep(
+            name="ScoreChampion",
+            step_args=processing_step_args(
+                session,
+                ScriptRun(
+                    script="score_champion.py",
+                    inputs=[
+                        (
+                            "champion_features",
+                            split_output("champion_features"),
+                            f"{_IN}/champion_features",
+                        )
+                    ],
+                    outputs=[("champion", out("ScoreChampion", "champion"), f"{_OUT}/champion")],
+                    arguments=[
+                        "--model-package-arn",
+                        champion["model_package_arn"],
+                        "--features-dir",
+                        f"{_IN}/champion_features",
+                        "--output-dir",
+                        f"{_OUT}/champion",
+                        "--max-payload-mb",
+                        str(MAX_PAYLOAD_MB),
+                        "--region",
+                        inputs.region,
+                    ],
+                ),
+                # the champion's own serving image, whatever its architecture
+                dataclasses.replace(job_options, image_uri=champion["image"]),
+            ),
+            cache_config=cached,
+            retry_policies=job_retry_policies(),
+        )
 
         trained = build_train_steps(
             inputs,
@@ -258,6 +349,13 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
                             evaluate_transform.properties.TransformOutput.S3OutputPath,
                             f"{_IN}/predictions",
                         ),
+                        (
+                            "champion",
+                            score_champion.properties.ProcessingOutputConfig.Outputs[
+                                "champion"
+                            ].S3Output.S3Uri,
+                            f"{_IN}/champion",
+                        ),
                     ],
                     outputs=[("evaluation", out("Evaluate", "evaluation"), f"{_OUT}/evaluation")],
                     arguments=[
@@ -265,6 +363,8 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
                         f"{_IN}/validation",
                         "--predictions-dir",
                         f"{_IN}/predictions",
+                        "--champion-dir",
+                        f"{_IN}/champion",
                         "--threshold",
                         repr(inputs.operating_threshold),
                         "--output-dir",
@@ -303,6 +403,8 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
                         inputs.model_package_group,
                         "--primary-metric",
                         gate.primary_metric,
+                        "--comparison",
+                        gate.comparison,
                         *(
                             item
                             for criterion in gate_contract.CRITERIA
@@ -400,7 +502,9 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
             name=inputs.pipeline_name,
             parameters=parameters,
             steps=[
+                resolve_champion,
                 split,
+                score_champion,
                 *trained.steps,
                 create_model,
                 evaluate_transform,

@@ -149,7 +149,7 @@ class MlStack(Stack):
             encryption_key=key,
             removal_policy=removal,
             timeout_seconds=30,
-            # one call per inference execution: every package type's daily and monthly runs
+            # one call per execution: every package type's daily, monthly and weekly runs
             reserved_concurrency=10,
             environment={"ALLOWED_GROUPS": json.dumps(sorted(group_names.values()))},
         )

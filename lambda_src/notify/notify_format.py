@@ -103,10 +103,37 @@ class StepFailure:
 
 @dataclass(frozen=True)
 class GateDecision:
-    """What decision.json says: "approve" | "reject" and the reasons."""
+    """What decision.json says: "approve" | "reject", the reasons and the scores compared."""
 
     decision: str | None
     reasons: tuple[str, ...]
+    scores: tuple[str, ...] = ()
+
+
+def decision_scores(document: Mapping[str, Any]) -> tuple[str, ...]:
+    """decision.json's scores as lines: both models on the same rows (when measured), the
+    champion's stored score (its own validation set, for the trend) and the comparison the
+    gate used. Empty for a document without scores."""
+
+    def number(value: Any) -> float | None:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return float(value) if ok else None
+
+    lines: list[str] = []
+    same_data = document.get("same_data")
+    if isinstance(same_data, Mapping) and isinstance(same_data.get("text"), str):
+        lines.append(f"same rows: {same_data['text']}")
+    challenger = number(document.get("challenger_score"))
+    champion = number(document.get("champion_score"))
+    if challenger is not None and champion is not None:
+        lines.append(
+            f"stored: challenger {challenger:.3f} on this week's rows vs the champion's "
+            f"{champion:.3f} on its own week's"
+        )
+    comparison = document.get("comparison")
+    if lines and isinstance(comparison, str) and comparison != "none":
+        lines.append(f"the gate judged the drop on: {comparison.replace('_', '-')} scores")
+    return tuple(lines)
 
 
 class Lookup(Protocol):
@@ -631,7 +658,13 @@ def _model_package(
     return Notification(
         kind=kind,
         subject=clean_subject(subject),
-        body=_body(headline, rows, ("Gate reasons", reasons), ("NEXT ACTION", action)),
+        body=_body(
+            headline,
+            rows,
+            ("Gate reasons", reasons),
+            ("Scores", list(decision.scores) if decision else []),
+            ("NEXT ACTION", action),
+        ),
         attributes=_attributes(s, kind, package_type),
     )
 

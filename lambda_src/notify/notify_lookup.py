@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from botocore.config import Config
-from notify_format import GateDecision, StepFailure
+from notify_format import GateDecision, StepFailure, decision_scores
 from pkgml_log import log_event
 
 _REASON_MAX = 1000
@@ -114,6 +114,7 @@ class AwsLookup:
             reasons=tuple(str(r)[:_REASON_MAX] for r in reasons)
             if isinstance(reasons, list)
             else (),
+            scores=tuple(line[:_REASON_MAX] for line in decision_scores(document)),
         )
 
     def model_package_metadata(self, model_package_arn: str) -> Mapping[str, str] | None:

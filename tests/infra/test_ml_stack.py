@@ -95,9 +95,11 @@ def test_definitions_have_no_placeholder_left(dev, prod):
 def test_definitions_point_at_this_environments_resources(dev):
     body = json.dumps(raw_body(dev, "pkgml-dev-mailer-training"))
     bundles = bundle_hashes()
-    for stem in ("split", "arch-hgb", "evaluate", "compare"):
+    for stem in ("split", "arch-hgb", "evaluate", "compare", "score_champion"):
         assert f"s3://{DEV_ARTIFACTS}/code/{bundles[stem]}/" in body, stem
     assert '{"Fn::GetAtt": ["ExecutionRole' in body
+    # the training pipeline asks this environment's Resolve function for the champion
+    assert '{"Fn::GetAtt": ["ResolveModelFunction' in body
     assert "PublishOutputFnGetAttDataKey" in body  # the data stack's key
     inference = json.dumps(raw_body(dev, "pkgml-dev-mailer-inference"))
     assert f"s3://{DEV_DATA}/predictions/pkgml-dev-mailer-inference" in inference
@@ -109,7 +111,9 @@ def test_training_steps_and_caching_retries(dev):
     definition = definitions(dev)["pkgml-dev-box-training"]
     steps = {s["Name"]: s for s in definition["Steps"]}
     assert list(steps) == [
+        "ResolveChampion",
         "Split",
+        "ScoreChampion",
         "Train",
         "CreateModel",
         "EvaluateTransform",

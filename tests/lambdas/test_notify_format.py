@@ -286,6 +286,38 @@ def test_model_rejected_with_reasons() -> None:
     assert n.attributes["package_type"] == "bag"
 
 
+SAME_DATA = {
+    "decision": "approve",
+    "comparison": "same_data",
+    "challenger_score": 0.871,
+    "champion_score": 0.912,
+    "same_data": {
+        "text": "challenger 0.871 vs champion 0.866 on the same 48,210 rows; difference "
+        "+0.005, 95 % interval [-0.002, +0.012]"
+    },
+}
+
+
+def test_the_decision_shows_both_scores() -> None:
+    from notify_format import decision_scores
+
+    scores = decision_scores(SAME_DATA)
+    assert scores == (
+        "same rows: challenger 0.871 vs champion 0.866 on the same 48,210 rows; difference "
+        "+0.005, 95 % interval [-0.002, +0.012]",
+        "stored: challenger 0.871 on this week's rows vs the champion's 0.912 on its own week's",
+        "the gate judged the drop on: same-data scores",
+    )
+    lookup = FakeLookup(decision=GateDecision("approve", ("all 5 checks passed",), scores))
+    n = render(event("sagemaker_model_package_approved"), lookup=lookup)
+    body = lines(n)
+    assert body.index("Scores") > body.index("Gate reasons")
+    assert scores[0] in body and scores[1] in body
+    # a first model has no champion: no scores section
+    assert decision_scores({"decision": "approve", "challenger_score": 0.8}) == ()
+    assert decision_scores({"challenger_score": True, "champion_score": "x"}) == ()
+
+
 def test_model_approved() -> None:
     n = render(event("sagemaker_model_package_approved"))
     arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/pkgml-dev-mailer/7"

@@ -34,6 +34,9 @@ DECISION = {
     "decision": "reject",
     "reasons": ["max_score_drop: champion 0.912 - challenger 0.874 = 0.038 > 0.02"],
     "checks": [],
+    "challenger_score": 0.874,
+    "champion_score": 0.912,
+    "comparison": "stored",
 }
 ROLE = "arn:aws:iam::123456789012:role/pkgml-dev-sagemaker"
 
@@ -220,7 +223,13 @@ def test_decision_lookup_falls_back_to_none(
 def test_decision_lookup_reads_reasons(aws: dict[str, Any]) -> None:
     lookup = AwsLookup(aws["sagemaker"], aws["s3"], logging.getLogger("test.notify"), 65536)
     assert lookup.decision(f"s3://{ARTIFACTS}/{DECISION_KEY}") == GateDecision(
-        "reject", tuple(DECISION["reasons"])
+        "reject",
+        tuple(DECISION["reasons"]),
+        (
+            "stored: challenger 0.874 on this week's rows vs the champion's 0.912 on its own "
+            "week's",
+            "the gate judged the drop on: stored scores",
+        ),
     )
 
 

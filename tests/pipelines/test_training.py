@@ -25,17 +25,19 @@ def _doc(training: dict[str, Built]) -> dict[str, Any]:
 
 def test_steps_in_order(training: dict[str, Built]) -> None:
     assert [s["Name"] for s in all_steps(_doc(training))] == list(STEP_NAMES)
-    assert [s["Name"] for s in _doc(training)["Steps"]] == list(STEP_NAMES[:7])
+    assert [s["Name"] for s in _doc(training)["Steps"]] == list(STEP_NAMES[:9])
 
 
 def test_dependencies(training: dict[str, Built]) -> None:
     steps = steps_by_name(_doc(training))
     assert {name: step_references(step) for name, step in steps.items()} == {
-        "Split": set(),
+        "ResolveChampion": set(),
+        "Split": {"ResolveChampion"},
+        "ScoreChampion": {"ResolveChampion", "Split"},
         "Train": {"Split"},
         "CreateModel": {"Train"},
         "EvaluateTransform": {"CreateModel", "Split"},
-        "Evaluate": {"EvaluateTransform", "Split"},
+        "Evaluate": {"EvaluateTransform", "ScoreChampion", "Split"},
         "Compare": {"Evaluate", "Split"},
         "Gate": {"Compare"},
         "RegisterApproved": {"Train", "Split", "Evaluate", "Compare"},
@@ -147,3 +149,47 @@ def test_golden_definition(training: dict[str, Built]) -> None:
     if os.environ.get("UPDATE_GOLDEN") == "1":
         GOLDEN.write_text(normalized)
     assert GOLDEN.read_text() == normalized
+
+
+def test_the_champion_scores_the_same_rows_in_its_own_image(training: dict[str, Built]) -> None:
+    """ResolveChampion -> Split writes the champion's rows -> ScoreChampion runs in the image
+    ResolveChampion returned -> Evaluate reads both models' scores; Compare is told how to
+    compare."""
+    steps = steps_by_name(_doc(training))
+    resolve = steps["ResolveChampion"]
+    assert resolve["FunctionArn"] == Placeholders.RESOLVE_FUNCTION_ARN
+    assert resolve["Arguments"]["allow_none"] == "true"
+    processing_image = steps["Split"]["Arguments"]["AppSpecification"]["ImageUri"]
+    assert resolve["Arguments"]["fallback_image"] == processing_image
+    outputs = {o["OutputName"] for o in resolve["OutputParameters"]}
+    assert outputs == {"model_package_arn", "model_package_version", "architecture",
+                       "with_text", "image"}  # fmt: skip
+
+    split_arguments = steps["Split"]["Arguments"]["AppSpecification"]["ContainerArguments"]
+    flag = split_arguments.index("--champion-with-text")
+    assert split_arguments[flag + 1] == {
+        "Get": "Steps.ResolveChampion.OutputParameters['with_text']"
+    }
+
+    score = steps["ScoreChampion"]["Arguments"]
+    assert score["AppSpecification"]["ImageUri"] == {
+        "Get": "Steps.ResolveChampion.OutputParameters['image']"
+    }
+    arguments = score["AppSpecification"]["ContainerArguments"]
+    assert arguments[arguments.index("--model-package-arn") + 1] == {
+        "Get": "Steps.ResolveChampion.OutputParameters['model_package_arn']"
+    }
+    [features] = [i for i in score["ProcessingInputs"] if i["InputName"] == "champion_features"]
+    assert "champion_features" in json.dumps(features["S3Input"]["S3Uri"])
+    # cached: a retried execution with the same champion and rows does not score again
+    assert steps["ScoreChampion"]["CacheConfig"]["Enabled"] is True
+
+    evaluate = steps["Evaluate"]["Arguments"]
+    assert "--champion-dir" in evaluate["AppSpecification"]["ContainerArguments"]
+    assert "champion" in {i["InputName"] for i in evaluate["ProcessingInputs"]}
+    compare_arguments = steps["Compare"]["Arguments"]["AppSpecification"]["ContainerArguments"]
+    assert compare_arguments[compare_arguments.index("--comparison") + 1] == "same_data"
+    assert (
+        compare.parse_args([a if isinstance(a, str) else "x" for a in compare_arguments]).comparison
+        == "same_data"
+    )
