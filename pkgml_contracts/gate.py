@@ -64,6 +64,25 @@ validation rows, a paired difference with its interval) or `stored` (the champio
 on its own validation set when it was trained)."""
 DEFAULT_COMPARISON: Final = "same_data"
 
+
+def same_rows_text(
+    challenger: float,
+    champion: float,
+    rows: int,
+    confidence: float,
+    interval: tuple[float, float],
+) -> str:
+    """The same-data comparison as one sentence (Evaluate's paired section, the gate's
+    reasons, the decision notification), e.g. "challenger 0.871 vs champion 0.866 on the
+    same 48,210 rows; difference +0.005, 95 % interval [-0.002, +0.012]"."""
+    low, high = interval
+    return (
+        f"challenger {challenger:.3f} vs champion {champion:.3f} on the same {rows:,} rows; "
+        f"difference {challenger - champion:+.3f}, {confidence * 100:g} % interval "
+        f"[{low:+.3f}, {high:+.3f}]"
+    )
+
+
 PRIMARY_METRIC: Final = "roc_auc"
 """The evaluation metric the gate judges by default (evaluation.json's `metrics`)."""
 PRIMARY_METRIC_PATTERN: Final = re.compile(r"[a-z0-9_]+")

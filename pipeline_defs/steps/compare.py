@@ -209,11 +209,8 @@ class SameData:
 
     def text(self) -> str:
         """One sentence for the reasons and the notification."""
-        low, high = self.interval
-        return (
-            f"challenger {self.challenger_score:.3f} vs champion {self.champion_score:.3f} on "
-            f"the same {self.rows:,} rows; difference {self.difference:+.3f}, "
-            f"{self.confidence * 100:g} % interval [{low:+.3f}, {high:+.3f}]"
+        return gate.same_rows_text(
+            self.challenger_score, self.champion_score, self.rows, self.confidence, self.interval
         )
 
 

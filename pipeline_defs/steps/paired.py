@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from pkgml_contracts import gate
+
 METHOD = "delong"
 
 
@@ -41,11 +43,8 @@ class PairedAuc:
 
     def text(self) -> str:
         """One sentence for the gate's reasons and the notification."""
-        low, high = self.interval
-        return (
-            f"challenger {self.challenger_auc:.3f} vs champion {self.champion_auc:.3f} on the "
-            f"same {self.rows:,} rows; difference {self.difference:+.3f}, "
-            f"{self.confidence * 100:g} % interval [{low:+.3f}, {high:+.3f}]"
+        return gate.same_rows_text(
+            self.challenger_auc, self.champion_auc, self.rows, self.confidence, self.interval
         )
 
     def to_dict(self) -> dict[str, Any]:
