@@ -22,6 +22,10 @@ stand for what the rules above cannot see, and for most flipped rows the descrip
 why (`NOISE_HINTS`: e.g. "Glass parts inside." on a product the rules call mailer-suitable
 but whose label says no), while the same phrases appear on a few other products as noise.
 So text carries signal beyond the tabular columns, as product text does in reality.
+`unexplained_noise` flips a further share of training labels that nothing explains (no
+hint in the text): labellers disagreeing on products the data cannot tell apart, a
+harder week for every model, text models too. Those flips swap positives and negatives
+in equal expected numbers, so the positive rate stays where it was.
 
 `drift` in [0, 1] moves the world: products grow and get heavier, the category mix leans
 to electronics and home, prices rise, rule thresholds tighten proportionally, and a
@@ -380,6 +384,18 @@ def suitability(products: pa.Table, package_type: str, *, drift: float = 0.0) ->
     return rule.astype(np.int32)
 
 
+def _swap_labels(rng: np.random.Generator, label: np.ndarray, rate: float) -> np.ndarray:
+    """`label` with a `rate` share of rows flipped, positives and negatives in equal
+    expected numbers, so the positive rate stays (capped at flipping every row of the
+    rarer class when `rate` exceeds twice its share)."""
+    share = float(label.mean()) if len(label) else 0.0
+    if rate <= 0 or share in (0.0, 1.0):
+        return label
+    chance = np.where(label == 1, rate / (2 * share), rate / (2 * (1 - share)))
+    flip = rng.random(len(label)) < np.minimum(chance, 1.0)
+    return np.where(flip, 1 - label, label).astype(np.int32)
+
+
 def generate_training_set(
     n: int,
     *,
@@ -388,25 +404,31 @@ def generate_training_set(
     drift: float = 0.0,
     label_noise: float = 0.05,
     null_label_rate: float = 0.0,
+    unexplained_noise: float = 0.0,
 ) -> pa.Table:
     """Long table (n x len(package_types) rows): RAW_SCHEMA + package_type + label (int32).
 
     The products' descriptions also explain most label-noise flips (module doc), so one
-    product's text depends on the package types generated with it.
+    product's text depends on the package types generated with it. `unexplained_noise`
+    flips a further share with no hint, keeping the positive rate (module doc); 0 leaves
+    the table exactly as without it.
     """
-    if not 0.0 <= label_noise < 0.5:
-        raise ValueError(f"label_noise must be within [0, 0.5), got {label_noise}")
+    for name, value in (("label_noise", label_noise), ("unexplained_noise", unexplained_noise)):
+        if not 0.0 <= value < 0.5:
+            raise ValueError(f"{name} must be within [0, 0.5), got {value}")
     products = generate_products(n, seed=seed, drift=drift)
     rng = np.random.default_rng([seed, 1])
     hint_rng = np.random.default_rng([seed, 3])  # own stream: labels stay as they were
+    swap_rng = np.random.default_rng([seed, 4])  # own stream too
     labels, hints = [], []
     for package_type in package_types:
         label = suitability(products, package_type, drift=drift)
         flip = rng.random(n) < label_noise
         label = np.where(flip, 1 - label, label).astype(np.int32)
         mask = _null_mask(rng, n, null_label_rate)
-        labels.append((package_type, pa.array(label, mask=mask)))
         hints.append(_noise_hints(hint_rng, package_type, label, flip))
+        label = _swap_labels(swap_rng, label, unexplained_noise)
+        labels.append((package_type, pa.array(label, mask=mask)))
     if hints:
         position = products.schema.get_field_index("description")
         description = _join([products.column("description").combine_chunks(), *hints], " ")
@@ -457,10 +479,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--drift", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--label-noise", type=float, default=0.05)
+    parser.add_argument("--unexplained-noise", type=float, default=0.0)
     parser.add_argument("--rows-per-file", type=int, default=250_000)
     args = parser.parse_args(argv)
     table = generate_training_set(
-        args.rows, seed=args.seed, drift=args.drift, label_noise=args.label_noise
+        args.rows,
+        seed=args.seed,
+        drift=args.drift,
+        label_noise=args.label_noise,
+        unexplained_noise=args.unexplained_noise,
     )
     paths = write_parquet(table, args.out, rows_per_file=args.rows_per_file)
     print(f"wrote {table.num_rows} rows to {len(paths)} file(s) in {args.out}")

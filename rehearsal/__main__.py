@@ -4,7 +4,8 @@ python -m rehearsal                                  # package type mailer, arch
 python -m rehearsal --architecture multimodal        # another architecture's training pipeline
 python -m rehearsal --all-architectures              # the scenario once per architecture
 python -m rehearsal --cross-architecture             # hgb champion, multimodal challenger
-                                                     # approved, degraded hgb rejected
+                                                     # approved, degraded hgb rejected, then
+                                                     # the same-data gate both ways
 python -m rehearsal --cross-architecture hgb,xgboost[,multimodal]   # A,B[,C]
 python -m rehearsal --package-type box               # another configured type
 python -m rehearsal --all                            # mailer, bag, box and sioc
@@ -71,7 +72,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="A,B[,C]",
         help=(
             "week 1 A approved, week 2 B approved over it (inference follows B), week 3 C "
-            f"(default A) on degraded data rejected; default {','.join(DEFAULT_CROSS)}"
+            "(default A) on degraded data rejected, week 4 B on harder data approved on "
+            "the same rows (the stored comparison would reject), week 5 a weak B on easy "
+            "data rejected on the same rows (the stored comparison would approve); "
+            f"default {','.join(DEFAULT_CROSS)}"
         ),
     )
     parser.add_argument("--workdir", type=Path, help="work folder (default: a temporary one)")

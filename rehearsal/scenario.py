@@ -25,7 +25,21 @@ day 2    inference                         -> predictions by v2 with B's contain
                                               serving code (text column if B reads text)
 week 3   C (default A), drifted products,  -> expect Rejected with the gate's reasons;
          noisy labels                         champion still v2 (B)
+week 4   B, harder: more labels flipped    -> expect Approved (v4, champion B), judged on the
+         that nothing explains                same rows; the stored comparison would reject
+week 5   B with weak hyperparameters,      -> expect Rejected by the same-data comparison;
+         clean labels (no noise at all)       the stored one would approve; champion v4
 ```
+
+Weeks 4 and 5 show the same-data gate (pipeline_defs/training.py): Compare judges the
+score drop on this week's validation rows, scored by the challenger and by the champion
+(ScoreChampion), not against the champion's stored score of its own, weeks-old rows. In
+the harder week every model scores lower, so the stored drop is far over MaxScoreDrop
+while the challenger is no worse than the champion on the same rows. In week 5 the
+stored score is the harder week's, low: a deliberately weak challenger beats it, but
+loses to the champion on the same rows. What the stored comparison would have decided
+comes from each week's decision.json (`gate_scores`), and every week with a champion
+prints both comparisons.
 
 Definitions come from the project's builders (`build_training_pipeline` per architecture,
 named as the ML stack names them, `build_inference_pipeline`); placeholders are replaced
@@ -69,7 +83,18 @@ DEFAULT_CROSS = ("hgb", "multimodal")
 
 # Training data of a week.
 CLEAN, COMPARABLE, DEGRADED = "clean", "comparable", "degraded"
-APPROVE, REJECT = "approve", "reject"
+HARDER, EASIER = "harder", "easier"  # label_noise + harder_noise; no label noise at all
+APPROVE, REJECT = "approve", "reject"  # the gate's verdicts, as decision.json spells them
+# Hyperparameters that make a clearly weaker model of an architecture (the cross plan's
+# week 5): one boosting iteration of one split. On clean rows such a model still scores
+# well above the gate's floor (about 0.85 for mailer), and well below a full model
+# (about 0.95 or more). An architecture not listed gets every integer hyperparameter at
+# its minimum.
+WEAK_HYPERPARAMETERS: dict[str, dict[str, str]] = {
+    "hgb": {"max_iter": "1", "max_depth": "1"},
+    "multimodal": {"max_iter": "1", "max_depth": "1"},
+    "xgboost": {"num_round": "1", "max_depth": "1"},
+}
 
 
 @dataclass(frozen=True)
@@ -79,6 +104,11 @@ class ScenarioConfig:
     cross_architectures (A, B) or (A, B, C): run the cross-architecture plan instead of
     the standard one (`architecture` is then unused). training_instance_count: the
     TrainingInstanceCount of a distributed architecture (its hosts are emulated).
+    harder_noise: the cross plan's harder week flips this share of labels on top of
+    label_noise, with nothing in the text to explain them (synthetic_data's
+    `unexplained_noise`: positives and negatives swap in equal numbers, so the positive
+    rate and the gate's MaxLabelShift do not move): every model scores lower on such
+    rows, text models too.
     """
 
     workdir: Path
@@ -91,6 +121,7 @@ class ScenarioConfig:
     drift: float = 0.8
     degraded_label_noise: float = 0.3
     label_noise: float = 0.05
+    harder_noise: float = 0.08
     seed: int = 11
     training_instance_count: int = 2
 
@@ -102,9 +133,14 @@ class TrainingWeek:
     label: str
     key: str  # names the week's manifest and RunId
     architecture: str
-    data: str  # CLEAN, COMPARABLE or DEGRADED
+    data: str  # CLEAN, COMPARABLE, DEGRADED, HARDER or EASIER
     expect: str  # APPROVE or REJECT
     seed: int
+    # (hyperparameter, value) passed as the pipeline's parameters (e.g. MaxIter)
+    hyperparameters: tuple[tuple[str, str], ...] = ()
+    # what the stored comparison must have decided ("" = no claim); checked from
+    # decision.json, whose verdict came from the same-data comparison
+    stored_verdict: str = ""
 
 
 @dataclass(frozen=True)
@@ -164,7 +200,48 @@ def plan(config: ScenarioConfig) -> list[PlanItem]:
             REJECT,
             seed + 1,
         ),
+        # The same-data gate, both ways. A harder week (more labels flipped, same world):
+        # every model scores lower on its rows, so the challenger's score falls far below
+        # the champion's stored one (of cleaner rows, weeks ago); on this week's rows it
+        # is not worse than the champion beyond noise, and is approved.
+        TrainingWeek(
+            f"week 4 training [{second}] (harder: noisier labels)",
+            "week-4",
+            second,
+            HARDER,
+            APPROVE,
+            seed + 4,
+            stored_verdict=REJECT,
+        ),
+        # The reverse, an easier week (no label noise at all) and a deliberately weak
+        # challenger: it beats the champion's stored score (of the harder week), but is
+        # worse than the champion on the same rows, and is rejected.
+        TrainingWeek(
+            f"week 5 training [{second}] (weak hyperparameters, clean labels)",
+            "week-5",
+            second,
+            EASIER,
+            REJECT,
+            seed + 5,
+            hyperparameters=weak_hyperparameters(second),
+            stored_verdict=APPROVE,
+        ),
     ]
+
+
+def weak_hyperparameters(architecture: str) -> tuple[tuple[str, str], ...]:
+    """(name, value) of the hyperparameters that make a clearly weaker `architecture`
+    model (WEAK_HYPERPARAMETERS; otherwise every integer hyperparameter at its minimum)."""
+    from pipeline_defs.architectures import architectures
+
+    if architecture in WEAK_HYPERPARAMETERS:
+        return tuple(WEAK_HYPERPARAMETERS[architecture].items())
+    declared = architectures()[architecture].hyperparameters
+    return tuple(
+        (h.name, str(int(h.minimum)))
+        for h in declared
+        if h.type == "integer" and h.minimum is not None
+    )
 
 
 def check_config(config: ScenarioConfig) -> None:
@@ -190,6 +267,9 @@ def check_config(config: ScenarioConfig) -> None:
         raise ValueError(f"package types {list(config.package_types)}: use {ALL_PACKAGE_TYPES}")
     if min(config.training_rows, config.inference_rows, config.training_instance_count) < 1:
         raise ValueError("rows and the training instance count must be at least 1")
+    noises = (config.label_noise, config.degraded_label_noise, config.harder_noise)
+    if not all(0.0 <= noise < 0.5 for noise in noises):
+        raise ValueError(f"label noise must be within [0, 0.5), got {noises}")
 
 
 @dataclass
@@ -228,6 +308,86 @@ class ScenarioResult:
             f"in {self.seconds:.1f} s"
         )
         return "\n".join(lines)
+
+
+# --- the gate's score check, both ways -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GateScores:
+    """The score check of one decision.json both ways: the stored comparison (the
+    champion's score on its own validation rows, when it was trained) and the same-data
+    one (both models on this week's validation rows), whichever the gate used.
+
+    What the stored comparison would have decided comes from the same document (the
+    other checks do not depend on the comparison), not from a second run.
+    """
+
+    comparison: str  # what the gate used: same_data or stored
+    challenger: float
+    stored_champion: float
+    limit: float
+    tolerance: float
+    other_checks_passed: bool  # every non-skipped check but max_score_drop
+    same_data: Mapping[str, Any] | None  # decision.json's same_data, when measured
+
+    @property
+    def stored_drop(self) -> float:
+        """The champion's stored score minus the challenger's."""
+        return self.stored_champion - self.challenger
+
+    @property
+    def stored_verdict(self) -> str:
+        """APPROVE or REJECT: the gate's decision had it used the stored comparison."""
+        within = self.stored_drop <= self.limit + self.tolerance
+        return APPROVE if within and self.other_checks_passed else REJECT
+
+    def text(self) -> str:
+        """Both comparisons in one line, e.g. 'stored: champion 0.970 (its own week) vs
+        challenger 0.820 -> drop +0.150, over the 0.020 limit; same rows: challenger
+        0.820 vs champion 0.790 on 720 rows, difference +0.030, 95 % interval [+0.001,
+        +0.059]; judged on the same rows'."""
+        drop = self.stored_drop
+        side = "within" if drop <= self.limit + self.tolerance else "over"
+        parts = [
+            f"stored: champion {self.stored_champion:.3f} (its own week) vs challenger "
+            f"{self.challenger:.3f} -> drop {drop:+.3f}, {side} the {self.limit:.3f} limit"
+        ]
+        same = self.same_data
+        if same:
+            low, high = (float(v) for v in same["interval"])
+            confidence = float(same.get("confidence", 0.95)) * 100
+            parts.append(
+                f"same rows: challenger {float(same['challenger_score']):.3f} vs champion "
+                f"{float(same['champion_score']):.3f} on {int(same['rows']):,} rows, "
+                f"difference {float(same['difference']):+.3f}, {confidence:g} % interval "
+                f"[{low:+.3f}, {high:+.3f}]"
+            )
+        else:
+            parts.append("same rows: not measured")
+        judged = "the same rows" if self.comparison == "same_data" else "the stored scores"
+        return "; ".join(parts) + f"; judged on {judged}"
+
+
+def gate_scores(decision: Mapping[str, Any]) -> GateScores | None:
+    """The score check of a decision.json both ways; None when there was no champion (or
+    no score to compare)."""
+    challenger, champion = decision.get("challenger_score"), decision.get("champion_score")
+    if challenger is None or champion is None:
+        return None
+    checks = decision.get("checks") or []
+    criteria = decision.get("criteria") or {}
+    return GateScores(
+        comparison=str(decision.get("comparison") or "stored"),
+        challenger=float(challenger),
+        stored_champion=float(champion),
+        limit=float(criteria.get("max_score_drop", 0.0)),
+        tolerance=float(decision.get("tolerance") or 0.0),
+        other_checks_passed=all(
+            c.get("passed") or c.get("skipped") for c in checks if c.get("name") != "max_score_drop"
+        ),
+        same_data=decision.get("same_data") or None,
+    )
 
 
 # --- set-up: names, definitions, code, registry ----------------------------------------
@@ -557,12 +717,14 @@ class _Rehearsal:
                 dataset = "inference-daily"
             else:
                 degraded = item.data == DEGRADED
+                noise = {DEGRADED: config.degraded_label_noise, EASIER: 0.0}
                 table = synthetic_data.generate_training_set(
                     config.training_rows,
                     seed=item.seed,
                     package_types=config.package_types,
                     drift=config.drift if degraded else 0.0,
-                    label_noise=config.degraded_label_noise if degraded else config.label_noise,
+                    label_noise=noise.get(item.data, config.label_noise),
+                    unexplained_noise=config.harder_noise if item.data == HARDER else 0.0,
                 )
                 dataset = "training"
                 _check_inputs(table, self.architectures[item.architecture])
@@ -613,10 +775,26 @@ class _Rehearsal:
         parameters = {"InputManifestUri": self.manifests[item.key], "RunId": f"training-{item.key}"}
         if architecture.distributed:
             parameters["TrainingInstanceCount"] = str(self.config.training_instance_count)
+        declared = {h.name: h for h in architecture.hyperparameters}
+        parameters.update(
+            {declared[name].parameter_name: value for name, value in item.hyperparameters}
+        )
         record = self.run(item.label, package_type, item.architecture, parameters)
         tag = f"{package_type}: {item.label}"
         self.expect(f"{tag} succeeds", record.status == "Succeeded", _failures(record))
         decision = _decision(self.aws, record)
+        scores = gate_scores(decision)
+        if scores is not None:
+            self.out(f"   gate ({decision.get('decision')}): {scores.text()}")
+        if item.stored_verdict:
+            would = "approved" if item.stored_verdict == APPROVE else "rejected"
+            self.expect(
+                f"{tag}: judged on the same rows; the stored comparison would have {would} it",
+                scores is not None
+                and scores.comparison == "same_data"
+                and scores.stored_verdict == item.stored_verdict,
+                scores.text() if scores else _decision_detail(decision, record),
+            )
         registered = next(
             (
                 record.steps[s].outputs.get("version")
@@ -637,7 +815,7 @@ class _Rehearsal:
                     f"{tag}: the {item.architecture} challenger registered Approved over the "
                     f"{champion[1]} champion v{champion[0]}"
                 )
-            self.expect(claim, approved, _decision_detail(decision, record))
+            self.expect(claim, approved, _decision_detail(decision, record, scores))
             expected = (int(registered), item.architecture) if registered else None
             now = self.champion(package_type)
             self.expect(
@@ -654,7 +832,7 @@ class _Rehearsal:
         self.expect(
             f"{tag}: {item.architecture} model registered Rejected with reasons",
             rejected and bool(decision.get("reasons")),
-            "; ".join(decision.get("reasons", []))[:300] or _failures(record),
+            _decision_detail(decision, record, scores),
         )
         now = self.champion(package_type)
         packages = self.aws.registry.packages(names(package_type)["group"])
@@ -809,11 +987,25 @@ def _decision(aws: LocalAws, record: ExecutionRecord) -> dict[str, Any]:
     return document if isinstance(document, dict) else {}
 
 
-def _decision_detail(decision: Mapping[str, Any], record: ExecutionRecord) -> str:
+def _decision_detail(
+    decision: Mapping[str, Any], record: ExecutionRecord, scores: GateScores | None = None
+) -> str:
+    """The verdict and its reasons, with both score comparisons when there was a
+    champion (they then stand for the score check's reason)."""
     if not decision:
         return _failures(record)
-    reasons = "; ".join(decision.get("reasons", []))
-    return f"decision {decision.get('decision')}" + (f": {reasons[:240]}" if reasons else "")
+    detail = f"decision {decision.get('decision')}"
+    if scores is None:
+        reasons = "; ".join(decision.get("reasons", []))
+        return detail + (f": {reasons[:300]}" if reasons else "")
+    failed = [c for c in decision.get("checks") or [] if not (c.get("passed") or c.get("skipped"))]
+    if failed:
+        detail += f" (failed: {', '.join(str(c.get('name')) for c in failed)})"
+        others = "; ".join(
+            str(c.get("message")) for c in failed if c.get("name") != "max_score_drop"
+        )
+        detail += f": {others[:300]}" if others else ""
+    return f"{detail} | {scores.text()}"
 
 
 def _is(answer: Mapping[str, Any], champion: tuple[int, str]) -> bool:

@@ -6,7 +6,11 @@ standard one and more: week 1 hgb approved (first model), day-1 inference by it 
 same run again (no duplicates, cached Prepare), week 2 a multimodal challenger approved
 over it, day-2 inference by the multimodal package (its container, serving code and text
 column), week 3 a built-in XGBoost challenger (two emulated hosts) on drifted, noisy data
-rejected with the gate's reasons, champion unchanged. The standard plan (`make rehearse`)
+rejected with the gate's reasons, champion unchanged; then the same-data gate both ways:
+week 4 multimodal on harder data (more labels flipped, unexplained) approved on the same
+rows although the stored comparison would have rejected it, week 5 a weak multimodal
+model (one split) on clean data rejected on the same rows although the stored comparison
+would have approved it (both read from decision.json). The standard plan (`make rehearse`)
 runs the same week and day code with one architecture. Durations are reported, never
 asserted: `make bench` is where durations are measured.
 """
@@ -19,19 +23,26 @@ from pathlib import Path
 
 import pytest
 
+from rehearsal import scenario
 from rehearsal.__main__ import configs, parse_args
 from rehearsal.scenario import (
     APPROVE,
+    CLEAN,
     DEGRADED,
+    EASIER,
+    HARDER,
     REJECT,
+    WEAK_HYPERPARAMETERS,
     InferenceDay,
     ScenarioConfig,
     TrainingWeek,
     check_config,
+    gate_scores,
     names,
     plan,
     prepare_workdir,
     run_scenario,
+    weak_hyperparameters,
 )
 
 
@@ -52,18 +63,23 @@ def test_the_standard_plan_trains_one_architecture_twice_then_infers_twice() -> 
     assert [(d.key, d.repeat) for d in days] == [("day-1", False), ("day-1", True)]
 
 
-def test_the_cross_architecture_plan_changes_champion_then_rejects() -> None:
+def test_the_cross_architecture_plan_changes_champion_rejects_then_judges_on_same_rows() -> None:
     items = plan(ScenarioConfig(workdir=Path("w"), cross_architectures=("hgb", "xgboost")))
     weeks = [item for item in items if isinstance(item, TrainingWeek)]
-    assert [(w.architecture, w.expect) for w in weeks] == [
-        ("hgb", APPROVE),
-        ("xgboost", APPROVE),
-        ("hgb", REJECT),  # C defaults to A
+    assert [(w.architecture, w.expect, w.stored_verdict) for w in weeks] == [
+        ("hgb", APPROVE, ""),
+        ("xgboost", APPROVE, ""),
+        ("hgb", REJECT, ""),  # C defaults to A
+        # the same-data gate both ways, with B (the champion's architecture)
+        ("xgboost", APPROVE, REJECT),
+        ("xgboost", REJECT, APPROVE),
     ]
-    assert weeks[2].data == DEGRADED
+    assert [w.data for w in weeks] == [CLEAN, "comparable", DEGRADED, HARDER, EASIER]
     assert weeks[1].seed == weeks[0].seed != weeks[2].seed  # the same products: comparable
+    assert len({w.seed for w in weeks}) == 4  # weeks 3 to 5: new products each
     assert weeks[1].key != weeks[0].key  # extracted again, its own manifest and RunId
-    assert [type(item).__name__[0] for item in items] == ["T", "I", "I", "T", "I", "T"]
+    assert [w.hyperparameters for w in weeks] == [()] * 4 + [weak_hyperparameters("xgboost")]
+    assert [type(item).__name__[0] for item in items] == ["T", "I", "I", "T", "I", "T", "T", "T"]
     third = plan(
         ScenarioConfig(workdir=Path("w"), cross_architectures=("hgb", "xgboost", "multimodal"))
     )
@@ -78,11 +94,123 @@ def test_the_cross_architecture_plan_changes_champion_then_rejects() -> None:
         ({"cross_architectures": ("hgb",)}, "A,B or A,B,C"),
         ({"package_types": ("crate",)}, "package types"),
         ({"training_instance_count": 0}, "at least 1"),
+        ({"harder_noise": 0.5}, "label noise"),
     ],
 )
 def test_unusable_configurations_are_refused(changes: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         check_config(ScenarioConfig(workdir=Path("w"), **changes))  # type: ignore[arg-type]
+
+
+def test_weak_hyperparameters_are_declared_and_accepted_by_every_architecture(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pipeline_defs.architectures import architectures
+
+    known = architectures()
+    assert set(WEAK_HYPERPARAMETERS) <= set(known)
+    for name, architecture in known.items():
+        declared = {h.name: h for h in architecture.hyperparameters}
+        weak = weak_hyperparameters(name)
+        assert weak, name
+        for key, text in weak:
+            item = declared[key]  # a declared hyperparameter (KeyError otherwise)
+            value = int(text) if item.type == "integer" else float(text)
+            assert item.check(value, f"{name}.{key}") == value
+    # An architecture without an entry: every integer hyperparameter at its minimum.
+    monkeypatch.setattr(scenario, "WEAK_HYPERPARAMETERS", {})
+    assert weak_hyperparameters("hgb") == (("max_iter", "1"), ("max_depth", "1"))
+
+
+def _decision(**changes: object) -> dict[str, object]:
+    """A decision.json as Compare writes it (a champion; the same-data check passed)."""
+    checks = [
+        {"name": "min_score", "passed": True, "skipped": False},
+        {"name": "max_score_drop", "passed": True, "skipped": False},
+        {"name": "max_label_shift", "passed": True, "skipped": False},
+    ]
+    document: dict[str, object] = {
+        "decision": "approve",
+        "comparison": "same_data",
+        "challenger_score": 0.801,
+        "champion_score": 0.893,
+        "criteria": {"max_score_drop": 0.02, "min_score": 0.7},
+        "tolerance": 1e-9,
+        "checks": checks,
+        "same_data": {
+            "challenger_score": 0.801,
+            "champion_score": 0.797,
+            "difference": 0.004,
+            "interval": [-0.03, 0.038],
+            "confidence": 0.95,
+            "rows": 1200,
+        },
+    }
+    document.update(changes)
+    return document
+
+
+def test_gate_scores_show_the_stored_and_the_same_data_comparison() -> None:
+    scores = gate_scores(_decision())
+    assert scores is not None
+    assert scores.stored_drop == pytest.approx(0.092)
+    assert scores.stored_verdict == REJECT  # a drop of 0.092 over the 0.02 limit
+    assert scores.text() == (
+        "stored: champion 0.893 (its own week) vs challenger 0.801 -> drop +0.092, over the "
+        "0.020 limit; same rows: challenger 0.801 vs champion 0.797 on 1,200 rows, "
+        "difference +0.004, 95 % interval [-0.030, +0.038]; judged on the same rows"
+    )
+
+
+def test_gate_scores_say_what_the_stored_comparison_would_have_decided() -> None:
+    within = gate_scores(_decision(challenger_score=0.88))
+    assert within is not None and within.stored_verdict == APPROVE
+    at_the_limit = gate_scores(_decision(champion_score=0.90, challenger_score=0.88))
+    assert at_the_limit is not None and at_the_limit.stored_verdict == APPROVE
+    assert "drop +0.020, within the 0.020 limit" in at_the_limit.text()
+    # Another check failed: the stored comparison would have rejected too.
+    failed = _decision(challenger_score=0.88)
+    failed["checks"] = [
+        {"name": "max_score_drop", "passed": False, "skipped": False},
+        {"name": "max_label_shift", "passed": False, "skipped": False},
+    ]
+    assert (scores := gate_scores(failed)) is not None and scores.stored_verdict == REJECT
+    # Skipped checks do not count.
+    skipped = _decision(challenger_score=0.88)
+    skipped["checks"] = [{"name": "max_input_size_change", "passed": False, "skipped": True}]
+    assert (scores := gate_scores(skipped)) is not None and scores.stored_verdict == APPROVE
+
+
+def test_gate_scores_without_same_data_scores_or_a_champion() -> None:
+    stored = gate_scores(_decision(comparison="stored", same_data=None))
+    assert stored is not None
+    assert stored.text().endswith("same rows: not measured; judged on the stored scores")
+    assert gate_scores(_decision(champion_score=None, same_data=None)) is None  # first model
+    assert gate_scores({}) is None  # Compare did not run
+
+
+def test_a_week_detail_names_the_failed_checks_and_shows_both_comparisons() -> None:
+    from rehearsal.executor import ExecutionRecord
+
+    record = ExecutionRecord("p", "e", "arn", {}, {})
+    rejected = _decision(decision="reject")
+    rejected["checks"] = [
+        {"name": "max_score_drop", "passed": False, "skipped": False, "message": "drop"},
+        {"name": "max_label_shift", "passed": False, "skipped": False, "message": "shift 0.2"},
+    ]
+    scores = gate_scores(rejected)
+    assert scores is not None
+    assert scenario._decision_detail(rejected, record, scores) == (
+        "decision reject (failed: max_score_drop, max_label_shift): shift 0.2 | " + scores.text()
+    )
+    approved = _decision()
+    assert scenario._decision_detail(approved, record, gate_scores(approved)) == (
+        "decision approve | " + scores.text()
+    )
+    first = {"decision": "approve", "reasons": ["first model of the group"]}
+    assert scenario._decision_detail(first, record) == (
+        "decision approve: first model of the group"
+    )
 
 
 def test_pipelines_are_named_as_the_ml_stack_names_them() -> None:
@@ -148,6 +276,8 @@ def test_rehearsal_cross_architecture_end_to_end(
         "week 2 training [multimodal] (comparable data)",
         "day 2 inference",
         "week 3 training [xgboost] (drifted, noisy labels)",
+        "week 4 training [multimodal] (harder: noisier labels)",
+        "week 5 training [multimodal] (weak hyperparameters, clean labels)",
     ]
     records = dict(result.runs)
     # The built-in challenger trained on two emulated hosts.
@@ -159,4 +289,32 @@ def test_rehearsal_cross_architecture_end_to_end(
     by_v2 = "one prediction per product loaded, by the champion v2 (multimodal)"
     assert f"mailer: day 2 inference: {by_v2}" in held
     assert "mailer: champion unchanged (v2, multimodal, still serves)" in held
+    # The same-data gate, from each week's decision.json: the harder week approved on the
+    # same rows though its drop from the champion's stored score is over the limit ...
+    decisions = {
+        label: record.step("Compare").property_files["GateDecision"]
+        for label, record in result.runs
+        if label.startswith("week")
+    }
+    harder = decisions["week 4 training [multimodal] (harder: noisier labels)"]
+    scores = gate_scores(harder)
+    assert harder["decision"] == APPROVE and harder["comparison"] == "same_data"
+    assert scores is not None and scores.stored_drop > scores.limit
+    assert scores.stored_verdict == REJECT
+    assert "mailer: the champion is now v4 (multimodal)" in held
+    # ... and the easier week's weak challenger rejected on the same rows (the score check
+    # alone) though it is within the limit of the (harder week's) stored score.
+    easier = decisions["week 5 training [multimodal] (weak hyperparameters, clean labels)"]
+    scores = gate_scores(easier)
+    assert easier["decision"] == REJECT and easier["comparison"] == "same_data"
+    failed = [c["name"] for c in easier["checks"] if not (c["passed"] or c["skipped"])]
+    assert failed == ["max_score_drop"]
+    assert scores is not None and scores.stored_drop <= scores.limit
+    assert scores.stored_verdict == APPROVE
+    assert "mailer: champion unchanged (v4, multimodal, still serves)" in held
+    weak = records["week 5 training [multimodal] (weak hyperparameters, clean labels)"]
+    assert {name: str(weak.parameters[name]) for name in ("MaxIter", "MaxDepth")} == {
+        "MaxIter": "1",
+        "MaxDepth": "1",
+    }
     print(f"rehearsal cross-architecture scenario: {elapsed:.0f} s", file=sys.stderr)

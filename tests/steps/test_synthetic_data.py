@@ -1,4 +1,4 @@
-"""synthetic_data: schema, determinism, label rules, drift, Parquet output and CLI."""
+"""synthetic_data: schema, determinism, label rules, drift, unexplained noise, Parquet, CLI."""
 
 from __future__ import annotations
 
@@ -167,3 +167,26 @@ def test_training_products_share_one_text_across_package_types() -> None:
         for name in RAW_TEXT_COLUMNS:
             assert part.column(name).equals(parts[0].column(name))
     assert table.equals(sd.generate_training_set(1_000, seed=4))
+
+
+@pytest.mark.parametrize("package_type", sd.PACKAGE_TYPES)
+def test_unexplained_noise_flips_without_hints_and_keeps_the_positive_rate(
+    package_type: str,
+) -> None:
+    plain = sd.generate_training_set(20_000, seed=5, package_types=(package_type,))
+    harder = sd.generate_training_set(
+        20_000, seed=5, package_types=(package_type,), unexplained_noise=0.1
+    )
+    before = plain.column("label").to_numpy()
+    after = harder.column("label").to_numpy()
+    assert 0.08 < np.mean(before != after) < 0.12
+    assert abs(after.mean() - before.mean()) < 0.01  # positives and negatives swap
+    # Nothing explains the new flips: every column but the label is as it was.
+    assert harder.drop_columns(["label"]).equals(plain.drop_columns(["label"]))
+
+
+def test_unexplained_noise_zero_changes_nothing_and_bad_rates_are_refused() -> None:
+    table = sd.generate_training_set(1_000, seed=4)
+    assert sd.generate_training_set(1_000, seed=4, unexplained_noise=0.0).equals(table)
+    with pytest.raises(ValueError, match="unexplained_noise"):
+        sd.generate_training_set(10, seed=4, unexplained_noise=0.5)
