@@ -9,8 +9,11 @@ sources (aws/sagemaker-xgboost-container, `algorithm_mode/`):
   int()/float() and range-checked (`xgboost_parameters`); `num_round` is required;
 - **channels**: `train` (required) and `validation` (optional), read as CSV when the
   channel's ContentType is text/csv (label in column 0, no header, the delimiter sniffed
-  from the first line); files whose names start with '.' are an error, with '_' skipped
-  (`xgboost_channel_files`, `xgboost_csv_dmatrix`);
+  from the first line); files whose names start with '.' are an error, empty files are
+  skipped, and '_' files are data like any other (the container's format check skips
+  them, its loader does not) (`xgboost_channel_files`, `xgboost_csv_dmatrix`). The
+  container links the files under hash-suffixed names, so its row order varies from run
+  to run; here the files are sorted (the same model unless `subsample` < 1);
 - **training**: `xgb.train` with train (and validation) watched, one line of metrics per
   round; the master host saves `xgboost-model` into the model directory;
 - **several hosts**: each host loads its own files *before* joining the collective (a
@@ -209,13 +212,13 @@ def xgboost_parameters(hyperparameters: Mapping[str, str]) -> dict[str, Any]:
 
 
 def xgboost_channel_files(channel: Path) -> list[Path]:
-    """A channel's data files as the container finds them (hidden files are an error;
-    names starting with '_' are skipped)."""
+    """A channel's data files as the container loads them (hidden files are an error;
+    empty files hold no rows; '_' files are data)."""
     files = sorted(p for p in channel.rglob("*") if p.is_file())
     hidden = [p.name for p in files if p.name.startswith(".")]
     if hidden:
         raise ContainerRefusal(f"Hidden file found in the data path: {hidden}")
-    return [p for p in files if not p.name.startswith("_")]
+    return [p for p in files if p.stat().st_size > 0]
 
 
 def xgboost_csv_dmatrix(files: Sequence[Path], work: Path) -> Any:

@@ -84,6 +84,18 @@ def test_a_hidden_file_in_a_channel_is_refused(tmp_path: Path) -> None:
         harness.xgboost_channel_files(tmp_path / "channel")
 
 
+def test_underscore_files_are_data_unless_empty(tmp_path: Path) -> None:
+    # The container's format check skips names starting with '_', but its loader links
+    # every file and the CSV parser skips only empty ones (checked with 3.0-5).
+    _write_csv(tmp_path / "channel" / "part-00000.csv", np.ones((2, 3)))
+    _write_csv(tmp_path / "channel" / "_extra.csv", np.zeros((3, 3)))
+    (tmp_path / "channel" / "_SUCCESS").write_text("")
+    files = harness.xgboost_channel_files(tmp_path / "channel")
+    assert [p.name for p in files] == ["_extra.csv", "part-00000.csv"]
+    matrix = harness.xgboost_csv_dmatrix(files, tmp_path / "linked")
+    assert matrix.num_row() == 5
+
+
 def test_sharding_gives_each_instance_its_own_files_and_refuses_an_empty_one() -> None:
     files = [Path(f"part-{i:05d}.csv") for i in range(5)]
     shares = harness.assign_shards(files, 2)
