@@ -24,11 +24,14 @@ DEV_STAMP := $(VENV)/.dev-requirements
 NODE_STAMP := node_modules/.installed
 CDK_OUT := cdk.out
 
-.PHONY: help setup setup-dev synth test lint typecheck unit bench rehearse diagrams docs new-architecture clean
+.PHONY: help setup setup-dev synth test lint typecheck unit test-containers containers-or-say-why bench rehearse diagrams docs new-architecture clean
 
 help:
 	@echo "make synth   - set up (venv, Node, CDK CLI) and synthesize every environment to $(CDK_OUT)/"
-	@echo "make test    - set up and run every check (ruff, mypy, pytest incl. cdk-nag, cfn-lint)"
+	@echo "make test    - set up and run every check (ruff, mypy, pytest incl. cdk-nag, cfn-lint,"
+	@echo "               and the container checks where this machine can run them)"
+	@echo "make test-containers - train and serve every architecture with its SageMaker image's"
+	@echo "               own toolkits and packages, offline (needs root and the images' Pythons)"
 	@echo "make bench   - benchmarks (figures, not pass/fail)"
 	@echo "make rehearse - run the training and inference pipelines locally on generated data"
 	@echo "make diagrams - regenerate docs/*.mmd from the pipeline definitions"
@@ -66,14 +69,31 @@ lint: setup-dev
 	ruff format --check .
 
 typecheck: setup-dev
-	mypy app.py stacks tools bench pipeline_defs ops rehearsal pkgml_contracts
+	mypy app.py stacks tools bench pipeline_defs ops rehearsal pkgml_contracts containers
 	MYPYPATH=lambda_src/shared mypy lambda_src/shared lambda_src/trigger lambda_src/extract \
 		lambda_src/resolve_model lambda_src/notify
 
 unit: setup-dev
-	python -m pytest -n 2
+	python -m pytest -n 2 -m "not containers"
 
-test: lint typecheck unit
+# The images' Pythons (pyenv or $$PKGML_PYTHON_3_12 ...) and a sandbox (unshare: root).
+test-containers: setup-dev
+	python -m containers.preflight
+	python -m pytest -n 2 -m containers tests/containers
+
+# make test runs the container checks when this machine can, and says so loudly when not.
+containers-or-say-why: setup-dev
+	@if python -m containers.preflight --quiet; then \
+		$(MAKE) --no-print-directory test-containers; \
+	else \
+		echo "######################################################################"; \
+		echo "# CONTAINER CHECKS NOT RUN: $$(python -m containers.preflight --reason)"; \
+		echo "# The models were NOT trained and served by the images' own toolkits."; \
+		echo "# Run 'make test-containers' on a machine that can (CI does)."; \
+		echo "######################################################################"; \
+	fi
+
+test: lint typecheck unit containers-or-say-why
 
 bench: setup-dev
 	python -m bench

@@ -9,6 +9,7 @@ python -m rehearsal --cross-architecture             # hgb champion, multimodal 
 python -m rehearsal --cross-architecture hgb,xgboost[,multimodal]   # A,B[,C]
 python -m rehearsal --package-type box               # another configured type
 python -m rehearsal --all                            # mailer, bag, box and sioc
+python -m rehearsal --faithful                       # every step in its image's packages
 python -m rehearsal --workdir /tmp/r --keep          # keep the local S3, registry, DuckDB, logs
 """
 
@@ -78,6 +79,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             f"default {','.join(DEFAULT_CROSS)}"
         ),
     )
+    parser.add_argument(
+        "--faithful",
+        action="store_true",
+        help=(
+            "run every step in its SageMaker image's own Python and packages (venvs built "
+            "from containers/images/*.txt, cached), with no network (needs root for the "
+            "sandbox)"
+        ),
+    )
     parser.add_argument("--workdir", type=Path, help="work folder (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder afterwards")
     parser.add_argument("--rows", type=int, default=3_000, help="products per training week")
@@ -105,6 +115,7 @@ def configs(args: argparse.Namespace, workdir: Path) -> list[tuple[str, Scenario
         training_rows=args.rows,
         inference_rows=args.inference_rows,
         training_instance_count=args.instance_count,
+        faithful=args.faithful,
     )
     if args.all_architectures:
         made = [

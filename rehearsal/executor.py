@@ -320,15 +320,20 @@ class PipelineExecutor:
         lambdas: Mapping[str, LambdaFunction] | None = None,
         code_prefixes: Sequence[str] = (),
         python: str = sys.executable,
+        interpreter: Callable[[str], Sequence[str]] | None = None,
         max_step_seconds: int = 900,
         log: Callable[[str], None] | None = None,
     ) -> None:
         """lambdas: {function ARN: handler(event) -> outputs}; code_prefixes: S3 prefixes
-        whose object contents go into cache keys (besides the URIs themselves)."""
+        whose object contents go into cache keys (besides the URIs themselves);
+        interpreter: the command that runs Python for a step's image URI (default: this
+        `python` for every image; `containers.faithful.interpreter()` gives each image's
+        own packages, offline)."""
         self.aws = aws
         self.lambdas = dict(lambdas or {})
         self.code_prefixes = tuple(code_prefixes)
         self.python = python
+        self.interpreter = interpreter
         self.max_step_seconds = max_step_seconds
         self.log = log or (lambda _message: None)
         aws.root.mkdir(parents=True, exist_ok=True)
@@ -724,7 +729,7 @@ class PipelineExecutor:
             Path(_map_path(spec["S3Output"]["LocalPath"], work)).mkdir(parents=True, exist_ok=True)
         script = _map_path(entrypoint[1], work)
         command = [
-            self.python,
+            *self._python(_render(app.get("ImageUri", ""))),
             str(LAUNCHER),
             "script",
             script,
@@ -784,7 +789,7 @@ class PipelineExecutor:
             self._builtin_training(record, built_in, hyperparameters, channels, count, work, ml)
             self._subprocess(
                 record,
-                [self.python, str(LAUNCHER), "builtin", str(work / "builtin.json")],
+                [*self._python(image), str(LAUNCHER), "builtin", str(work / "builtin.json")],
                 {},
                 work,
                 timeout,
@@ -794,7 +799,7 @@ class PipelineExecutor:
             environment = self._script_training(
                 record, args, program, hyperparameters, channels, work, ml
             )
-            command = [self.python, str(LAUNCHER), "script", str(ml / "code" / program)]
+            command = [*self._python(image), str(LAUNCHER), "script", str(ml / "code" / program)]
             command += _toolkit_cli(hyperparameters)
             self._subprocess(record, command, environment, ml / "code", timeout)
         job = f"pipelines-{run.record.execution_id}-{name}"[:63]
@@ -1097,7 +1102,12 @@ class PipelineExecutor:
         spec_file = work / "transform.json"
         spec_file.write_text(json.dumps(spec, indent=1))
         environment = {k: _map_path(v, work) for k, v in environment.items()}
-        command = [self.python, str(LAUNCHER), "transform", str(spec_file)]
+        command = [
+            *self._python(_render(container.get("Image", ""))),
+            str(LAUNCHER),
+            "transform",
+            str(spec_file),
+        ]
         self._subprocess(record, command, environment, work, self.max_step_seconds)
         uploaded = self.aws.s3.upload_dir(outputs, output["S3OutputPath"])
         job = f"pipelines-{run.record.execution_id}-{name}"[:63]
@@ -1139,6 +1149,12 @@ class PipelineExecutor:
             raise StepError(str(error)) from error
         except Exception as error:
             raise StepError(f"cannot read {uri}: {error}") from error
+
+    def _python(self, image: Any) -> list[str]:
+        """The command that runs Python in a step whose container image is `image`."""
+        if self.interpreter is None:
+            return [self.python]
+        return list(self.interpreter(str(image)))
 
     def _subprocess(
         self,

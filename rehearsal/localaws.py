@@ -232,7 +232,7 @@ class FakeS3Client(_Unsupported):
         """ContentLength + LastModified."""
         path = self._file(Bucket, Key, "HeadObject")
         stat = path.stat()
-        modified = dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.UTC)
+        modified = dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.timezone.utc)  # noqa: UP017 (Python 3.10)
         return {"ContentLength": stat.st_size, "LastModified": modified}
 
     def put_object(self, *, Bucket: str, Key: str, Body: Any = b"", **_: Any) -> dict[str, Any]:
@@ -248,7 +248,7 @@ class FakeS3Client(_Unsupported):
         contents = []
         for key in self._s3.list_keys(Bucket, Prefix):
             stat = (self._s3.root / Bucket / key).stat()
-            modified = dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.UTC)
+            modified = dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.timezone.utc)  # noqa: UP017 (Python 3.10)
             contents.append({"Key": key, "Size": stat.st_size, "LastModified": modified})
         response: dict[str, Any] = {"KeyCount": len(contents), "IsTruncated": False}
         if contents:
@@ -289,7 +289,8 @@ def validate_request(operation: str, params: dict[str, Any]) -> None:
 
 
 def _now() -> str:
-    return dt.datetime.now(tz=dt.UTC).isoformat()
+    # dt.timezone.utc, not dt.UTC: steps run this module in the images' Python 3.10.
+    return dt.datetime.now(tz=dt.timezone.utc).isoformat()  # noqa: UP017
 
 
 class LocalModelRegistry(_Unsupported):

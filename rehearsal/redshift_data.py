@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -27,6 +29,8 @@ from typing import Any
 
 from rehearsal.localaws import LocalS3, _Unsupported, client_error, service_model, split_uri
 
+# Where a faithful rehearsal keeps the stand-in's DuckDB for the image's Python (see _duckdb).
+STANDIN_PATH_VARIABLE = "REHEARSAL_STANDIN_PATH"
 MAX_STATEMENT_BYTES = 100 * 1024
 MAX_BATCH_STATEMENTS = 40
 
@@ -102,6 +106,18 @@ def _rewrite_plain(text: str) -> str:
         text,
     )
     return _PARAMETER.sub(lambda m: f"${m['name']}", text)
+
+
+def _duckdb() -> Any:
+    """DuckDB, the warehouse of this stand-in. In a faithful rehearsal the step runs in its
+    image's packages, which have no DuckDB: the stand-in's own copy is then in the folder
+    REHEARSAL_STANDIN_PATH names (containers/faithful.py), which only this import sees."""
+    folder = os.environ.get(STANDIN_PATH_VARIABLE)
+    if folder and folder not in sys.path:
+        sys.path.append(folder)
+    import duckdb
+
+    return duckdb
 
 
 class FakeRedshiftData(_Unsupported):
@@ -198,7 +214,7 @@ class FakeRedshiftData(_Unsupported):
                 )
 
     def _run(self, sqls: list[str], params: dict[str, Any], *, batch: bool) -> dict[str, Any]:
-        import duckdb
+        duckdb = _duckdb()
 
         statement_id = str(uuid.uuid4())
         began = time.monotonic_ns()

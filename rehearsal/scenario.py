@@ -124,6 +124,8 @@ class ScenarioConfig:
     harder_noise: float = 0.08
     seed: int = 11
     training_instance_count: int = 2
+    # Run every step in its image's own Python packages, offline (containers/faithful.py).
+    faithful: bool = False
 
 
 @dataclass(frozen=True)
@@ -673,10 +675,16 @@ class _Rehearsal:
             self.aws.registry.create_model_package_group(ModelPackageGroupName=group)
         create_target_table(self.aws)
         self.resolve = resolve_function(self.aws, self.groups)
+        interpreter = None
+        if config.faithful:
+            from containers.faithful import interpreter as faithful_interpreter
+
+            interpreter = faithful_interpreter()
         self.executor = PipelineExecutor(
             self.aws,
             lambdas={local_values(config.region)["RESOLVE_FUNCTION_ARN"]: self.resolve},
             code_prefixes=(f"s3://{ARTIFACTS_BUCKET}/code/",),
+            interpreter=interpreter,
         )
         # (package type, training architecture; "" = the inference pipeline) -> definition
         self.definitions: dict[tuple[str, str], str] = {}

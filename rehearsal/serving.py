@@ -97,7 +97,7 @@ def load_program(code_dir: Path, program: str) -> Any:
     return importlib.import_module(Path(program).stem)
 
 
-def _batches(records: list[str], limit: int, *, single: bool) -> Iterator[list[str]]:
+def batches(records: list[str], limit: int, *, single: bool) -> Iterator[list[str]]:
     """Mini-batches of records of at most `limit` bytes (one record each if single)."""
     batch: list[str] = []
     size = 0
@@ -144,7 +144,7 @@ def run_transform(spec: dict[str, Any]) -> dict[str, Any]:
         else:
             records = [text]
         outputs: list[str] = []
-        for batch in _batches(records, limit, single=single):
+        for batch in batches(records, limit, single=single):
             sent = [_line(input_filter(_fields(r))) if input_filter else r for r in batch]
             data = handlers["input_fn"]("\n".join(sent) + "\n", content_type)
             response = handlers["output_fn"](handlers["predict_fn"](data, model), accept)

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -246,15 +248,54 @@ def test_flags() -> None:
         parse_args(["--cross-architecture", "hgb"])
 
 
+def _faithful_reason() -> str | None:
+    """None when the faithful mode can run here, else why not."""
+    from containers import images, sandbox
+
+    reason = sandbox.unavailable()
+    if reason:
+        return reason
+    missing = sorted(
+        {i.python for i in images.images().values() if images.find_python(i.python) is None}
+    )
+    return f"Python {', '.join(missing)} not installed" if missing else None
+
+
 @pytest.mark.rehearsal
 @pytest.mark.slow
 def test_rehearsal_cross_architecture_end_to_end(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """See the module doc; small data (1,200 products a week, 300 a day)."""
+    """See the module doc; small data (1,200 products a week, 300 a day).
+
+    Faithful where this machine can (`--faithful`: every step in its image's own Python
+    and packages, offline; containers/), else emulated, with a warning that says so."""
     # One OpenMP thread per step: two pytest workers share two cores, and spinning
     # OpenMP threads on a busy machine turn seconds of training into tens.
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    faithful = _faithful_reason() is None
+    images_used: list[str] = []
+    if faithful:
+        import containers.faithful
+
+        real = containers.faithful.interpreter
+
+        def recording() -> Any:
+            command = real()
+
+            def run(image: str) -> list[str]:
+                images_used.append(image)
+                return command(image)
+
+            return run
+
+        monkeypatch.setattr(containers.faithful, "interpreter", recording)
+    else:
+        warnings.warn(
+            "NOT FAITHFUL: the rehearsal ran every step in this machine's Python, not in "
+            f"the images' packages: {_faithful_reason()}",
+            stacklevel=1,
+        )
     lines: list[str] = []
     began = time.monotonic()
     result = run_scenario(
@@ -263,6 +304,7 @@ def test_rehearsal_cross_architecture_end_to_end(
             cross_architectures=("hgb", "multimodal", "xgboost"),
             training_rows=1_200,
             inference_rows=300,
+            faithful=faithful,
         ),
         out=lines.append,
     )
@@ -317,4 +359,17 @@ def test_rehearsal_cross_architecture_end_to_end(
         "MaxIter": "1",
         "MaxDepth": "1",
     }
-    print(f"rehearsal cross-architecture scenario: {elapsed:.0f} s", file=sys.stderr)
+    if faithful:
+        # Every step ran in its image's packages: the scikit-learn image for processing
+        # and the script-mode models, the XGBoost image for the built-in training, its
+        # serving and the XGBoost champion's scoring.
+        repositories = {uri.rsplit("/", 1)[-1] for uri in images_used}
+        assert repositories == {
+            "sagemaker-scikit-learn:1.9-0-cpu-py3",
+            "sagemaker-xgboost:3.0-5",
+        }, repositories
+    print(
+        f"rehearsal cross-architecture scenario ({'faithful' if faithful else 'emulated'}): "
+        f"{elapsed:.0f} s",
+        file=sys.stderr,
+    )
