@@ -690,13 +690,18 @@ def serving_environment(region: str, program: str) -> dict[str, str]:
     index, which network isolation forbids, so the model never starts.
     PIP_NO_BUILD_ISOLATION=false makes pip build with the image's own setuptools instead
     (pip reads a `no-*` option's environment value inverted: "false" switches isolation
-    off). tests/containers/ runs that install offline with these variables.
+    off). SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT=text/csv: a request without an Accept
+    header (or with */*) is answered in CSV; the toolkit's default would be JSON, which
+    the serving programs refuse (HTTP 500). Batch transform always sends Accept; a client
+    of an endpoint serving the registered package may not. tests/containers/ starts the
+    images' own serving stack, offline, with these variables.
     """
     return {
         "SAGEMAKER_PROGRAM": program,
         "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
         "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
         "SAGEMAKER_REGION": region,
+        "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "text/csv",
         "PIP_NO_BUILD_ISOLATION": "false",
     }
 

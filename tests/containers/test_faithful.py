@@ -12,7 +12,8 @@ containers have it (containers/sandbox.py):
 3. start the image's `serve` (the real serving stack: pip installs the model's code,
    gunicorn with gevent workers) with the Environment of the pipeline's CreateModel step,
    and POST the validation rows as batch transform sends them (EvaluateTransform's
-   MaxPayloadInMB, BatchStrategy and filters), plus smaller and one-row requests;
+   MaxPayloadInMB, BatchStrategy and filters), plus smaller and one-row requests, and
+   one without an Accept header;
 4. check one probability per row, in order, answers byte-identical to the program's
    functions called in-process in the same venv, and a useful model (ROC AUC).
 
@@ -203,6 +204,9 @@ def _transform_requests(trained: Trained, split: Path) -> tuple[list[Request], l
     groups += [rows[i : i + SMALL_BATCH] for i in range(0, len(rows), SMALL_BATCH)]
     groups.append(rows[:1])
     requests = [Request("\n".join(g) + "\n", content_type, accept) for g in groups]
+    # A caller with no Accept header (an endpoint client, not batch transform).
+    requests.append(Request(requests[-1].body, content_type, None))
+    groups.append(rows[:1])
     return requests, [len(g) for g in groups]
 
 
@@ -250,8 +254,10 @@ def test_served_by_the_images_stack_like_in_process_one_answer_per_row(
         assert all(0.0 <= s <= 1.0 for s in scores)
     reference = _in_process(container, model, [r.body for r in requests], tmp_path / "direct")
     assert [a.body for a in answers] == reference
+    # Without an Accept header: the model's default (CSV), the same answer.
+    assert answers[-1].body == answers[-2].body
     # Row order within a request: the one-line request answers the first row alone.
-    first_alone = harness.response_scores(answers[-1].body, 1)[0]
+    first_alone = harness.response_scores(answers[-2].body, 1)[0]
     assert abs(harness.response_scores(answers[0].body, lines[0])[0] - first_alone) < 1e-6
     # A useful model, scored on the configured requests (they cover every validation row).
     _check_auc(answers, lines, split_dir)

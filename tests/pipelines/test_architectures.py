@@ -88,6 +88,9 @@ def test_models_serve_from_the_architectures_container(built):
         assert environment["SAGEMAKER_PROGRAM"] == architecture.serving_program
         assert environment["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/model/code"
         assert environment["PIP_NO_BUILD_ISOLATION"] == "false"
+        # A caller that sends no Accept header gets CSV, not the toolkit's JSON default
+        # (which the serving programs refuse).
+        assert environment["SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"] == "text/csv"
     else:
         assert "SAGEMAKER_PROGRAM" not in environment
     registered = steps["RegisterApproved"]["Arguments"]
