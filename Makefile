@@ -18,13 +18,23 @@ export AWS_EC2_METADATA_DISABLED := true
 export SAGEMAKER_VALIDATE_ROLE := false
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+UV := $(BIN)/uv
+# Exactly the locked set, every file checked against its hash (installs only: a later
+# `make synth` does not remove the test tools `make test` installed).
+UV_INSTALL := $(UV) pip install --python $(BIN)/python --quiet --require-hashes
+# The locks: one resolution for every platform, from Python 3.11.5 (pyproject.toml).
+LOCK_FLAGS := --universal --generate-hashes --python-version 3.11.5 --quiet \
+	--custom-compile-command "make lock"
+# Progress: `$(call say,what)` before a long step, `$(call took,what)` after it.
+say = @echo "==> $(1)" && date +%s > $(VENV)/.step-started 2>/dev/null || true
+took = @echo "    $(1) done in $$(( $$(date +%s) - $$(cat $(VENV)/.step-started) )) s"
 
 APP_STAMP := $(VENV)/.app-requirements
 DEV_STAMP := $(VENV)/.dev-requirements
 NODE_STAMP := node_modules/.installed
 CDK_OUT := cdk.out
 
-.PHONY: help setup setup-dev synth test lint typecheck unit test-containers containers-or-say-why bench rehearse diagrams docs new-architecture clean
+.PHONY: help setup setup-dev lock synth test lint typecheck unit test-containers containers-or-say-why bench rehearse diagrams docs new-architecture clean
 
 help:
 	@echo "make synth   - set up (venv, Node, CDK CLI) and synthesize every environment to $(CDK_OUT)/"
@@ -37,23 +47,42 @@ help:
 	@echo "make diagrams - regenerate docs/*.mmd from the pipeline definitions"
 	@echo "make docs     - regenerate the architecture tables in README.md and RUN_FILE.md"
 	@echo "make new-architecture NAME=<name> - scaffold pipeline_defs/architectures/<name>/"
+	@echo "make lock    - re-resolve requirements*.lock (hashed) after editing requirements*.txt"
 	@echo "make clean   - remove $(CDK_OUT)/ and caches, incl. pipeline definitions (keeps .venv, node_modules)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(APP_STAMP): requirements.txt constraints.txt | $(BIN)/python
-	$(PIP) install -r requirements.txt -c constraints.txt
+# uv installs the locked sets in seconds (pip took minutes); pip installs uv itself.
+$(UV): requirements-bootstrap.txt | $(BIN)/python
+	$(PIP) install --require-hashes -r requirements-bootstrap.txt
 	touch $@
 
-$(DEV_STAMP): requirements-dev.txt pyproject.toml $(APP_STAMP)
-	$(PIP) install -r requirements-dev.txt -c constraints.txt
-	$(PIP) install --no-deps -e .
+$(APP_STAMP): requirements.lock | $(UV)
+	$(call say,installing the app's Python packages (requirements.lock))
+	$(UV_INSTALL) -r requirements.lock
+	$(call took,the app's Python packages)
+	touch $@
+
+$(DEV_STAMP): requirements-dev.lock pyproject.toml $(APP_STAMP)
+	$(call say,installing the test tools (requirements-dev.lock))
+	$(UV_INSTALL) -r requirements-dev.lock
+	$(UV) pip install --python $(BIN)/python --quiet --no-deps -e .
+	$(call took,the test tools)
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json $(APP_STAMP)
+	$(call say,installing the CDK CLI (package-lock.json))
 	npm ci --no-audit --no-fund --loglevel=error
+	$(call took,the CDK CLI)
 	touch $@
+
+# After editing requirements*.txt: re-resolve both locks (unchanged pins are kept;
+# ARGS=--upgrade moves everything to the newest allowed versions).
+lock: $(UV)
+	$(UV) pip compile requirements-bootstrap.in $(LOCK_FLAGS) -o requirements-bootstrap.txt
+	$(UV) pip compile requirements-dev.txt $(LOCK_FLAGS) $(ARGS) -o requirements-dev.lock
+	$(UV) pip compile requirements.txt -c requirements-dev.lock $(LOCK_FLAGS) -o requirements.lock
 
 setup: $(APP_STAMP) $(NODE_STAMP)
 
@@ -61,7 +90,9 @@ setup-dev: setup $(DEV_STAMP)
 
 synth: setup
 	rm -rf $(CDK_OUT)
+	$(call say,synthesizing every environment (pipeline definitions cached in .cache/))
 	cdk synth --quiet --output $(CDK_OUT)
+	$(call took,synthesis)
 	python tools/synth_summary.py $(CDK_OUT)
 
 lint: setup-dev

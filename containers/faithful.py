@@ -287,13 +287,14 @@ def interpreter() -> Callable[[str], list[str]]:
 
 
 def _standin_requirements() -> list[str]:
-    """STANDIN_LIBRARIES at the versions constraints.txt pins for this project."""
+    """STANDIN_LIBRARIES at the versions requirements-dev.lock pins for this project."""
     pins = {}
-    for line in (images.ROOT / "constraints.txt").read_text().splitlines():
-        name, equals, version = line.strip().partition("==")
-        if equals:
-            pins[name.lower()] = version
+    for line in (images.ROOT / "requirements-dev.lock").read_text().splitlines():
+        requirement = line.split(";")[0].rstrip(" \\")
+        name, equals, version = requirement.partition("==")
+        if equals and not line.startswith((" ", "#")):
+            pins[name.strip().lower()] = version.strip()
     missing = [name for name in STANDIN_LIBRARIES if name not in pins]
     if missing:
-        raise ContainerError(f"constraints.txt pins no {missing}")
+        raise ContainerError(f"requirements-dev.lock pins no {missing}")
     return [f"{name}=={pins[name]}" for name in STANDIN_LIBRARIES]
