@@ -24,7 +24,7 @@ UV := $(BIN)/uv
 UV_INSTALL := $(UV) pip install --python $(BIN)/python --quiet --require-hashes
 # The locks: one resolution for every platform, from Python 3.11.5 (pyproject.toml).
 LOCK_FLAGS := --universal --generate-hashes --python-version 3.11.5 --quiet \
-	--custom-compile-command "make lock"
+	--custom-compile-command "make lock" --override requirements-overrides.txt
 # Progress: `$(call say,what)` before a long step, `$(call took,what)` after it.
 say = @echo "==> $(1)" && date +%s > $(VENV)/.step-started 2>/dev/null || true
 took = @echo "    $(1) done in $$(( $$(date +%s) - $$(cat $(VENV)/.step-started) )) s"
@@ -80,7 +80,8 @@ $(NODE_STAMP): package.json package-lock.json $(APP_STAMP)
 # After editing requirements*.txt: re-resolve both locks (unchanged pins are kept;
 # ARGS=--upgrade moves everything to the newest allowed versions).
 lock: $(UV)
-	$(UV) pip compile requirements-bootstrap.in $(LOCK_FLAGS) -o requirements-bootstrap.txt
+	$(UV) pip compile requirements-bootstrap.in $(subst --override requirements-overrides.txt,,$(LOCK_FLAGS)) \
+		-o requirements-bootstrap.txt
 	$(UV) pip compile requirements-dev.txt $(LOCK_FLAGS) $(ARGS) -o requirements-dev.lock
 	$(UV) pip compile requirements.txt -c requirements-dev.lock $(LOCK_FLAGS) -o requirements.lock
 

@@ -115,3 +115,11 @@ def test_the_parsers_see_a_stale_lock(tmp_path: Path) -> None:
     entries = lock(tmp_path / "requirements.lock")
     assert entries["boto3"].version == "1.0.1" and entries["gone"].via == ["-r requirements.txt"]
     assert requirements(tmp_path / "requirements.txt") == {"boto3": "1.0.0"}
+
+
+def test_the_overrides_keep_mlflow_out_of_both_locks() -> None:
+    # requirements-overrides.txt: the builders never import MLflow (the golden
+    # definitions are built without it in CI, where the venv comes from these locks).
+    for locked in ("requirements.lock", "requirements-dev.lock"):
+        entries = lock(ROOT / locked)
+        assert not {"mlflow", "mlflow-skinny", "sagemaker-mlflow"} & set(entries), locked
