@@ -21,7 +21,8 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 UV := $(BIN)/uv
 # Exactly the locked set, every file checked against its hash (installs only: a later
 # `make synth` does not remove the test tools `make test` installed).
-UV_INSTALL := $(UV) pip install --python $(BIN)/python --quiet --require-hashes
+UV_INSTALL := $(UV) pip install --python $(BIN)/python --quiet --require-hashes \
+	--override requirements-overrides.txt
 # The locks: one resolution for every platform, from Python 3.11.5 (pyproject.toml).
 LOCK_FLAGS := --universal --generate-hashes --python-version 3.11.5 --quiet \
 	--custom-compile-command "make lock" --override requirements-overrides.txt
@@ -58,7 +59,7 @@ $(UV): requirements-bootstrap.txt | $(BIN)/python
 	$(PIP) install --require-hashes -r requirements-bootstrap.txt
 	touch $@
 
-$(APP_STAMP): requirements.lock | $(UV)
+$(APP_STAMP): requirements.lock requirements-overrides.txt | $(UV)
 	$(call say,installing the app's Python packages (requirements.lock))
 	$(UV_INSTALL) -r requirements.lock
 	$(call took,the app's Python packages)
