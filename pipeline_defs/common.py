@@ -34,11 +34,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import os
 import re
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -365,6 +366,33 @@ def prepare_sdk_environment(region: str) -> None:
     os.environ.setdefault("AWS_DEFAULT_REGION", region)
 
 
+_LOADERS: dict[Any, Any] = {}
+_VALIDATED_CONFIGS: set[str] = set()
+
+
+def _shared_loader(create: Callable[..., Any]) -> Callable[..., Any]:
+    """botocore's `create_loader`, returning one loader per search path (per process)."""
+
+    def shared(search_path_string: Any = None) -> Any:
+        if search_path_string not in _LOADERS:
+            _LOADERS[search_path_string] = create(search_path_string)
+        return _LOADERS[search_path_string]
+
+    return shared
+
+
+def _validated_once(validate: Callable[..., Any]) -> Callable[..., None]:
+    """`validate(config)`, skipped for a configuration (by its text) it already passed."""
+
+    def validate_once(sagemaker_config: dict[str, Any] | None = None) -> None:
+        key = f"{validate.__module__}:" + json.dumps(sagemaker_config, sort_keys=True, default=repr)
+        if key not in _VALIDATED_CONFIGS:
+            validate(sagemaker_config)
+            _VALIDATED_CONFIGS.add(key)
+
+    return validate_once
+
+
 @contextlib.contextmanager
 def sdk_build(region: str) -> Iterator[Any]:
     """Yield a PipelineSession that works offline; SDK logs and warnings are muted meanwhile.
@@ -387,15 +415,23 @@ def sdk_build(region: str) -> Iterator[Any]:
         for logger in loggers:
             logger.setLevel(logging.ERROR)
         # The SDK re-validates its config against a large JSON schema on every lookup
-        # (about 0.15 s each, ~70 per build); _SDK_CONFIG is validated once, when the
-        # session is created, so later lookups of that same object skip it.
+        # (about 0.15 s each, ~70 per build) and once per session it creates (0.4 s):
+        # each distinct configuration is validated once per process; an equal one (the
+        # same text) would get the same verdict.
+        from sagemaker.core.helper import session_helper
+
         validate = SageMakerConfig.__dict__["validate_sagemaker_config"]
+        validate_session = session_helper.validate_sagemaker_config
+        SageMakerConfig.validate_sagemaker_config = staticmethod(_validated_once(validate.__func__))
+        session_helper.validate_sagemaker_config = _validated_once(validate_session)
+        # The SDK creates several boto3 sessions per build (its step classes make their
+        # own), and each new botocore session parses the service models and endpoints
+        # JSON again (about 90 % of a build's time). Those files do not change within a
+        # process: every botocore session made during a build shares one data loader.
+        import botocore.session
 
-        def validate_once(sagemaker_config: dict[str, Any] | None = None) -> None:
-            if sagemaker_config is not _SDK_CONFIG:
-                validate.__func__(sagemaker_config)
-
-        SageMakerConfig.validate_sagemaker_config = staticmethod(validate_once)
+        create_loader = botocore.session.create_loader
+        botocore.session.create_loader = _shared_loader(create_loader)
         try:
             yield PipelineSession(
                 boto_session=boto3.Session(region_name=region),
@@ -403,6 +439,8 @@ def sdk_build(region: str) -> Iterator[Any]:
                 sagemaker_config=_SDK_CONFIG,
             )
         finally:
+            botocore.session.create_loader = create_loader
+            session_helper.validate_sagemaker_config = validate_session
             SageMakerConfig.validate_sagemaker_config = validate
             for logger, level in zip(loggers, levels, strict=True):
                 logger.setLevel(level)

@@ -34,7 +34,7 @@ from stacks.naming import (
     resource_prefix,
     training_pipeline_name,
 )
-from stacks.pipeline_definitions import pipeline_definition
+from stacks.pipeline_definitions import pipeline_definition, prebuild
 from stacks.settings import EnvironmentSettings
 
 _IMAGE = re.compile(r"(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([a-z0-9._/-]+):")
@@ -205,6 +205,8 @@ class MlStack(Stack):
         images: set[str] = set()
         self.architecture_pipelines: dict[tuple[str, str], sagemaker.CfnPipeline] = {}
         known = architectures()
+        # (package type, its configured architecture, kind, construct id, inputs, what)
+        planned: list[tuple[str, str, str, str, Any, str]] = []
         for package_type in package_types:
             gate = environment.gate.for_package_type(package_type)
             model = environment.model_for(package_type)
@@ -269,28 +271,31 @@ class MlStack(Stack):
                     f"inference for package type '{package_type}'",
                 )
             )
-            for kind, construct_id, inputs, what in builds:
-                text = pipeline_definition(kind, inputs)  # type: ignore[arg-type]
-                images |= image_repository_arns(text, self.partition)
-                for placeholder, value in replacements.items():
-                    text = text.replace(placeholder, value)
-                pipeline = sagemaker.CfnPipeline(
-                    self,
-                    construct_id,
-                    pipeline_name=inputs.pipeline_name,
-                    pipeline_display_name=inputs.pipeline_name,
-                    pipeline_description=f"{prefix}: {what}",
-                    role_arn=self.role.role_arn,
-                    pipeline_definition={"PipelineDefinitionBody": text},
-                )
-                pipeline.node.add_dependency(code.deployment)
-                pipeline.add_resource_dependency(self.groups[package_type])
-                if kind == "training":
-                    self.architecture_pipelines[(package_type, inputs.architecture.name)] = pipeline
-                    if inputs.architecture.name == model.architecture:
-                        self.training_pipelines[package_type] = pipeline
-                else:
-                    self.inference_pipelines[package_type] = pipeline
+            planned += [(package_type, model.architecture, *build) for build in builds]
+        # Definitions missing from the cache are built together (in parallel), then read.
+        prebuild([(kind, inputs) for _, _, kind, _, inputs, _ in planned])  # type: ignore[misc]
+        for package_type, configured, kind, construct_id, inputs, what in planned:
+            text = pipeline_definition(kind, inputs)  # type: ignore[arg-type]
+            images |= image_repository_arns(text, self.partition)
+            for placeholder, value in replacements.items():
+                text = text.replace(placeholder, value)
+            pipeline = sagemaker.CfnPipeline(
+                self,
+                construct_id,
+                pipeline_name=inputs.pipeline_name,
+                pipeline_display_name=inputs.pipeline_name,
+                pipeline_description=f"{prefix}: {what}",
+                role_arn=self.role.role_arn,
+                pipeline_definition={"PipelineDefinitionBody": text},
+            )
+            pipeline.node.add_dependency(code.deployment)
+            pipeline.add_resource_dependency(self.groups[package_type])
+            if kind == "training":
+                self.architecture_pipelines[(package_type, inputs.architecture.name)] = pipeline
+                if inputs.architecture.name == configured:
+                    self.training_pipelines[package_type] = pipeline
+            else:
+                self.inference_pipelines[package_type] = pipeline
         execution.allow_images(images)
         self.functions = [self.resolve_function]
         self.dead_letter_queues = {

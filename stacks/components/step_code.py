@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 from aws_cdk import Acknowledgment, RemovalPolicy, Stack, Validations
@@ -28,53 +30,65 @@ ARCHITECTURES_DIR = Path(__file__).resolve().parents[2] / "pipeline_defs" / "arc
 _DYNAMIC_IMPORTERS = ("_sibling", "import_module")
 
 
+@dataclass(frozen=True)
+class _Facts:
+    """What the bundler needs to know of one Python file (one parse, one walk)."""
+
+    imported: frozenset[str]  # module names it imports, statically or by literal name
+    strings: frozenset[str]  # its string literals
+    imports_contracts: bool
+
+
+@functools.cache
+def _facts_of(path: Path, mtime_ns: int, size: int) -> _Facts:
+    """`_Facts` of `path` as it was at (mtime, size): a synth asks about the same files
+    many times (every stage bundles every script); a changed file is read again."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    imported: set[str] = set()
+    strings: set[str] = set()
+    contracts = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[-1] for alias in node.names}
+            contracts |= any(a.name.split(".")[0] == CONTRACTS_DIR.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.module:
+                imported.add(node.module.split(".")[-1])
+            imported |= {alias.name for alias in node.names}
+            contracts |= (node.module or "").split(".")[0] == CONTRACTS_DIR.name
+        elif isinstance(node, ast.Call) and node.args:
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+            first = node.args[0]
+            if name in _DYNAMIC_IMPORTERS and isinstance(first, ast.Constant):
+                imported.add(str(first.value).split(".")[-1])
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            strings.add(node.value)
+    return _Facts(frozenset(imported), frozenset(strings), contracts)
+
+
+def _facts(path: Path) -> _Facts:
+    status = path.stat()
+    return _facts_of(path.resolve(), status.st_mtime_ns, status.st_size)
+
+
 def _sibling_imports(path: Path, siblings: set[str]) -> set[str]:
     """Names of sibling modules `path` imports.
 
     Static imports (`import features`, `from manifest import x`, also relative ones)
     and dynamic ones by literal name (`_sibling("split")`, `import_module("features")`).
     """
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found |= {alias.name.split(".")[-1] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            if node.module:
-                found.add(node.module.split(".")[-1])
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.Call) and node.args:
-            func = node.func
-            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
-            first = node.args[0]
-            if name in _DYNAMIC_IMPORTERS and isinstance(first, ast.Constant):
-                found.add(str(first.value).split(".")[-1])
-    return found & siblings
+    return set(_facts(path).imported & siblings)
 
 
 def _data_files_named(path: Path, data_files: set[str]) -> set[str]:
     """Data files (e.g. 'predictions_table.sql') `path` names in a string literal."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    return {
-        node.value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Constant) and isinstance(node.value, str)
-    } & data_files
+    return set(_facts(path).strings & data_files)
 
 
 def _imports_contracts(path: Path) -> bool:
     """True if `path` imports the shared `pkgml_contracts` package."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import) and any(
-            a.name.split(".")[0] == CONTRACTS_DIR.name for a in node.names
-        ):
-            return True
-        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == (
-            CONTRACTS_DIR.name
-        ):
-            return True
-    return False
+    return _facts(path).imports_contracts
 
 
 def bundle_name(path: Path) -> str:

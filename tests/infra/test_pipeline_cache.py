@@ -111,3 +111,24 @@ def test_the_architecture_declaration_is_part_of_the_key(tmp_path, counting_buil
         "training", inputs(architecture=dc.replace(hgb, distributed=True)), cache_dir=tmp_path
     )
     assert len(counting_builder) == 3
+
+
+@pytest.mark.slow
+def test_prebuild_builds_the_misses_in_parallel_byte_identical_to_one_by_one(tmp_path):
+    requests = [
+        ("training", inputs()),
+        ("training", inputs(package_type="bag", pipeline_name="pkgml-dev-bag-training")),
+        ("training", inputs()),  # a duplicate is built once
+    ]
+    assert cache.prebuild(requests, cache_dir=tmp_path / "parallel", workers=2) == 2
+    assert len(list((tmp_path / "parallel").glob("training-*.json"))) == 2
+    for kind, value in requests[:2]:
+        parallel = cache.pipeline_definition(kind, value, cache_dir=tmp_path / "parallel")
+        assert parallel == cache.pipeline_definition(kind, value, cache_dir=None)
+    # Everything cached now: nothing to build.
+    assert cache.prebuild(requests, cache_dir=tmp_path / "parallel", workers=2) == 0
+
+
+def test_prebuild_leaves_a_single_miss_to_the_on_demand_build(tmp_path, counting_builder):
+    assert cache.prebuild([("training", inputs())], cache_dir=tmp_path, workers=2) == 0
+    assert counting_builder == []
