@@ -1,7 +1,8 @@
 """Synth cost: the full app (all environments and package types) vs a bare one-bucket app.
 
 Runs each app as `python <app>` in a fresh interpreter (what `cdk synth` runs),
-with CloudFormation's built-in validation and cdk-nag on as in `make synth`.
+as `make synth` runs it (cdk-nag on; CloudFormation's built-in validation off unless
+PKGML_CFN_VALIDATION=1).
 Measures the full app with a cold definition cache (every pipeline definition
 built by the SageMaker SDK) and warm (unchanged definitions read back).
 Target (issue 4): warm full synth <= 3x the bare app.
