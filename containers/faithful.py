@@ -29,7 +29,6 @@ import os
 import shutil
 import subprocess
 import tarfile
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,7 +161,6 @@ class Container:
         if extra_pythonpath:
             env["PYTHONPATH"] += os.pathsep + os.pathsep.join(map(str, extra_pythonpath))
         (work / "home").mkdir()
-        started = time.monotonic()
         result = self.run(
             [str(self.venv / "bin" / "train")],
             opt_ml=opt_ml,
@@ -186,7 +184,6 @@ class Container:
         with tarfile.open(archive, "w:gz") as tar:
             for path in sorted((opt_ml / "model").rglob("*")):
                 tar.add(path, arcname=str(path.relative_to(opt_ml / "model")), recursive=False)
-        self.last_seconds = time.monotonic() - started
         return archive
 
     # --- serving ------------------------------------------------------------------------
@@ -233,7 +230,6 @@ class Container:
             home=work / "home",
         )
         env["TMPDIR"] = str(work / "home")
-        started = time.monotonic()
         result = self.run(
             [str(self.python), str(CLIENT), str(work / "client.json")],
             opt_ml=opt_ml,
@@ -245,7 +241,6 @@ class Container:
         server_log = responses / "server.log"
         log = server_log.read_text() if server_log.exists() else ""
         (work / "serve.log").write_text(result.stdout + result.stderr + log)
-        self.last_seconds = time.monotonic() - started
         if result.returncode != 0:
             raise ContainerError(
                 f"serving in {self.image.key} failed (exit {result.returncode}): "
