@@ -112,7 +112,7 @@ unit: setup-dev
 # The images' Pythons (pyenv or $$PKGML_PYTHON_3_12 ...) and a sandbox (unshare: root).
 test-containers: setup-dev
 	python -m containers.preflight
-	python -m pytest -n 2 -m containers tests/containers
+	python -m pytest -n 2 --dist loadgroup -m containers tests/containers
 
 # make test runs the container checks when this machine can, and says so loudly when not.
 containers-or-say-why: setup-dev

@@ -356,17 +356,23 @@ def serve_program(
     work: Path,
     *,
     threads: int | None,
+    python: Sequence[str] = (sys.executable,),
+    environment: Mapping[str, str] | None = None,
 ) -> list[bytes]:
     """The architecture's serving program answering `bodies` as a serving container runs
     it (sandbox.py serve: the program from the model's code/, in a fresh interpreter that
-    sees only that folder and the installed packages); one response per body."""
+    sees only that folder and the installed packages); one response per body.
+
+    `python`: the command that runs the interpreter (the container checks pass an image
+    venv's, sandboxed); `environment`: instead of this process's (PYTHONPATH and the
+    thread limit are set either way)."""
     requests, responses = work / "requests", work / "responses"
     requests.mkdir(parents=True)
     names = [f"{index:06d}" for index in range(len(bodies))]
     for name, body in zip(names, bodies, strict=True):
         (requests / name).write_text(body, encoding="utf-8")
     command = [
-        sys.executable,
+        *python,
         str(SANDBOX),
         "serve",
         *REPOSITORY_PACKAGES,
@@ -377,6 +383,10 @@ def serve_program(
         str(responses),
     ]
     env = clean_environment(threads, PYTHONPATH=str(model_dir / "code"))
+    if environment is not None:
+        env = {**environment, "PYTHONPATH": env["PYTHONPATH"]}
+        if threads is not None:
+            env["OMP_NUM_THREADS"] = str(threads)
     run_checked(command, cwd=work, env=env, what=f"{architecture.name} serving")
     return [(responses / name).read_bytes() for name in names]
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -213,32 +213,17 @@ def _transform_requests(trained: Trained, split: Path) -> tuple[list[Request], l
 def _in_process(container: Container, trained: Trained, bodies: list[str], work: Path) -> list:
     """The serving program's functions called directly, in the same venv, no network."""
     model = work / "model"
-    import tarfile
-
     with tarfile.open(trained.model_tar) as tar:
         tar.extractall(model, filter="data")
-    requests, responses = work / "requests", work / "responses"
-    requests.mkdir(parents=True)
-    for index, body in enumerate(bodies):
-        (requests / f"{index:06d}").write_text(body, encoding="utf-8")
-    command = [
-        str(container.python),
-        str(harness.SANDBOX),
-        "serve",
-        *harness.REPOSITORY_PACKAGES,
-        "--",
-        str(model),
-        str(trained.architecture.serving_program),
-        str(requests),
-        str(responses),
-    ]
-    env = container.environment({"PYTHONPATH": str(model / "code")}, home=work)
-    env["OMP_NUM_THREADS"] = "1"
-    result = subprocess.run(  # noqa: S603
-        sandbox.wrap(command), env=env, capture_output=True, text=True, check=False, cwd=work
+    return harness.serve_program(
+        trained.architecture,
+        model,
+        bodies,
+        work,
+        threads=1,
+        python=sandbox.wrap([str(container.python)]),
+        environment=container.environment(home=work),
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return [(responses / f"{index:06d}").read_bytes() for index in range(len(bodies))]
 
 
 def test_served_by_the_images_stack_like_in_process_one_answer_per_row(
@@ -297,17 +282,16 @@ def test_every_image_has_an_expectation_without_the_setting() -> None:
     assert sorted(STARTS_WITHOUT_THE_SETTING) == [key for key, _ in NEGATIVE]
 
 
-@pytest.mark.parametrize(("image_key", "name"), NEGATIVE, ids=[k for k, _ in NEGATIVE])
+@pytest.mark.parametrize(
+    ("image_key", "trained"), NEGATIVE, ids=[k for k, _ in NEGATIVE], indirect=["trained"]
+)
 def test_control_without_the_build_isolation_setting(
     image_key: str,
-    name: str,
-    containers: dict[str, Container],
+    trained: tuple[Trained, Container],
     split_dir: Path,
     tmp_path: Path,
 ) -> None:
-    architecture = ARCHITECTURES[name]
-    container = containers[image_key]
-    model = _train(architecture, container, split_dir, tmp_path / "train")
+    model, container = trained
     assert model.environment["PIP_NO_BUILD_ISOLATION"] == "false"
     without = {k: v for k, v in model.environment.items() if k != "PIP_NO_BUILD_ISOLATION"}
     requests, _ = _transform_requests(model, split_dir)
