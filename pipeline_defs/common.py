@@ -393,6 +393,17 @@ def _validated_once(validate: Callable[..., Any]) -> Callable[..., None]:
     return validate_once
 
 
+def _name_only(client_class: type) -> type:
+    """`client_class` without its constructor: its methods (and their names) are all the
+    step classes read from it."""
+
+    class NameOnly(client_class):
+        def __init__(self) -> None:  # no session, no boto3 clients
+            pass
+
+    return NameOnly
+
+
 @contextlib.contextmanager
 def sdk_build(region: str) -> Iterator[Any]:
     """Yield a PipelineSession that works offline; SDK logs and warnings are muted meanwhile.
@@ -428,10 +439,21 @@ def sdk_build(region: str) -> Iterator[Any]:
         # own), and each new botocore session parses the service models and endpoints
         # JSON again (about 90 % of a build's time). Those files do not change within a
         # process: every botocore session made during a build shares one data loader.
+        # The image lookups build their own loader (`botocore.loaders.create_loader`) and
+        # parse the endpoints file each time: the same shared loader serves them.
+        import botocore.loaders
         import botocore.session
 
         create_loader = botocore.session.create_loader
         botocore.session.create_loader = _shared_loader(create_loader)
+        create_module_loader = botocore.loaders.create_loader
+        botocore.loaders.create_loader = _shared_loader(create_module_loader)
+        # ProcessingStep and TransformStep create a local-mode client (a whole session,
+        # ~50 ms) only to read one method's name: a client that skips its set-up has it.
+        from sagemaker.mlops.workflow import steps as sdk_steps
+
+        local_client = sdk_steps.LocalSagemakerClient
+        sdk_steps.LocalSagemakerClient = _name_only(local_client)
         try:
             yield PipelineSession(
                 boto_session=boto3.Session(region_name=region),
@@ -439,6 +461,8 @@ def sdk_build(region: str) -> Iterator[Any]:
                 sagemaker_config=_SDK_CONFIG,
             )
         finally:
+            sdk_steps.LocalSagemakerClient = local_client
+            botocore.loaders.create_loader = create_module_loader
             botocore.session.create_loader = create_loader
             session_helper.validate_sagemaker_config = validate_session
             SageMakerConfig.validate_sagemaker_config = validate

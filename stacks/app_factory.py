@@ -10,6 +10,7 @@ from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
+from stacks.pipeline_plan import start_definitions
 from stacks.pipeline_stack import PipelineStack
 from stacks.settings import AppSettings, EnvironmentSettings, cdk_json_context, load_settings
 from stacks.stage import PlatformStage
@@ -36,6 +37,8 @@ def build_app(
         builtin_cloud_formation_validation=validation,
     )
     settings = load_settings(app.node.get_all_context())
+    # Build the pipeline definitions the cache lacks while the constructs are created.
+    start_definitions(settings)
     if nag:
         Validations.of(app).add_plugins(AwsSolutionsChecks(app))
 

@@ -13,11 +13,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from pipeline_defs.architectures import architectures
 from pipeline_defs.common import (
-    GateDefaults,
-    InferencePipelineInputs,
-    RedshiftTarget,
     TrainingPipelineInputs,
     code_placeholder,
     placeholder_values,
@@ -30,11 +26,10 @@ from stacks.components.redshift_data_api import allow_data_api
 from stacks.components.step_code import StepCode
 from stacks.naming import (
     model_package_group_name,
-    pipeline_name,
     resource_prefix,
-    training_pipeline_name,
 )
-from stacks.pipeline_definitions import pipeline_definition, prebuild
+from stacks.pipeline_definitions import pipeline_definition
+from stacks.pipeline_plan import plan_pipelines
 from stacks.settings import EnvironmentSettings
 
 _IMAGE = re.compile(r"(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([a-z0-9._/-]+):")
@@ -198,131 +193,39 @@ class MlStack(Stack):
             placeholders["RESOLVE_FUNCTION_ARN"]: self.resolve_function.function.function_arn,
             placeholders["REDSHIFT_ROLE_ARN"]: redshift_role.role_arn,
         }
-        ml = environment.ml
-        redshift = environment.redshift
         self.training_pipelines: dict[str, sagemaker.CfnPipeline] = {}
         self.inference_pipelines: dict[str, sagemaker.CfnPipeline] = {}
         images: set[str] = set()
         self.architecture_pipelines: dict[tuple[str, str], sagemaker.CfnPipeline] = {}
-        known = architectures()
-        # (package type, its configured architecture, kind, construct id, inputs, what)
-        planned: list[tuple[str, str, str, str, Any, str]] = []
-        for package_type in package_types:
-            gate = environment.gate.for_package_type(package_type)
-            model = environment.model_for(package_type)
-            training_for = {
-                architecture: TrainingPipelineInputs(
-                    region=environment.region,
-                    environment=env_name,
-                    package_type=package_type,
-                    pipeline_name=training_pipeline_name(
-                        project, env_name, package_type, architecture, model.architecture
-                    ),
-                    model_package_group=group_names[package_type],
-                    architecture=known[architecture],
-                    hyperparameter_defaults=(
-                        tuple(sorted(model.hyperparameters.items()))
-                        if architecture == model.architecture
-                        else ()
-                    ),
-                    spot=architecture in ml.spot.architectures,
-                    spot_max_wait_seconds=ml.spot.max_wait_minutes * 60,
-                    **self._training_settings(environment, gate),
-                )
-                for architecture in environment.deployed_architectures(package_type)
-            }
-            inference_inputs = InferencePipelineInputs(
-                region=environment.region,
-                environment=env_name,
-                package_type=package_type,
-                pipeline_name=pipeline_name(project, env_name, "inference", package_type),
-                model_package_group=group_names[package_type],
-                cache_expiry=ml.cache_expiry,
-                processing_instance_type=ml.processing_instance_type,
-                transform_instance_type=ml.transform_instance_type,
-                sklearn_version=ml.sklearn_version,
-                target_file_mb=ml.inference_file_mb,
-                redshift=RedshiftTarget(
-                    cluster_identifier=redshift.cluster_identifier,
-                    workgroup=redshift.workgroup,
-                    database=redshift.database,
-                    secret_arn=redshift.secret_arn,
-                    db_user=redshift.db_user,
-                    target_table=ml.predictions_table,
-                ),
-                subnets=ml.subnets,
-                security_groups=ml.security_groups,
-            )
-            builds: list[tuple[str, str, Any, str]] = [
-                (
-                    "training",
-                    f"Pipeline-{package_type}-training"
-                    + ("" if architecture == model.architecture else f"-{architecture}"),
-                    inputs,
-                    f"training ({architecture}) for package type '{package_type}'",
-                )
-                for architecture, inputs in training_for.items()
-            ]
-            builds.append(
-                (
-                    "inference",
-                    f"Pipeline-{package_type}-inference",
-                    inference_inputs,
-                    f"inference for package type '{package_type}'",
-                )
-            )
-            planned += [(package_type, model.architecture, *build) for build in builds]
-        # Definitions missing from the cache are built together (in parallel), then read.
-        prebuild([(kind, inputs) for _, _, kind, _, inputs, _ in planned])  # type: ignore[misc]
-        for package_type, configured, kind, construct_id, inputs, what in planned:
-            text = pipeline_definition(kind, inputs)  # type: ignore[arg-type]
+        # Definitions missing from the cache were started when the app was built (in
+        # parallel); each is read here, waiting for its build if it is still running.
+        for plan in plan_pipelines(project, package_types, environment):
+            inputs = plan.inputs
+            text = pipeline_definition(plan.kind, inputs)
             images |= image_repository_arns(text, self.partition)
             for placeholder, value in replacements.items():
                 text = text.replace(placeholder, value)
             pipeline = sagemaker.CfnPipeline(
                 self,
-                construct_id,
+                plan.construct_id,
                 pipeline_name=inputs.pipeline_name,
                 pipeline_display_name=inputs.pipeline_name,
-                pipeline_description=f"{prefix}: {what}",
+                pipeline_description=f"{prefix}: {plan.description}",
                 role_arn=self.role.role_arn,
                 pipeline_definition={"PipelineDefinitionBody": text},
             )
             pipeline.node.add_dependency(code.deployment)
-            pipeline.add_resource_dependency(self.groups[package_type])
-            if kind == "training":
-                self.architecture_pipelines[(package_type, inputs.architecture.name)] = pipeline
-                if inputs.architecture.name == configured:
-                    self.training_pipelines[package_type] = pipeline
+            pipeline.add_resource_dependency(self.groups[plan.package_type])
+            if isinstance(inputs, TrainingPipelineInputs):
+                self.architecture_pipelines[(plan.package_type, inputs.architecture.name)] = (
+                    pipeline
+                )
+                if inputs.architecture.name == plan.configured_architecture:
+                    self.training_pipelines[plan.package_type] = pipeline
             else:
-                self.inference_pipelines[package_type] = pipeline
+                self.inference_pipelines[plan.package_type] = pipeline
         execution.allow_images(images)
         self.functions = [self.resolve_function]
         self.dead_letter_queues = {
             "resolve-failed-invocations": self.resolve_function.dead_letter_queue
-        }
-
-    @staticmethod
-    def _training_settings(
-        environment: EnvironmentSettings, gate: dict[str, Any]
-    ) -> dict[str, Any]:
-        """What every training pipeline of one package type shares, whatever its architecture."""
-        ml = environment.ml
-        return {
-            "cache_expiry": ml.cache_expiry,
-            "processing_instance_type": ml.processing_instance_type,
-            "training_instance_type": ml.training_instance_type,
-            "transform_instance_type": ml.transform_instance_type,
-            "sklearn_version": ml.sklearn_version,
-            "gate": GateDefaults(
-                max_score_drop=gate["max_score_drop"],
-                min_score=gate["min_score"],
-                max_label_shift=gate["max_label_shift"],
-                max_label_count_change=gate["max_label_count_change"],
-                max_input_size_change=gate["max_input_size_change"],
-                comparison=gate["comparison"],
-            ),
-            "subnets": ml.subnets,
-            "security_groups": ml.security_groups,
-            "operating_threshold": ml.operating_threshold,
         }

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
 from pipeline_defs.architectures import architectures
-from pipeline_defs.common import GateDefaults, TrainingPipelineInputs
+from pipeline_defs.common import (
+    GateDefaults,
+    InferencePipelineInputs,
+    RedshiftTarget,
+    TrainingPipelineInputs,
+)
 from stacks import pipeline_definitions as cache
 
 
@@ -23,6 +29,24 @@ def inputs(**changes) -> TrainingPipelineInputs:
         architecture=architectures()["hgb"],
     )
     return dataclasses.replace(base, **changes)
+
+
+def inference_inputs() -> InferencePipelineInputs:
+    return InferencePipelineInputs(
+        region="us-east-1",
+        environment="dev",
+        package_type="mailer",
+        pipeline_name="pkgml-dev-mailer-inference",
+        model_package_group="pkgml-dev-mailer",
+        cache_expiry="P30D",
+        redshift=RedshiftTarget(
+            workgroup="analytics",
+            database="dev",
+            secret_arn=None,
+            db_user=None,
+            target_table="ml.predictions",
+        ),
+    )
 
 
 @pytest.fixture
@@ -47,7 +71,6 @@ def test_unchanged_inputs_are_read_back_without_building(tmp_path, counting_buil
 @pytest.mark.parametrize(
     "change",
     [
-        {"package_type": "box"},
         {"cache_expiry": "P7D"},
         {"gate": GateDefaults(max_score_drop=0.01)},
         {"training_instance_type": "ml.m5.2xlarge"},
@@ -113,22 +136,63 @@ def test_the_architecture_declaration_is_part_of_the_key(tmp_path, counting_buil
     assert len(counting_builder) == 3
 
 
+def test_package_types_share_one_template_with_their_own_names(tmp_path, monkeypatch):
+    calls = []
+
+    def build(kind, value):
+        calls.append(value)
+        return json.dumps([value.package_type, value.pipeline_name, value.model_package_group])
+
+    monkeypatch.setattr(cache, "_build", build)
+    mailer = cache.pipeline_definition("training", inputs(), cache_dir=tmp_path)
+    box = cache.pipeline_definition(
+        "training",
+        inputs(
+            package_type="box",
+            pipeline_name="pkgml-dev-box-training",
+            model_package_group="pkgml-dev-box",
+        ),
+        cache_dir=tmp_path,
+    )
+    assert len(calls) == 1  # built once, with the stand-in names
+    assert calls[0].package_type == "zzpkgmltypezz"
+    assert json.loads(mailer) == ["mailer", "pkgml-dev-mailer-training", "pkgml-dev-mailer"]
+    assert json.loads(box) == ["box", "pkgml-dev-box-training", "pkgml-dev-box"]
+
+
+def test_a_name_containing_a_stand_in_is_refused():
+    with pytest.raises(ValueError, match="reserved for definition templates"):
+        cache.fill_template("{}", inputs(pipeline_name="zz-pkgml-group-zz-training"))
+
+
 @pytest.mark.slow
-def test_prebuild_builds_the_misses_in_parallel_byte_identical_to_one_by_one(tmp_path):
+def test_start_builds_in_the_background_and_the_reader_waits_for_it(tmp_path):
     requests = [
         ("training", inputs()),
         ("training", inputs(package_type="bag", pipeline_name="pkgml-dev-bag-training")),
-        ("training", inputs()),  # a duplicate is built once
+        ("inference", inference_inputs()),
     ]
-    assert cache.prebuild(requests, cache_dir=tmp_path / "parallel", workers=2) == 2
-    assert len(list((tmp_path / "parallel").glob("training-*.json"))) == 2
-    for kind, value in requests[:2]:
-        parallel = cache.pipeline_definition(kind, value, cache_dir=tmp_path / "parallel")
-        assert parallel == cache.pipeline_definition(kind, value, cache_dir=None)
-    # Everything cached now: nothing to build.
-    assert cache.prebuild(requests, cache_dir=tmp_path / "parallel", workers=2) == 0
+    futures = cache.start(requests, cache_dir=tmp_path / "cache")
+    assert len(futures) == 1  # one worker by default
+    # Read before the build ends: the reader waits for the started build.
+    texts = [cache.pipeline_definition(k, v, cache_dir=tmp_path / "cache") for k, v in requests]
+    assert futures[0].result() == 2  # two templates: the package types share one
+    assert sorted(p.name.split("-")[0] for p in (tmp_path / "cache").glob("*.json")) == [
+        "inference",
+        "training",
+    ]
+    for (kind, value), text in zip(requests, texts, strict=True):
+        assert text == cache.pipeline_definition(kind, value, cache_dir=None)
+    # Everything cached now: nothing to start.
+    assert cache.start(requests, cache_dir=tmp_path / "cache") == []
 
 
-def test_prebuild_leaves_a_single_miss_to_the_on_demand_build(tmp_path, counting_builder):
-    assert cache.prebuild([("training", inputs())], cache_dir=tmp_path, workers=2) == 0
-    assert counting_builder == []
+def test_a_failed_background_build_is_built_again_by_the_reader(tmp_path, counting_builder):
+    from concurrent.futures import Future
+
+    failed: Future[int] = Future()
+    failed.set_exception(RuntimeError("worker died"))
+    path = cache._cache_path("training", cache.template_inputs(inputs()), tmp_path)
+    cache._PENDING[path] = failed
+    assert cache.pipeline_definition("training", inputs(), cache_dir=tmp_path) == '{"built": 1}'
+    assert path not in cache._PENDING and path.is_file()
