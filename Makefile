@@ -45,7 +45,7 @@ help:
 	@echo "               own toolkits and packages, offline (needs root and the images' Pythons)"
 	@echo "make bench   - benchmarks (figures, not pass/fail)"
 	@echo "make rehearse - run the training and inference pipelines locally on generated data"
-	@echo "make diagrams - regenerate docs/*.mmd from the pipeline definitions"
+	@echo "make diagrams - regenerate docs/*.mmd from the pipeline definitions, docs/dashboard.svg"
 	@echo "make docs     - regenerate the architecture tables in README.md and RUN_FILE.md"
 	@echo "make new-architecture NAME=<name> - scaffold pipeline_defs/architectures/<name>/"
 	@echo "make lock    - re-resolve requirements*.lock (hashed) after editing requirements*.txt"
@@ -136,6 +136,7 @@ rehearse: setup-dev
 
 diagrams: setup-dev
 	python tools/diagrams.py --out docs
+	python tools/dashboard_layout.py --out docs/dashboard.svg
 
 docs: setup-dev
 	python tools/docs.py

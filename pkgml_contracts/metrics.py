@@ -22,6 +22,9 @@ LABEL_SHIFT: Final = "LabelShift"
 LABEL_COUNT_CHANGE: Final = "LabelCountChange"
 INPUT_SIZE_CHANGE: Final = "InputSizeChange"
 CHALLENGER_SCORE: Final = "ChallengerScore"
+CHAMPION_SCORE: Final = "ChampionScore"
+"""The champion's score the gate compared with: on the same rows when it measured that,
+else the champion's stored score; not published when there is no champion."""
 APPROVED: Final = "Approved"
 """1 for an approved challenger, 0 for a rejected one."""
 CONSECUTIVE_REJECTIONS: Final = "ConsecutiveRejections"
@@ -38,6 +41,7 @@ DEVIATION_METRICS: Final[dict[str, str]] = {
 METRIC_NAMES: Final = (
     *(DEVIATION_METRICS[d] for d in DEVIATIONS),
     CHALLENGER_SCORE,
+    CHAMPION_SCORE,
     APPROVED,
     CONSECUTIVE_REJECTIONS,
 )

@@ -7,17 +7,21 @@
   each Lambda's errors and throttles, every dead-letter queue not empty, scheduler
   target errors, no successful training for N days, gate deviations beyond bounds,
   and rejections in a row.
-- A dashboard (cdk-monitoring-constructs for Lambda and SQS; own widgets for the
-  SageMaker pipelines it does not cover).
+- A dashboard (cdk-monitoring-constructs): per package type a row of what the gate
+  measured (both scores, each deviation with its alarm bound, the decisions), the
+  SageMaker pipelines' executions and durations, each Lambda function, and one compact
+  row for every dead-letter queue.
 """
 
 from __future__ import annotations
 
 import json
+import typing
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import cdk_monitoring_constructs as monitoring
+import jsii
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
@@ -50,6 +54,20 @@ from stacks.settings import EnvironmentSettings
 
 PIPELINE_NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"
 SCHEDULER_NAMESPACE = "AWS/Scheduler"
+
+
+@jsii.implements(monitoring.IAlarmConsumer)
+class _Collect:
+    """Keeps the alarms a cdk-monitoring-constructs monitor created."""
+
+    def __init__(self, into: list[cloudwatch.IAlarm]) -> None:
+        self.into = into
+
+    def consume(self, alarms: Sequence[monitoring.AlarmWithAnnotation | dict[str, Any]]) -> None:
+        self.into.extend(
+            alarm.alarm if isinstance(alarm, monitoring.AlarmWithAnnotation) else alarm["alarm"]
+            for alarm in alarms
+        )
 
 
 class MonitoringStack(Stack):
@@ -128,7 +146,8 @@ class MonitoringStack(Stack):
             ),
         )
         facade.add_large_header(f"{self.prefix}: packaging ML platform")
-        self._pipeline_widgets(facade, pipelines, groups)
+        self._model_widgets(facade, groups, environment)
+        self._pipeline_widgets(facade, pipelines)
         for function in [*functions, self.notifier]:
             # e.g. "Ingest-Trigger-Handler": unique, and readable in the alarm name
             friendly = "-".join(function.node.path.split("/")[1:])
@@ -146,7 +165,9 @@ class MonitoringStack(Stack):
             "notify-failed-invocations": self.notifier.dead_letter_queue,
             "notify-undelivered-events": self.rule_dead_letter_queue,
         }
+        queue_alarms: list[cloudwatch.IAlarm] = []
         for name, queue in sorted(queues.items()):
+            # The alarms as the library makes them; on the dashboard, one compact row.
             facade.monitor_sqs_queue(
                 queue=queue,
                 human_readable_name=f"{self.prefix} {name}",
@@ -154,7 +175,10 @@ class MonitoringStack(Stack):
                 add_queue_max_size_alarm={
                     "NotEmpty": monitoring.MaxMessageCountThreshold(max_message_count=0)
                 },
+                add_to_detail_dashboard=False,
+                use_created_alarms=_Collect(queue_alarms),
             )
+        self._health_row(facade, queues, queue_alarms)
         self.dashboard = facade.created_dashboard() if self.settings.dashboard else None
 
     # ------------------------------------------------------------------ notifications
@@ -411,11 +435,126 @@ class MonitoringStack(Stack):
 
     # ------------------------------------------------------------------ dashboard
 
+    def _model_widgets(
+        self,
+        facade: monitoring.MonitoringFacade,
+        groups: Mapping[str, str],
+        environment: EnvironmentSettings,
+    ) -> None:
+        """Per package type, one row of what the gate measured (`pkgml_contracts.metrics`):
+        both scores with the score floor, each deviation with its alarm bound, and the
+        decisions (approved / rejected per day, rejections in a row with its bound)."""
+        bounds = self.settings.deviation_alarms
+        for package_type, group in groups.items():
+            dimensions = gate_metrics.dimensions(package_type, group)
+
+            def gate_metric(
+                name: str, label: str, statistic: str = "Maximum", dimensions=dimensions
+            ) -> cloudwatch.Metric:
+                return cloudwatch.Metric(
+                    namespace=gate_metrics.GATE_NAMESPACE,
+                    metric_name=name,
+                    dimensions_map=dimensions,
+                    statistic=statistic,
+                    period=Duration.days(1),
+                    label=label,
+                )
+
+            floor = environment.gate.for_package_type(package_type)["min_score"]
+            deviations = [
+                (deviation, metric, getattr(bounds, deviation))
+                for deviation, metric in gate_metrics.DEVIATION_METRICS.items()
+            ]
+            decided = gate_metric(gate_metrics.APPROVED, "decisions", "SampleCount")
+            approved = gate_metric(gate_metrics.APPROVED, "approved", "Sum")
+            facade.monitor_custom(
+                alarm_friendly_name=f"Models-{package_type}",
+                human_readable_name=f"Models: {package_type} ({group})",
+                metric_groups=[
+                    monitoring.CustomMetricGroup(
+                        title="Score: challenger and champion (ROC AUC)",
+                        metrics=[
+                            gate_metric(gate_metrics.CHALLENGER_SCORE, "challenger"),
+                            gate_metric(gate_metrics.CHAMPION_SCORE, "champion"),
+                        ],
+                        horizontal_annotations=[
+                            cloudwatch.HorizontalAnnotation(
+                                value=floor, label=f"gate floor {floor}"
+                            )
+                        ],
+                    ),
+                    monitoring.CustomMetricGroup(
+                        title="Deviations from the champion (alarm bounds)",
+                        metrics=[
+                            gate_metric(metric, deviation.replace("_", " "))
+                            for deviation, metric, _ in deviations
+                        ],
+                        horizontal_annotations=[
+                            cloudwatch.HorizontalAnnotation(
+                                value=limit, label=f"{deviation.replace('_', ' ')} alarm {limit}"
+                            )
+                            for deviation, _, limit in deviations
+                        ],
+                    ),
+                    monitoring.CustomMetricGroup(
+                        title="Decisions per day",
+                        metrics=[
+                            approved,
+                            cloudwatch.MathExpression(
+                                expression="decided - approved",
+                                using_metrics={"decided": decided, "approved": approved},
+                                label="rejected",
+                                period=Duration.days(1),
+                            ),
+                        ],
+                        graph_widget_type=monitoring.GraphWidgetType.STACKED_AREA,
+                    ),
+                    monitoring.CustomMetricGroup(
+                        title="Rejections in a row",
+                        metrics=[
+                            gate_metric(gate_metrics.CONSECUTIVE_REJECTIONS, "in a row"),
+                        ],
+                        horizontal_annotations=[
+                            cloudwatch.HorizontalAnnotation(
+                                value=self.settings.max_consecutive_rejections,
+                                label=f"alarm {self.settings.max_consecutive_rejections}",
+                            )
+                        ],
+                    ),
+                ],
+            )
+
+    def _health_row(
+        self,
+        facade: monitoring.MonitoringFacade,
+        queues: Mapping[str, sqs.IQueue],
+        alarms: Sequence[cloudwatch.IAlarm],
+    ) -> None:
+        """Every dead-letter queue in one row: their alarms' states and their depth."""
+        if not self.settings.dashboard:
+            return
+        facade.add_medium_header("Health: dead-letter queues (each alarms when not empty)")
+        status = cloudwatch.AlarmStatusWidget(
+            alarms=list(alarms), title="Dead-letter queue alarms", width=8, height=6
+        )
+        depth = cloudwatch.GraphWidget(
+            title="Messages waiting in dead-letter queues",
+            left=[
+                queue.metric_approximate_number_of_messages_visible(
+                    statistic="Maximum", period=Duration.minutes(5), label=name
+                )
+                for name, queue in sorted(queues.items())
+            ],
+            width=16,
+            height=6,
+        )
+        # one row: the facade starts a new row per widget it is given
+        facade.add_widget(typing.cast(cloudwatch.IWidget, cloudwatch.Row(status, depth)))
+
     def _pipeline_widgets(
         self,
         facade: monitoring.MonitoringFacade,
         pipelines: Mapping[tuple[str, str], str],
-        groups: Mapping[str, str],
     ) -> None:
         """SageMaker pipelines: executions succeeded/failed and durations (not in the library)."""
 
@@ -445,22 +584,6 @@ class MonitoringStack(Stack):
                 monitoring.CustomMetricGroup(
                     title="Execution duration (ms)",
                     metrics=[metric(n, "ExecutionDuration", "Average") for n in ordered],
-                ),
-                monitoring.CustomMetricGroup(
-                    title="Gate: approved (1) / rejected (0)",
-                    metrics=[
-                        cloudwatch.Metric(
-                            namespace=gate_metrics.GATE_NAMESPACE,
-                            metric_name=gate_metrics.APPROVED,
-                            dimensions_map=gate_metrics.dimensions(
-                                package_type, groups[package_type]
-                            ),
-                            statistic="Maximum",
-                            period=Duration.days(1),
-                            label=package_type,
-                        )
-                        for package_type in sorted({t for t, _ in pipelines})
-                    ],
                 ),
             ],
         )

@@ -594,6 +594,13 @@ def rejections_since_last_approval(sagemaker: Any, model_package_group: str) -> 
             return count
 
 
+def compared_champion_score(decision: Decision) -> float | None:
+    """The champion's score the gate compared with: the same rows' when it used them."""
+    if decision.comparison == "same_data" and decision.same_data:
+        return float(decision.same_data["champion_score"])
+    return decision.champion_score
+
+
 def publish_metrics(
     cloudwatch: Any,
     decision: Decision,
@@ -602,7 +609,7 @@ def publish_metrics(
     model_package_group: str,
     consecutive_rejections: int | None = None,
 ) -> list[dict[str, Any]]:
-    """put_metric_data of the deviations, the challenger score, Approved (0/1) and, when
+    """put_metric_data of the deviations, both scores, Approved (0/1) and, when
     given, ConsecutiveRejections (this decision included; 0 when approved); names and
     dimensions are `pkgml_contracts.metrics`'."""
     dimensions = gate_metrics.dimension_list(package_type, model_package_group)
@@ -612,6 +619,7 @@ def publish_metrics(
             for name in gate.DEVIATIONS
         },
         gate_metrics.CHALLENGER_SCORE: decision.challenger_score,
+        gate_metrics.CHAMPION_SCORE: compared_champion_score(decision),
         gate_metrics.APPROVED: 1.0 if decision.approved else 0.0,
         gate_metrics.CONSECUTIVE_REJECTIONS: consecutive_rejections,
     }

@@ -131,6 +131,18 @@ def test_every_gate_metric_the_monitoring_reads_is_one_the_gate_publishes(stages
             assert dashboard, f"{env}: the dashboard shows no gate metric"
 
 
+def test_the_dashboard_graphs_every_published_gate_metric_for_each_package_type(stages):
+    """The reverse direction: nothing the gate publishes is left off the dashboard."""
+    for env, stage in stages.items():
+        if not stage.monitoring.settings.dashboard:
+            continue
+        template = Template.from_stack(stage.monitoring)
+        dashboard = {r for r in dashboard_reads(template) if r[0] == metrics.GATE_NAMESPACE}
+        published = published_by_the_gate(groups_of(stage))
+        assert len(published) == len(metrics.METRIC_NAMES) * len(groups_of(stage))
+        assert published <= dashboard, (env, sorted(published - dashboard))
+
+
 def test_the_pipelines_may_publish_into_the_gates_namespace(stages):
     for env, stage in stages.items():
         template = Template.from_stack(stage.ml)

@@ -6,6 +6,7 @@ synthesized app).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import boto3
@@ -24,6 +25,7 @@ def test_names_and_dimensions() -> None:
         "LabelCountChange",
         "InputSizeChange",
         "ChallengerScore",
+        "ChampionScore",
         "Approved",
         "ConsecutiveRejections",
     )
@@ -95,3 +97,20 @@ def test_a_first_model_publishes_no_deviations() -> None:
         cloudwatch, first, package_type="bag", model_package_group="pkgml-dev-bag"
     )
     assert set(published(cloudwatch)) == {metrics.CHALLENGER_SCORE, metrics.APPROVED}
+
+
+@mock_aws
+def test_the_champion_score_is_the_one_the_gate_compared() -> None:
+    """Stored score without same-rows scores; the same-rows score when the gate used it."""
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    stored = decision_with_champion()
+    same_rows = dataclasses.replace(
+        stored, comparison="same_data", same_data={"champion_score": 0.8125}
+    )
+    values = {}
+    for name, decision in (("stored", stored), ("same_data", same_rows)):
+        data = compare.publish_metrics(
+            cloudwatch, decision, package_type="mailer", model_package_group="pkgml-dev-mailer"
+        )
+        values[name] = {d["MetricName"]: d["Value"] for d in data}[metrics.CHAMPION_SCORE]
+    assert values == {"stored": 0.90, "same_data": 0.8125}

@@ -183,3 +183,94 @@ def test_dashboard_exists_with_pipeline_widgets(dev):
     body = json.dumps(next(iter(dashboards.values()))["Properties"]["DashboardBody"])
     assert "AWS/Sagemaker/ModelBuildingPipeline" in body
     assert "pkgml-dev-sioc-inference" in body
+
+
+def dashboard_body(template: Template) -> dict:
+    """The dashboard's JSON with every intrinsic (region, ARNs) as 'TOKEN'."""
+
+    def rendered(value):
+        if isinstance(value, str):
+            return value
+        if isinstance(value, dict) and "Fn::Join" in value:
+            separator, parts = value["Fn::Join"]
+            return separator.join(rendered(part) for part in parts)
+        return "TOKEN"
+
+    (dashboard,) = template.find_resources("AWS::CloudWatch::Dashboard").values()
+    return json.loads(rendered(dashboard["Properties"]["DashboardBody"]))
+
+
+def widget(body: dict, title: str, package_type: str) -> dict:
+    """The graph titled `title` that reads `package_type`'s metrics."""
+    found = [
+        w["properties"]
+        for w in body["widgets"]
+        if w["properties"].get("title") == title
+        and any(package_type in line for line in w["properties"].get("metrics", []))
+    ]
+    assert len(found) == 1, (title, package_type, len(found))
+    return found[0]
+
+
+def annotations(properties: dict) -> dict[str, float]:
+    return {a["label"]: a["value"] for a in properties["annotations"]["horizontal"]}
+
+
+@pytest.mark.parametrize("package_type", TYPES)
+def test_each_deviation_graph_draws_the_alarm_bounds(dev, package_type):
+    """Annotations equal the thresholds of the alarms on the same metrics (not settings)."""
+    thresholds = {
+        alarm["Properties"]["MetricName"]: alarm["Properties"]["Threshold"]
+        for alarm in dev.find_resources("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("Namespace") == "PackagingML/Gate"
+        and {"Name": "PackageType", "Value": package_type} in alarm["Properties"]["Dimensions"]
+    }
+    graph = widget(dashboard_body(dev), "Deviations from the champion (alarm bounds)", package_type)
+    assert annotations(graph) == {
+        "score drop alarm 0.05": thresholds["ScoreDrop"],
+        "label shift alarm 0.2": thresholds["LabelShift"],
+        "label count change alarm 1.0": thresholds["LabelCountChange"],
+        "input size change alarm 1.0": thresholds["InputSizeChange"],
+    }
+    rejections = widget(dashboard_body(dev), "Rejections in a row", package_type)
+    assert annotations(rejections) == {"alarm 2": thresholds["ConsecutiveRejections"]}
+
+
+def test_the_score_graph_draws_each_package_types_own_floor(base_context, tmp_path):
+    """`gate.by_package_type` overrides show: a floor per package type, as configured."""
+    context = copy.deepcopy(base_context)
+    context["environments.dev.gate.by_package_type.box.min_score"] = "0.75"
+    template = Template.from_stack(synthesize(context, tmp_path / "floor").stages["dev"].monitoring)
+    body = dashboard_body(template)
+    title = "Score: challenger and champion (ROC AUC)"
+    assert annotations(widget(body, title, "box")) == {"gate floor 0.75": 0.75}
+    assert annotations(widget(body, title, "mailer")) == {"gate floor 0.7": 0.7}
+    labels = [line[-1]["label"] for line in widget(body, title, "box")["metrics"]]
+    assert labels == ["challenger", "champion"]
+
+
+def test_decisions_per_day_split_approved_and_rejected(dev):
+    graph = widget(dashboard_body(dev), "Decisions per day", "bag")
+    assert graph["stacked"] is True
+    expression = [line[0] for line in graph["metrics"] if isinstance(line[0], dict)]
+    assert expression == [
+        {"expression": "decided - approved", "label": "rejected", "period": 86400}
+    ]
+
+
+def test_dead_letter_queues_fold_into_one_health_row(dev):
+    body = dashboard_body(dev)
+    queue_alarms = {
+        alarm["Properties"]["AlarmName"]
+        for alarm in dev.find_resources("AWS::CloudWatch::Alarm").values()
+        if "AWS/SQS" in json.dumps(alarm["Properties"])
+    }
+    status = [w for w in body["widgets"] if w["type"] == "alarm"]
+    assert len(status) == 1
+    assert len(status[0]["properties"]["alarms"]) == len(queue_alarms) >= 8
+    # no per-queue rows: the only SQS graph is the one with every queue
+    sqs_graphs = [w for w in body["widgets"] if "AWS/SQS" in json.dumps(w.get("properties", {}))]
+    assert [w["properties"]["title"] for w in sqs_graphs] == [
+        "Messages waiting in dead-letter queues"
+    ]
+    assert len(body["widgets"]) <= 61
