@@ -23,11 +23,14 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import difflib
 import json
 import re
-from collections.abc import Mapping, Sequence
+import types
+import typing
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -39,6 +42,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticUndefined
 
 from pipeline_defs.architectures import architectures
 from pkgml_contracts import gate as gate_contract
@@ -540,7 +544,11 @@ def _split_context(context: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str
         head = key.split(".", 1)[0]
         if head not in _TOP_LEVEL_KEYS:
             raise ConfigError(
-                f"{key}: unknown configuration key; top-level keys are {', '.join(_TOP_LEVEL_KEYS)}"
+                f"{key}: unknown configuration key"
+                + (
+                    did_you_mean(head, _TOP_LEVEL_KEYS)
+                    or f"; top-level keys are {', '.join(_TOP_LEVEL_KEYS)}"
+                )
             )
         if "." in key:
             overrides[key] = value
@@ -557,8 +565,12 @@ def _apply_override(document: dict[str, Any], key: str, value: Any) -> None:
         known = document.get("environments") or {}
         if parts[1] not in known:
             raise ConfigError(
-                f"{key}: unknown environment {parts[1]!r}; known environments: "
-                f"{', '.join(known) or '(none)'} (add a new environment in cdk.json)"
+                f"{key}: unknown environment {parts[1]!r}"
+                + (
+                    did_you_mean(parts[1], known)
+                    or f"; known environments: {', '.join(known) or '(none)'} "
+                    "(add a new environment in cdk.json)"
+                )
             )
     node = document
     for index, part in enumerate(parts[:-1]):
@@ -572,15 +584,102 @@ def _apply_override(document: dict[str, Any], key: str, value: Any) -> None:
     node[parts[-1]] = _parse_override_value(value)
 
 
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """'; did you mean 'x'?' for the closest of `choices`, or '' when none is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _model_at(loc: Sequence[Any]) -> type[BaseModel] | None:
+    """The settings model that holds the key at pydantic error location `loc`."""
+    model: type[BaseModel] | None = AppSettings
+    annotation: Any = None
+    for part in loc[:-1]:
+        if model is not None and isinstance(part, str) and part in model.model_fields:
+            annotation = model.model_fields[part].annotation
+        elif model is None and annotation is not None:  # a list index or a dict key
+            annotation = _item_type(annotation)
+        else:
+            return None
+        model = _model_in(annotation)
+    return model
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The BaseModel `annotation` is (also inside Optional), else None."""
+    candidates = (
+        typing.get_args(annotation)
+        if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is Union
+        else (annotation,)
+    )
+    for candidate in candidates:
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def _item_type(annotation: Any) -> Any:
+    """The item type of tuple[X, ...] / list[X] / dict[K, X] (None for anything else)."""
+    args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
+    if not args:
+        return None
+    origin = typing.get_origin(annotation)
+    return args[-1] if origin in (dict, Mapping) or origin is typing.Mapping else args[0]
+
+
+def _example(loc: Sequence[Any]) -> str:
+    """', e.g. <the key's default>' when the key has a plain default, else ''."""
+    model = _model_at(loc)
+    if model is None or not loc or loc[-1] not in model.model_fields:
+        return ""
+    default = model.model_fields[loc[-1]].default
+    if isinstance(default, bool | int | float | str) and default is not PydanticUndefined:
+        return f", e.g. {json.dumps(default)}"
+    return ""
+
+
+# pydantic error type -> what the value must be (the project's "must be ..." form).
+_MUST_BE = {
+    "int_parsing": "a whole number",
+    "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "float_parsing": "a number",
+    "float_type": "a number",
+    "bool_parsing": "true or false",
+    "bool_type": "true or false",
+    "string_type": "text in quotes",
+    "greater_than_equal": "at least {ge}",
+    "greater_than": "more than {gt}",
+    "less_than_equal": "at most {le}",
+    "less_than": "less than {lt}",
+    "literal_error": "one of {expected}",
+}
+
+
+def _message(err: Any) -> str:
+    """One error in the project's words: unknown keys with a suggestion, types and ranges
+    as "must be ..., e.g. <default>", the validators' own messages as they are."""
+    loc = list(err["loc"])
+    if err["type"] == "extra_forbidden":
+        model = _model_at(loc)
+        known = model.model_fields if model is not None else ()
+        hint = did_you_mean(str(loc[-1]), known) if loc else ""
+        return "unknown key" + (
+            hint or " (check the spelling against the README's configuration table)"
+        )
+    if err["type"] == "missing":
+        return "required key is missing"
+    form = _MUST_BE.get(err["type"])
+    if form is not None:
+        return "must be " + form.format(**err.get("ctx", {})) + _example(loc)
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
 def _format_errors(exc: ValidationError, origin: Mapping[str, str]) -> str:
-    lines = []
+    lines: list[str] = []
     for err in exc.errors(include_url=False):
         key = _key_for([str(p) for p in err["loc"]], origin)
-        message = str(err["msg"]).removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            message = "unknown key (check the spelling against the README's configuration table)"
-        elif err["type"] == "missing":
-            message = "required key is missing"
+        message = _message(err)
         shown_input = err.get("input")
         if err["type"] not in ("missing", "extra_forbidden") and not isinstance(
             shown_input, (dict, list, tuple)
@@ -589,7 +688,9 @@ def _format_errors(exc: ValidationError, origin: Mapping[str, str]) -> str:
             if len(shown) > 60:
                 shown = shown[:57] + "..."
             message = f"{message} (got {shown})"
-        lines.append(message if key == "(root)" else f"{key}: {message}")
+        line = message if key == "(root)" else f"{key}: {message}"
+        if line not in lines:  # a `defaults` key is checked once per environment
+            lines.append(line)
     return "invalid configuration:\n  " + "\n  ".join(lines)
 
 

@@ -92,18 +92,22 @@ def test_cdk_own_context_keys_are_ignored(base_context):
     ("overrides", "key", "accepted"),
     [
         ({"environments.prod.account": "12345"}, "environments.prod.account", "12-digit"),
-        ({"environments.dev.account": 123456789012}, "environments.dev.account", "string"),
+        (
+            {"environments.dev.account": 123456789012},
+            "environments.dev.account",
+            "must be text in quotes",
+        ),
         ({"environments.dev.region": "Mars-1"}, "environments.dev.region", "region code"),
         ({"tooling.account": "abc"}, "tooling.account", "12-digit"),
         (
             {"environments.dev.data.raw_unload_expiry_days": "soon"},
             "environments.dev.data.raw_unload_expiry_days",
-            "integer",
+            "must be a whole number, e.g. 30",
         ),
         (
             {"defaults.data.raw_unload_expiry_days": "0"},
             "defaults.data.raw_unload_expiry_days",
-            "greater than or equal to 1",
+            "must be at least 1",
         ),
         (
             {"environments.dev.removal_policy": "keep"},
@@ -218,3 +222,71 @@ def test_app_reports_bad_configuration_without_a_traceback(base_context):
     assert "configuration error" in result.stderr
     assert "environments.prod.account: must be a 12-digit AWS account id" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (
+            {"environments.dev.dta.raw_unload_expiry_days": "5"},
+            "environments.dev.dta: unknown key; did you mean 'data'?",
+        ),
+        (
+            {"defaults.ml.proccessing_instance_type": "ml.m5.xlarge"},
+            "defaults.ml.proccessing_instance_type: unknown key; "
+            "did you mean 'processing_instance_type'?",
+        ),
+        (
+            {"environments.prod.gate.max_score_dorp": "0.1"},
+            "environments.prod.gate.max_score_dorp: unknown key; did you mean 'max_score_drop'?",
+        ),
+        (
+            {"enviroments.dev.region": "us-east-1"},
+            "enviroments.dev.region: unknown configuration key; did you mean 'environments'?",
+        ),
+        (
+            {"environments.prdo.region": "us-east-1"},
+            "environments.prdo.region: unknown environment 'prdo'; did you mean 'prod'?",
+        ),
+    ],
+)
+def test_a_misspelt_key_or_environment_gets_a_suggestion(base_context, overrides, expected):
+    context = copy.deepcopy(base_context)
+    context.update(overrides)
+    assert expected in error_of(context)
+
+
+def test_no_suggestion_when_nothing_is_close(base_context):
+    message = error_of({**base_context, "colour": "blue"})
+    assert "colour: unknown configuration key;" in message
+    assert "did you mean" not in message
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (
+            {"defaults.data.raw_unload_expiry_days": "soon"},
+            'defaults.data.raw_unload_expiry_days: must be a whole number, e.g. 30 (got "soon")',
+        ),
+        (
+            {"defaults.gate.max_score_drop": "a lot"},
+            'defaults.gate.max_score_drop: must be a number, e.g. 0.02 (got "a lot")',
+        ),
+        (
+            {"defaults.data.raw_unload_expiry_days": "0"},
+            'defaults.data.raw_unload_expiry_days: must be at least 1, e.g. 30 (got "0")',
+        ),
+        (
+            {"environments.dev.monitoring.dashboard": "sometimes"},
+            "environments.dev.monitoring.dashboard: "
+            'must be true or false, e.g. true (got "sometimes")',
+        ),
+    ],
+)
+def test_type_and_range_errors_say_what_is_accepted(base_context, overrides, expected):
+    context = copy.deepcopy(base_context)
+    context.update(overrides)
+    message = error_of(context)
+    assert expected in message
+    assert "Input should" not in message
