@@ -35,7 +35,7 @@ DEV_STAMP := $(VENV)/.dev-requirements
 NODE_STAMP := node_modules/.installed
 CDK_OUT := cdk.out
 
-.PHONY: help setup setup-dev lock synth test lint typecheck unit test-containers containers-or-say-why bench rehearse diagrams docs new-architecture clean
+.PHONY: help setup setup-dev lock synth diff test lint typecheck unit test-containers containers-or-say-why bench rehearse diagrams docs new-architecture clean
 
 help:
 	@echo "make synth   - set up (venv, Node, CDK CLI) and synthesize every environment to $(CDK_OUT)/"
@@ -43,6 +43,7 @@ help:
 	@echo "               and the container checks where this machine can run them)"
 	@echo "make test-containers - train and serve every architecture with its SageMaker image's"
 	@echo "               own toolkits and packages, offline (needs root and the images' Pythons)"
+	@echo "make diff ARGS='-c key=value' - what a configuration change does to each stack, offline"
 	@echo "make bench   - benchmarks (figures, not pass/fail)"
 	@echo "make rehearse - run the training and inference pipelines locally on generated data"
 	@echo "make diagrams - regenerate docs/*.mmd from the pipeline definitions, docs/dashboard.svg"
@@ -133,6 +134,10 @@ bench: setup-dev
 
 rehearse: setup-dev
 	python -m rehearsal $(ARGS)
+
+# What `-c` values (or an edited cdk.json) change, per stack, offline: two synths compared.
+diff: setup
+	python tools/offline_diff.py $(ARGS)
 
 diagrams: setup-dev
 	python tools/diagrams.py --out docs
