@@ -86,13 +86,12 @@ def test_write_parquet_parts_and_manifest(tmp_path: Path) -> None:
     assert manifest["entries"][0]["meta"]["content_length"] == paths[0].stat().st_size
 
 
-def test_million_products_in_a_few_seconds() -> None:
-    import time
-
-    start = time.perf_counter()
+def test_a_million_products_with_distinct_ids() -> None:
+    """Scale without a timing assertion (a busy machine would fail it): the time is
+    `bench/bench_synthetic.py`'s."""
     table = sd.generate_products(1_000_000, seed=0)
     assert table.num_rows == 1_000_000
-    assert time.perf_counter() - start < 5.0
+    assert pc.count_distinct(table["product_id"]).as_py() == 1_000_000
 
 
 def test_cli_writes_files(tmp_path: Path) -> None:
