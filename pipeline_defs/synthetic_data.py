@@ -11,6 +11,9 @@ Suitability labels follow plain packaging rules, then a `label_noise` fraction i
 - box: fragile (>= 2), heavy (> 2 kg), large (> 20 l) or liquid, and longest <= 120 cm.
 - sioc (ships in own container): large (longest >= 40 cm, >= 30 l), sturdy
   (fragility <= 1), not liquid, >= 2 kg.
+- any other package type (one added to the configuration): up to a volume, a length, a
+  weight and a fragility that its name fixes (a hash picks each from a few steps), so a
+  new type can be rehearsed without writing a rule.
 
 Text (`title`, `description`, `category_path`; nullable, mixed case and punctuation, drawn
 from their own random stream so the tabular columns and labels are those of the
@@ -37,7 +40,9 @@ CLI: `python -m pipeline_defs.synthetic_data --rows N --out DIR [--drift X] [--s
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -160,6 +165,11 @@ NOISE_HINTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("Sturdy double-wall carton.", "Ships in its own sturdy box."),
     ),
 }
+# The same for a package type without its own phrases (one added to the configuration).
+GENERIC_NOISE_HINTS: tuple[tuple[str, ...], tuple[str, ...]] = (
+    ("Awkward shape, does not fit.", "Needs special handling."),
+    ("Compact and easy to pack.", "Fits standard packaging."),
+)
 _HINT_P = 0.8  # P(a flipped label is explained in the description)
 _HINT_NOISE_P = 0.01  # P(an unflipped row gets one of its type's phrases anyway)
 
@@ -245,7 +255,7 @@ def _noise_hints(
     rng: np.random.Generator, package_type: str, label: np.ndarray, flip: np.ndarray
 ) -> pa.Array:
     """Per row, a phrase explaining its (flipped) label, or noise, or null."""
-    unsuitable, suitable = NOISE_HINTS[package_type]
+    unsuitable, suitable = NOISE_HINTS.get(package_type, GENERIC_NOISE_HINTS)
     n = len(label)
     told = np.where(flip, rng.random(n) < _HINT_P, rng.random(n) < _HINT_NOISE_P)
     says_yes = np.where(flip, label == 1, rng.random(n) < 0.5)
@@ -380,8 +390,39 @@ def suitability(products: pa.Table, package_type: str, *, drift: float = 0.0) ->
             & (weight >= 2.0)
         )
     else:
-        raise ValueError(f"unknown package type {package_type!r}; expected one of {PACKAGE_TYPES}")
+        rule = _generic_rule(package_type, volume_l, longest, weight, fragility, tighten)
     return rule.astype(np.int32)
+
+
+_PACKAGE_TYPE_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+
+
+def _generic_rule(
+    package_type: str,
+    volume_l: np.ndarray,
+    longest: np.ndarray,
+    weight: np.ndarray,
+    fragility: np.ndarray,
+    tighten: float,
+) -> np.ndarray:
+    """A package type without a hand-written rule (one added to the configuration): up to
+    a volume, a length and a weight, and a fragility, all fixed by its name (stable across
+    runs and machines), so every new type has labels a model can learn."""
+    if not _PACKAGE_TYPE_NAME.fullmatch(package_type) or len(package_type) > 16:
+        raise ValueError(
+            f"package type {package_type!r}: 1-16 lowercase letters, digits, single hyphens"
+        )
+    digest = hashlib.sha256(package_type.encode()).digest()
+    max_volume = (2.0, 5.0, 10.0, 20.0)[digest[0] % 4]  # litres
+    max_longest = (30.0, 45.0, 60.0, 90.0)[digest[1] % 4]  # cm
+    max_weight = (0.5, 1.5, 3.0, 6.0)[digest[2] % 4]  # kg
+    max_fragility = digest[3] % 3
+    return (
+        (volume_l <= max_volume * tighten)
+        & (longest <= max_longest)
+        & (weight <= max_weight * tighten)
+        & (fragility <= max_fragility)
+    )
 
 
 def _swap_labels(rng: np.random.Generator, label: np.ndarray, rate: float) -> np.ndarray:

@@ -7,8 +7,8 @@ python -m rehearsal --cross-architecture             # hgb champion, multimodal 
                                                      # approved, degraded hgb rejected, then
                                                      # the same-data gate both ways
 python -m rehearsal --cross-architecture hgb,xgboost[,multimodal]   # A,B[,C]
-python -m rehearsal --package-type box               # another configured type
-python -m rehearsal --all                            # mailer, bag, box and sioc
+python -m rehearsal --package-type box               # another type of cdk.json's package_types
+python -m rehearsal --all                            # every type of cdk.json's package_types
 python -m rehearsal --faithful                       # every step in its image's packages
 python -m rehearsal --workdir /tmp/r --keep          # keep the local S3, registry, DuckDB, logs
 """
@@ -24,12 +24,12 @@ import tempfile
 from pathlib import Path
 
 from rehearsal.scenario import (
-    ALL_PACKAGE_TYPES,
     CONFIGURED_ARCHITECTURE,
     DEFAULT_CROSS,
     ScenarioConfig,
     ScenarioResult,
     check_config,
+    configured_package_types,
     prepare_workdir,
     run_scenario,
 )
@@ -52,8 +52,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Run the synthesized training and inference pipelines locally, offline.",
     )
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--package-type", default="mailer", choices=ALL_PACKAGE_TYPES)
-    which.add_argument("--all", action="store_true", help="every package type")
+    types = configured_package_types()
+    which.add_argument(
+        "--package-type",
+        default=types[0],
+        choices=types,
+        help=f"one of cdk.json's package_types (default {types[0]}); a type added there "
+        "gets generated data with a rule of its own",
+    )
+    which.add_argument("--all", action="store_true", help="every type of cdk.json's package_types")
     model = parser.add_mutually_exclusive_group()
     model.add_argument(
         "--architecture",
@@ -109,13 +116,14 @@ def configs(args: argparse.Namespace, workdir: Path) -> list[tuple[str, Scenario
 
     base = ScenarioConfig(
         workdir=workdir,
-        package_types=ALL_PACKAGE_TYPES if args.all else (args.package_type,),
+        package_types=configured_package_types() if args.all else (args.package_type,),
         architecture=args.architecture or CONFIGURED_ARCHITECTURE,
         cross_architectures=tuple(args.cross_architecture or ()),
         training_rows=args.rows,
         inference_rows=args.inference_rows,
         training_instance_count=args.instance_count,
         faithful=args.faithful,
+        progress=True,
     )
     if args.all_architectures:
         made = [

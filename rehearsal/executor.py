@@ -411,7 +411,11 @@ class PipelineExecutor:
                 step_record.status = "Skipped"
                 continue
             self._run_step(run, step, step_record)
-            self.log(f"{pipeline_name} {name}: {step_record.status}")
+            cached = ", cached" if step_record.cache_hit else ""
+            self.log(
+                f"{pipeline_name} {name}: {step_record.status} "
+                f"({step_record.duration_s:.1f} s{cached})"
+            )
         record.duration_s = time.monotonic() - begun
         record.status = (
             "Failed"

@@ -74,7 +74,16 @@ MARKER = ".rehearsal-workdir"
 ARTIFACTS_BUCKET = "rehearsal-artifacts"
 DATA_BUCKET = "rehearsal-data"
 TARGET_TABLE = "ml.package_type_predictions"
-ALL_PACKAGE_TYPES = ("mailer", "bag", "box", "sioc")
+
+
+def configured_package_types() -> tuple[str, ...]:
+    """The package types of cdk.json's `package_types` (what `make synth` deploys)."""
+    from stacks.settings import cdk_json_context, load_settings
+
+    return load_settings(cdk_json_context()).package_types
+
+
+_PACKAGE_TYPE_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 PROJECT, ENVIRONMENT = "pkgml", "rehearsal"
 # The configured architecture (the settings' default): it trains in the package type's own
 # pipeline; any other in '<that name>-<architecture>', as the ML stack deploys extras.
@@ -126,6 +135,8 @@ class ScenarioConfig:
     training_instance_count: int = 2
     # Run every step in its image's own Python packages, offline (containers/faithful.py).
     faithful: bool = False
+    # Print each step as it ends (the CLI does; tests read the summary instead).
+    progress: bool = False
 
 
 @dataclass(frozen=True)
@@ -264,9 +275,14 @@ def check_config(config: ScenarioConfig) -> None:
             raise ValueError("the cross-architecture plan takes A,B or A,B,C")
         if config.cross_architectures[0] == config.cross_architectures[1]:
             raise ValueError("the cross-architecture plan needs B different from A")
-    bad_types = [p for p in config.package_types if p not in ALL_PACKAGE_TYPES]
+    bad_types = [
+        p for p in config.package_types if not _PACKAGE_TYPE_NAME.fullmatch(p) or len(p) > 16
+    ]
     if bad_types or not config.package_types:
-        raise ValueError(f"package types {list(config.package_types)}: use {ALL_PACKAGE_TYPES}")
+        raise ValueError(
+            f"package types {list(config.package_types)}: give at least one, each 1-16 "
+            "lowercase letters, digits and single hyphens (e.g. mailer)"
+        )
     if min(config.training_rows, config.inference_rows, config.training_instance_count) < 1:
         raise ValueError("rows and the training instance count must be at least 1")
     noises = (config.label_noise, config.degraded_label_noise, config.harder_noise)
@@ -685,6 +701,8 @@ class _Rehearsal:
             lambdas={local_values(config.region)["RESOLVE_FUNCTION_ARN"]: self.resolve},
             code_prefixes=(f"s3://{ARTIFACTS_BUCKET}/code/",),
             interpreter=interpreter,
+            # Each step as it ends, so a long execution is not minutes of silence.
+            log=(lambda line: out(f"    {line}")) if config.progress else None,
         )
         # (package type, training architecture; "" = the inference pipeline) -> definition
         self.definitions: dict[tuple[str, str], str] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -416,3 +417,15 @@ def test_uncompressed_model_output_is_a_folder(aws: LocalAws, executor: Pipeline
     assert record.step("Train").properties["ModelArtifacts"]["S3ModelArtifacts"] == artifact
     assert read_json(aws, artifact + "model.json") == {"factor": 2.0}
     assert aws.s3.read_bytes(artifact + "code/toy.py").startswith(b"import argparse")
+
+
+def test_each_step_is_reported_as_it_ends(aws: LocalAws) -> None:
+    """The rehearsal's progress lines: pipeline, step, status, seconds, cache hits."""
+    lines: list[str] = []
+    executor = PipelineExecutor(aws, code_prefixes=(CODE,), max_step_seconds=120, log=lines.append)
+    text = definition([emit("Emit", "0.1", cache="P1D")])
+    executor.start(text, pipeline_name="progress")
+    executor.start(text, pipeline_name="progress")
+    assert len(lines) == 2
+    assert re.fullmatch(r"progress Emit: Succeeded \(\d+\.\d s\)", lines[0]), lines[0]
+    assert re.fullmatch(r"progress Emit: Succeeded \(0\.0 s, cached\)", lines[1]), lines[1]

@@ -248,6 +248,29 @@ def test_flags() -> None:
         parse_args(["--cross-architecture", "hgb"])
 
 
+def test_package_types_follow_cdk_json(monkeypatch) -> None:
+    """The rehearsal offers cdk.json's package_types; one added there can be rehearsed."""
+    import rehearsal.__main__ as cli
+    from rehearsal.scenario import configured_package_types
+
+    assert configured_package_types() == ("mailer", "bag", "box", "sioc")
+    monkeypatch.setattr(cli, "configured_package_types", lambda: ("mailer", "tube"))
+    ((_, tube),) = configs(parse_args(["--package-type", "tube"]), Path("w"))
+    assert tube.package_types == ("tube",)
+    ((_, every),) = configs(parse_args(["--all"]), Path("w"))
+    assert every.package_types == ("mailer", "tube")
+    assert configs(parse_args([]), Path("w"))[0][1].package_types == ("mailer",)
+    with pytest.raises(SystemExit):
+        parse_args(["--package-type", "crate"])  # not configured
+
+
+def test_a_bad_package_type_name_is_refused() -> None:
+    from rehearsal.scenario import ScenarioConfig, check_config
+
+    with pytest.raises(ValueError, match="each 1-16 lowercase letters"):
+        check_config(ScenarioConfig(workdir=Path("w"), package_types=("Tube",)))
+
+
 def _faithful_reason() -> str | None:
     """None when the faithful mode can run here, else why not."""
     from containers import images, sandbox

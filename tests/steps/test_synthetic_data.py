@@ -57,8 +57,8 @@ def test_labels_follow_packaging_rules() -> None:
     assert 0.05 < mailer.mean() < 0.5
     box = sd.suitability(products, "box")
     assert box[fragility >= 2].mean() > 0.95
-    with pytest.raises(ValueError, match="'crate'"):
-        sd.suitability(products, "crate")
+    with pytest.raises(ValueError, match="'Crate'"):  # any valid name gets a rule (below)
+        sd.suitability(products, "Crate")
 
 
 def test_drift_shifts_features_and_labels_proportionally() -> None:
@@ -189,3 +189,30 @@ def test_unexplained_noise_zero_changes_nothing_and_bad_rates_are_refused() -> N
     assert sd.generate_training_set(1_000, seed=4, unexplained_noise=0.0).equals(table)
     with pytest.raises(ValueError, match="unexplained_noise"):
         sd.generate_training_set(10, seed=4, unexplained_noise=0.5)
+
+
+@pytest.mark.parametrize("package_type", ["tube", "pallet", "a1-b2"])
+def test_a_new_package_type_gets_a_learnable_stable_rule(package_type: str) -> None:
+    """A type added to cdk.json (not one of the four with hand-written rules) still gets
+    labels the rehearsal can train on: a size/weight/fragility rule its name fixes."""
+    products = sd.generate_products(20_000, seed=5)
+    labels = sd.suitability(products, package_type)
+    again = sd.suitability(sd.generate_products(20_000, seed=5), package_type)
+    assert np.array_equal(labels, again)
+    assert 0.1 <= labels.mean() <= 0.6, labels.mean()
+    drifted = sd.suitability(products, package_type, drift=1.0)
+    assert drifted.mean() < labels.mean()  # rules tighten as the world drifts
+    table = sd.generate_training_set(500, seed=1, package_types=("mailer", package_type))
+    assert set(table.column("package_type").to_pylist()) == {"mailer", package_type}
+
+
+def test_new_package_types_differ_from_each_other() -> None:
+    products = sd.generate_products(20_000, seed=5)
+    rules = {t: sd.suitability(products, t) for t in ("tube", "pallet", "crate", "envelope")}
+    assert len({labels.tobytes() for labels in rules.values()}) == 4
+
+
+def test_a_package_type_name_is_checked() -> None:
+    products = sd.generate_products(10, seed=5)
+    with pytest.raises(ValueError, match="package type 'Tube!': 1-16 lowercase letters"):
+        sd.suitability(products, "Tube!")
