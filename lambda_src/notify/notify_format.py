@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -378,10 +377,12 @@ def model_package_link(s: Settings, group: str, version: int | None) -> str:
     return f"{_console_host(s.region)}/sagemaker/home?region={s.region}"
 
 
-def retry_token(execution_arn: str, event_id: str) -> str:
-    """ClientRequestToken for the retry command (36 chars): one per failure event, so two
-    people pasting the same command start one retry, and a later failure gets a new token."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{execution_arn}#retry#{event_id}"))
+def ops_command(s: Settings, *arguments: str) -> str:
+    """The operator CLI command (`python -m ops`, README "Operations guide") for this
+    environment: it checks what the raw AWS call would not (the execution is this
+    environment's and retryable; a registry change re-reads the group and says what
+    happens to the champion) and records who acted."""
+    return " ".join(("python -m ops --env", _sh(s.environment), *arguments))
 
 
 def _who(pipeline: Pipeline) -> str:
@@ -390,33 +391,29 @@ def _who(pipeline: Pipeline) -> str:
     return pipeline.name
 
 
-def _event_id(event: Mapping[str, Any]) -> str:
-    value = event.get("id")
-    return value if isinstance(value, str) and value else "no-event-id"
-
-
 # --- pipeline executions and steps -------------------------------------------------------
 
 
-def _retry_lines(execution_arn: str, token: str, logs: str | None = None) -> list[str]:
+def _retry_lines(
+    s: Settings, pipeline: Pipeline, execution_arn: str, logs: str | None = None
+) -> list[str]:
     lines = []
     if logs:
         lines += ["1. Read the failed job's log:", f"   {logs}"]
     else:
+        which = ("--package-type", _sh(pipeline.package_type)) if pipeline.package_type else ()
         lines += [
             "1. See which step failed and why:",
-            f"   aws sagemaker list-pipeline-execution-steps --pipeline-execution-arn "
-            f"{_sh(execution_arn)} --query \"PipelineExecutionSteps[?StepStatus=='Failed']\"",
+            f"   {ops_command(s, 'status', *which)}",
         ]
     lines += [
         "2. Fix the cause (data, code, quota, permissions), then retry THIS execution:",
-        f"   aws sagemaker retry-pipeline-execution --pipeline-execution-arn "
-        f"{_sh(execution_arn)} --client-request-token {token}",
+        f"   {ops_command(s, 'retry', '--execution-arn', _sh(execution_arn))}",
         "   Retry resumes the execution from the failed step with the same parameters (run",
         "   id, input manifest): steps that already succeeded are not run again. Starting a",
         "   fresh run instead (upload the run file again under runs/<kind>/) repeats every",
         "   step, but steps with caching on (Split, Train, Evaluate) reuse cached results.",
-        "   The token makes the retry idempotent: pasting the same command twice retries once.",
+        "   Running the same retry command twice retries once.",
     ]
     return lines
 
@@ -473,7 +470,6 @@ def _execution(
         ("Description", _optional_text(detail, "pipelineExecutionDescription", "detail")),
         ("Execution", execution_arn),
     ]
-    token = retry_token(execution_arn, _event_id(event))
     run = f", run {run_id}" if run_id else ""
     if status == "Failed":
         rows += [
@@ -485,7 +481,7 @@ def _execution(
         subject = f"[{s.environment}] FAILED {_who(pipeline)} pipeline{at}{run}"
         headline = f"A {_who(pipeline)} pipeline execution FAILED in {s.environment}."
         logs = _job_log_command(failure.job_arn) if failure else None
-        action = _retry_lines(execution_arn, token, logs)
+        action = _retry_lines(s, pipeline, execution_arn, logs)
         kind = "execution_failed"
     else:
         rows.append(("Console", execution_link(s, pipeline.name, execution_id)))
@@ -495,8 +491,7 @@ def _execution(
             "Someone (or an automation) called StopPipelineExecution; nothing ran after that.",
             "If that was intended, nothing to do. Otherwise retry it (it resumes from the",
             "steps that had not finished):",
-            f"   aws sagemaker retry-pipeline-execution --pipeline-execution-arn "
-            f"{_sh(execution_arn)} --client-request-token {token}",
+            f"   {ops_command(s, 'retry', '--execution-arn', _sh(execution_arn))}",
             "or, if SageMaker refuses the retry, start a fresh run by uploading the run file",
             "again under runs/<kind>/.",
         ]
@@ -542,8 +537,7 @@ def _step(
         f"Step {step_name} FAILED in a {_who(pipeline)} pipeline execution in {s.environment}; "
         "the execution fails with it (its own execution alert is sent separately)."
     )
-    action = _retry_lines(execution_arn, retry_token(execution_arn, _event_id(event)),
-                          _job_log_command(job_arn))  # fmt: skip
+    action = _retry_lines(s, pipeline, execution_arn, _job_log_command(job_arn))
     return Notification(
         kind="step_failed",
         subject=clean_subject(subject),
@@ -639,20 +633,38 @@ def _model_package(
         ("Console", model_package_link(s, group, version)),
     ]
     if approved:
+        command = (
+            ops_command(s, "rollback", "--package-type", _sh(package_type), "--reason", "'<why>'")
+            if package_type
+            else f"aws sagemaker update-model-package --model-package-arn {_sh(arn)} "
+            "--model-approval-status Rejected --approval-description 'rollback: <why>'"
+        )
         action = [
             f"Nothing required: the next {who} inference run resolves the newest Approved",
             f"version of {group}, which is this one. To roll back (the previous Approved",
             "version serves again):",
-            f"   aws sagemaker update-model-package --model-package-arn {_sh(arn)} "
-            "--model-approval-status Rejected --approval-description 'rollback: <why>'",
+            f"   {command}",
         ]
     else:
+        command = (
+            ops_command(
+                s,
+                "approve",
+                _sh(str(version)),
+                "--package-type",
+                _sh(package_type),
+                "--reason",
+                "'<why>'",
+            )
+            if package_type and version is not None
+            else f"aws sagemaker update-model-package --model-package-arn {_sh(arn)} "
+            "--model-approval-status Approved --approval-description 'override: <why>'"
+        )
         action = [
             "The champion (the newest Approved version) stays in use; nothing to do unless",
             "you disagree with the gate. To override it and serve this version from the next",
-            "inference run:",
-            f"   aws sagemaker update-model-package --model-package-arn {_sh(arn)} "
-            "--model-approval-status Approved --approval-description 'override: <why>'",
+            "inference run (`python -m ops models show` first: the gate's reasons):",
+            f"   {command}",
         ]
     kind = "model_approved" if approved else "model_rejected"
     return Notification(

@@ -8,7 +8,6 @@ import json
 import random
 import re
 import sys
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -132,14 +131,7 @@ def test_execution_failed_with_lookup() -> None:
     assert row(n, "Reason") == "ClientError: out of memory"
     assert row(n, "Status") == "Failed (was Executing)"
     assert row(n, "Execution") == EXECUTION
-    token = str(
-        uuid.uuid5(uuid.NAMESPACE_URL, f"{EXECUTION}#retry#315c1398-40ff-a850-213b-158f73e60175")
-    )
-    assert (
-        f"aws sagemaker retry-pipeline-execution --pipeline-execution-arn {EXECUTION} "
-        f"--client-request-token {token}"
-    ) in lines(n)
-    assert 32 <= len(token) <= 128
+    assert f"python -m ops --env dev retry --execution-arn {EXECUTION}" in lines(n)
     assert (
         "aws logs tail /aws/sagemaker/TrainingJobs --log-stream-name-prefix "
         "pipelines-p4jn9xou8a8s-Train-Wq1z7ZLd0x --since 1d"
@@ -155,10 +147,8 @@ def test_execution_failed_without_lookup_still_says_what_to_do() -> None:
     n = render(event("sagemaker_pipeline_execution_failed"))
     assert n.subject == "[dev] FAILED mailer training pipeline, run training-2026-11-23"
     assert row(n, "Failed step") == "(not available; see step 1 below)"
-    assert (
-        f"aws sagemaker list-pipeline-execution-steps --pipeline-execution-arn {EXECUTION} "
-        "--query \"PipelineExecutionSteps[?StepStatus=='Failed']\""
-    ) in lines(n)
+    assert "python -m ops --env dev status --package-type mailer" in lines(n)
+    assert not any("aws sagemaker" in line for line in lines(n))
 
 
 def test_broken_lookup_degrades_to_not_available() -> None:
@@ -178,13 +168,16 @@ def test_run_id_from_parameters_when_display_name_is_not_the_triggers() -> None:
 
 
 def test_execution_stopped() -> None:
-    n = render(event("sagemaker_pipeline_execution_stopped"))
+    stopped = event("sagemaker_pipeline_execution_stopped")
+    n = render(stopped)
     assert n.kind == "execution_stopped" and route(n) == "alerts"
     assert n.subject == "[dev] STOPPED box inference pipeline, run inference-daily-2026-11-24"
     assert row(n, "Package type") == "box"
     assert row(n, "Pipeline") == "pkgml-dev-box-inference (inference)"
     assert row(n, "Run id") == "inference-daily-2026-11-24"
-    assert any(line.startswith("aws sagemaker retry-pipeline-execution") for line in lines(n))
+    arn = stopped["detail"]["pipelineExecutionArn"]
+    assert f"python -m ops --env dev retry --execution-arn {arn}" in lines(n)
+    assert not any("aws sagemaker" in line for line in lines(n))
 
 
 def test_execution_of_unknown_name_in_this_environment_is_shown_raw() -> None:
@@ -233,12 +226,7 @@ def test_step_failed() -> None:
     assert row(n, "Reason").startswith("ClientError: Please use an instance type with more memory")
     assert row(n, "Job") == TRAIN_JOB
     assert row(n, "Run id") == "training-2026-11-23"
-    assert any(
-        line.startswith(
-            f"aws sagemaker retry-pipeline-execution --pipeline-execution-arn {EXECUTION}"
-        )
-        for line in lines(n)
-    )
+    assert f"python -m ops --env dev retry --execution-arn {EXECUTION}" in lines(n)
     assert lookup.calls == [("run_id", EXECUTION)]
 
 
@@ -256,7 +244,7 @@ def test_fail_step_without_job_points_at_the_step_list() -> None:
     n = render(evt)
     assert row(n, "Reason") == "no Approved model in pkgml-dev-mailer"
     assert n.subject == "[dev] STEP NoChampion FAILED in mailer training"
-    assert any(line.startswith("aws sagemaker list-pipeline-execution-steps") for line in lines(n))
+    assert "python -m ops --env dev status --package-type mailer" in lines(n)
 
 
 # --- model decisions ---------------------------------------------------------------------
@@ -278,10 +266,8 @@ def test_model_rejected_with_reasons() -> None:
     assert row(n, "Model package") == arn
     assert REASONS[0] in lines(n)
     assert "the champion stays in use" in n.body
-    assert (
-        f"aws sagemaker update-model-package --model-package-arn {arn} "
-        "--model-approval-status Approved --approval-description 'override: <why>'"
-    ) in lines(n)
+    assert "python -m ops --env dev approve 8 --package-type bag --reason '<why>'" in lines(n)
+    assert not any("aws sagemaker" in line for line in lines(n))
     assert lookup.calls[0][0] == "decision" and lookup.calls[0][1].endswith("decision.json")
     assert n.attributes["package_type"] == "bag"
 
@@ -324,10 +310,8 @@ def test_model_approved() -> None:
     assert n.kind == "model_approved" and route(n) == "decisions"
     assert n.subject == "[dev] model APPROVED: mailer v7 (run training-2026-11-23)"
     assert row(n, "Gate decision") == "approve"
-    assert (
-        f"aws sagemaker update-model-package --model-package-arn {arn} "
-        "--model-approval-status Rejected --approval-description 'rollback: <why>'"
-    ) in lines(n)
+    assert "python -m ops --env dev rollback --package-type mailer --reason '<why>'" in lines(n)
+    assert arn == row(n, "Model package")
     # without a lookup the reasons are not fetched: the body says where they are
     assert any(line.startswith("(not fetched; read s3://") for line in lines(n))
 

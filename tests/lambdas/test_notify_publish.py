@@ -90,7 +90,7 @@ def test_failure_goes_to_alerts_only(aws: dict[str, Any]) -> None:
     assert inbox(aws, DECISIONS) == []
     assert message["Subject"] == "[dev] FAILED mailer training pipeline, run training-2026-11-23"
     assert "Package type: mailer" in message["Message"]
-    assert "aws sagemaker retry-pipeline-execution" in message["Message"]
+    assert "python -m ops --env dev retry --execution-arn" in message["Message"]
     # moto does not implement ListPipelineExecutionSteps: the lookup degrades, no raise
     assert "Failed step:  (not available; see step 1 below)" in message["Message"]
     attributes = {k: v["Value"] for k, v in message["MessageAttributes"].items()}
@@ -107,7 +107,7 @@ def test_decision_goes_to_decisions_with_reasons_from_s3(aws: dict[str, Any]) ->
         "[dev] model REJECTED: bag v8, champion stays (run training-2026-11-23)"
     )
     assert f"  {DECISION['reasons'][0]}\n" in message["Message"]
-    assert "--model-approval-status Approved" in message["Message"]
+    assert "python -m ops --env dev approve 8 --package-type bag" in message["Message"]
 
 
 def test_approved_goes_to_decisions(aws: dict[str, Any]) -> None:
