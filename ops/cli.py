@@ -18,17 +18,20 @@ from ops.commands import models, retry, run, status
 from ops.context import CDK_JSON, ClientFactory, boto3_client, load_context
 from ops.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, OpsError
 from ops.formatting import to_json
+from ops.watch import Clock
 
 PROG = "python -m ops"
 EPILOG = """\
 examples:
   python -m ops status --last 3
+  python -m ops status --watch                      # follow running executions step by step
   python -m ops --env prod status --package-type mailer
   python -m ops run --kind training \\
       --manifest s3://<data bucket>/unload/training/<extract id>/manifest \\
-      --set hyperparameters.max_depth=8 --set thresholds.min_score=0.8
+      --set hyperparameters.max_depth=8 --set thresholds.min_score=0.8 --wait
   python -m ops retry --execution-arn arn:aws:sagemaker:...:pipeline/<name>/execution/<id>
   python -m ops models --package-type mailer
+  python -m ops models show 7 --package-type mailer
   python -m ops approve 7 --package-type mailer --reason "reviewed the lift chart"
   python -m ops reject 7 --package-type mailer --reason "leaks the label"
   python -m ops rollback --package-type mailer --reason "complaints about v7" --yes
@@ -144,7 +147,12 @@ def _merge_globals(args: argparse.Namespace) -> None:
             setattr(args, dest, sub_value)
 
 
-def main(argv: Sequence[str] | None = None, *, client_factory: ClientFactory = boto3_client) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    client_factory: ClientFactory = boto3_client,
+    clock: Clock | None = None,
+) -> int:
     """Run one command; return the exit code (0 ok, 1 refused/failed, 2 usage)."""
     parser = build_parser()
     try:
@@ -165,6 +173,7 @@ def main(argv: Sequence[str] | None = None, *, client_factory: ClientFactory = b
             json_output=args.json,
             assume_yes=args.yes,
             client_factory=client_factory,
+            clock=clock,
         )
         result = args.handler(ctx, args)
     except OpsError as exc:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ops.errors import UsageError
+from ops.watch import Clock
 from pkgml_contracts.names import bucket_name, model_package_group_name, pipeline_name
 from pkgml_contracts.runs import PIPELINE_KINDS, PipelineKind
 from stacks import settings as settings_module
@@ -67,6 +68,7 @@ class OpsContext:
     json_output: bool = False
     assume_yes: bool = False
     client_factory: ClientFactory = boto3_client
+    clock: Clock = field(default_factory=Clock)
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # --- names ------------------------------------------------------------------------
@@ -150,6 +152,7 @@ def load_context(
     json_output: bool = False,
     assume_yes: bool = False,
     client_factory: ClientFactory = boto3_client,
+    clock: Clock | None = None,
 ) -> OpsContext:
     """Validate the configuration and the global options into an OpsContext (UsageError)."""
     context = cdk_json_context(cdk_json)
@@ -179,4 +182,5 @@ def load_context(
         json_output=json_output,
         assume_yes=assume_yes,
         client_factory=client_factory,
+        clock=clock or Clock(),
     )

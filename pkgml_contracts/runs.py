@@ -51,3 +51,14 @@ def scheduled_run_id(run_kind: str, run_date: date) -> str:
     """`<kind>-YYYY-MM-DD`: deterministic per kind and date, so a re-fired schedule is the
     same run (`run_kind` is one of RUN_KINDS; callers validate it)."""
     return f"{run_kind}-{run_date.isoformat()}"
+
+
+_DISPLAY_NAME_CHARS: Final = re.compile(r"[^A-Za-z0-9-]+")
+
+
+def execution_display_name(run_id: str, package_type: str) -> str:
+    """PipelineExecutionDisplayName of a run's execution for one package type, as the
+    trigger starts it and the ops CLI finds it: '<run_id>-<package_type>', within
+    SageMaker's 82 characters of [A-Za-z0-9-]."""
+    name = _DISPLAY_NAME_CHARS.sub("-", f"{run_id}-{package_type}")[:82]
+    return name.rstrip("-") or "run"

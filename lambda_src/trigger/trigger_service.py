@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -44,6 +43,7 @@ from trigger_quarantine import Quarantine, Rejected, alert_subject, iso_time
 from trigger_settings import Settings
 
 from pkgml_contracts.notifications import encodable
+from pkgml_contracts.runs import execution_display_name as display_name
 
 _NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchVersion"})
 _DENIED = frozenset({"AccessDenied", "403"})
@@ -62,7 +62,6 @@ _RETRYABLE = frozenset(
     }
 )
 _MAX_MANIFEST_BYTES = 16 * 1024 * 1024
-_DISPLAY_NAME_CHARS = re.compile(r"[^A-Za-z0-9-]+")
 
 
 class EventShapeError(ValueError):
@@ -177,12 +176,6 @@ def client_request_token(ref: ObjectRef, version: str, package_type: str) -> str
     """Deterministic StartPipelineExecution token (64 hex chars) for one file version + type."""
     identity = "\n".join((ref.bucket, ref.key, version, package_type))
     return hashlib.sha256(identity.encode("utf-8")).hexdigest()
-
-
-def display_name(run_id: str, package_type: str) -> str:
-    """PipelineExecutionDisplayName: '<run_id>-<package_type>', within SageMaker's 82 chars."""
-    name = _DISPLAY_NAME_CHARS.sub("-", f"{run_id}-{package_type}")[:82]
-    return name.rstrip("-") or "run"
 
 
 class Trigger:

@@ -25,10 +25,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ops.context import OpsContext
-from ops.errors import OpsError
+from ops.errors import OpsError, UsageError
 from ops.formatting import Result, iso, shorten, table, to_utc
 from pkgml_contracts import registry
 
@@ -200,6 +200,14 @@ def add_parsers(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None
         help="version history of the package types' model groups; marks the champion",
         description="Versions newest first: status, created, metrics, the gate's decision.",
     )
+    models.add_argument(
+        "action",
+        nargs="?",
+        choices=["show"],
+        help="`show VERSION`: one version in detail (the gate's checks and reasons, "
+        "challenger vs champion on the same rows, the confusion matrix)",
+    )
+    models.add_argument("version", nargs="?", type=int, help="the version to show")
     models.add_argument("--limit", type=int, default=20, metavar="N", help="versions shown (20)")
     models.add_argument(
         "--no-metrics", action="store_true", help="skip reading evaluation.json from S3"
@@ -240,7 +248,15 @@ def add_parsers(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None
 
 
 def models_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
-    """The version history of each selected package type."""
+    """The version history of each selected package type (or `show VERSION`)."""
+    if args.action == "show":
+        if args.version is None:
+            raise UsageError(
+                "models show needs a VERSION, e.g. `models show 7 --package-type mailer`"
+            )
+        return show_command(ctx, args.version)
+    if args.version is not None:
+        raise UsageError(f"did you mean `models show {args.version}`?")
     groups: list[dict[str, Any]] = []
     sections: list[str] = []
     for package_type in ctx.package_types:
@@ -281,6 +297,110 @@ def models_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
     return Result(data={"environment": ctx.env_name, "groups": groups}, text=text)
 
 
+SHOWN_METRICS = ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy")
+
+
+def _read_json(ctx: OpsContext, uri: str | None, what: str) -> tuple[Any, str | None]:
+    """(document, None) from an s3:// URI, or (None, why not)."""
+    if not uri:
+        return None, f"no {what} recorded on the model package"
+    parsed = urlparse(uri)
+    try:
+        body = ctx.client("s3").get_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))
+        return json.loads(body["Body"].read()), None
+    except ClientError as exc:
+        return None, f"cannot read {uri}: {exc}"
+    except ValueError:
+        return None, f"{uri} is not JSON"
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "-"
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def show_command(ctx: OpsContext, number: int) -> Result:
+    """One version: its gate decision (checks, reasons), its metrics next to the
+    champion's on the same validation rows, and its confusion matrix."""
+    package_type = ctx.single_package_type()
+    group = ctx.group_name(package_type)
+    versions = load_versions(ctx, package_type)
+    target = _find(versions, number, group)
+    champion = current_champion(ctx, package_type, versions)
+    decision, decision_error = _read_json(ctx, target.metadata.get(DECISION_URI_KEY), "decision")
+    evaluation, evaluation_error = _read_json(
+        ctx, target.metadata.get(EVALUATION_URI_KEY), "evaluation"
+    )
+    is_champion = champion is not None and champion.arn == target.arn
+    lines = [
+        f"{group} v{target.version}: {target.status}"
+        + (" (champion)" if is_champion else "")
+        + f", created {iso(target.created)}, run {target.metadata.get(RUN_ID_KEY) or '-'}",
+    ]
+    if target.description:
+        lines.append(f"note: {target.description}")
+    lines.append("")
+    if isinstance(decision, dict):
+        comparison = decision.get("comparison", "-")
+        lines.append(f"Gate: {decision.get('decision', '-')} (score compared: {comparison})")
+        lines += [f"  - {reason}" for reason in decision.get("reasons") or []]
+        checks = [c for c in decision.get("checks") or [] if isinstance(c, dict)]
+        if checks:
+            rows = [
+                (
+                    c.get("name"),
+                    _number(c.get("observed")),
+                    _number(c.get("limit")),
+                    "skipped" if c.get("skipped") else ("pass" if c.get("passed") else "FAIL"),
+                )
+                for c in checks
+            ]
+            lines += ["", table(["check", "observed", "limit", "result"], rows)]
+    else:
+        lines.append(f"Gate: {decision_error}")
+    lines.append("")
+    if isinstance(evaluation, dict) and isinstance(evaluation.get("metrics"), dict):
+        metrics = evaluation["metrics"]
+        theirs = (evaluation.get("champion") or {}).get("metrics") or {}
+        champion_arn = (evaluation.get("champion") or {}).get("model_package_arn")
+        title = (
+            f"Challenger vs champion on the same {metrics.get('row_count', '?')} validation rows"
+            f" (champion {champion_arn.rsplit('/', 1)[-1] if champion_arn else '-'}):"
+            if theirs
+            else "Metrics (no champion was scored on these rows):"
+        )
+        compared = [
+            (name, _number(metrics.get(name)), _number(theirs.get(name))) for name in SHOWN_METRICS
+        ]
+        lines += [title, table(["metric", "this version", "champion"], compared)]
+        matrix = metrics.get("confusion_matrix")
+        if isinstance(matrix, dict):
+            lines += [
+                "",
+                f"Confusion matrix at the operating threshold {metrics.get('threshold', '-')}:",
+                table(
+                    ["", "predicted 0", "predicted 1"],
+                    [
+                        ("actual 0", matrix.get("tn"), matrix.get("fp")),
+                        ("actual 1", matrix.get("fn"), matrix.get("tp")),
+                    ],
+                ),
+            ]
+    else:
+        lines.append(f"Metrics: {evaluation_error or 'evaluation.json has no metrics object'}")
+    data = {
+        "environment": ctx.env_name,
+        "group": group,
+        "version": target.to_dict(champion),
+        "decision": decision,
+        "decision_error": decision_error,
+        "evaluation": evaluation,
+        "evaluation_error": evaluation_error,
+    }
+    return Result(data=data, text="\n".join(lines))
+
+
 def _metric(version: ModelVersion, name: str) -> Any:
     value = (version.metrics or {}).get(name)
     return value if isinstance(value, int | float) and not isinstance(value, bool) else None
@@ -300,7 +420,7 @@ def approve_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
             f"(see {target.metadata.get(DECISION_URI_KEY, 'its decision.json')}); "
             "approving overrides the gate"
         )
-    description = _description("approved", args.reason)
+    description = _description(ctx, "approved", args.reason)
     return _apply(ctx, package_type, versions, [(target, APPROVED, description)], notes)
 
 
@@ -322,7 +442,7 @@ def reject_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
             "no Approved version will remain: inference runs fail at their Resolve step "
             "until a version is approved"
         )
-    description = _description("rejected", args.reason)
+    description = _description(ctx, "rejected", args.reason)
     return _apply(ctx, package_type, versions, [(target, REJECTED, description)], notes)
 
 
@@ -341,7 +461,7 @@ def rollback_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
             f"v{champion.version} to roll back to (approve one first, or use `reject` to "
             "leave the group without a champion)"
         )
-    description = _description(f"rolled back to v{previous.version}", args.reason)
+    description = _description(ctx, f"rolled back to v{previous.version}", args.reason)
     return _apply(ctx, package_type, versions, [(champion, REJECTED, description)], [])
 
 
@@ -350,12 +470,18 @@ def rollback_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
 Change = tuple[ModelVersion, str, str]  # (version, new status, ApprovalDescription)
 
 
-def _description(action: str, reason: str) -> str:
+def _description(ctx: OpsContext, action: str, reason: str) -> str:
+    """ApprovalDescription: what, by which AWS identity (STS; the local login beside it),
+    and why."""
     try:
         user = getpass.getuser()
     except (KeyError, OSError):  # no login name in some containers
         user = "unknown user"
-    text = f"{action} by {user} via ops CLI"
+    try:
+        identity = str(ctx.client("sts").get_caller_identity()["Arn"])
+    except (ClientError, BotoCoreError) as exc:
+        identity = f"an AWS identity STS did not name ({type(exc).__name__})"
+    text = f"{action} by {identity} (local user {user}) via ops CLI"
     if reason.strip():
         text += f": {' '.join(reason.split())}"
     return text[:MAX_DESCRIPTION]

@@ -24,6 +24,7 @@ from ops.runfiles import (
     run_file_document,
     trigger_rules,
 )
+from ops.watch import find_started, follow
 from pkgml_contracts.names import DataPrefixes, run_file_key, training_pipeline_name
 from pkgml_contracts.runs import RUN_KINDS, RunKind, pipeline_for_run
 
@@ -72,6 +73,19 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("--force", action="store_true", help="overwrite an existing run file")
     parser.add_argument("--dry-run", action="store_true", help="validate and print, write nothing")
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="then follow the executions the trigger starts, step by step, until they end "
+        "(exit 1 unless every one succeeds)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=240.0,
+        metavar="MINUTES",
+        help="with --wait: stop waiting after this long (the executions go on; default 240)",
+    )
     parser.set_defaults(handler=run_command)
 
 
@@ -168,7 +182,37 @@ def run_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
             _parameter_table(parameters),
         ]
     )
-    return Result(data=data, text=text)
+    if not args.wait or args.dry_run:
+        return Result(data=data, text=text)
+    return _wait(ctx, args, run.run_id, pipelines, data, text)
+
+
+def _wait(
+    ctx: OpsContext,
+    args: argparse.Namespace,
+    run_id: str,
+    pipelines: dict[str, str],
+    data: dict[str, Any],
+    text: str,
+) -> Result:
+    """Follow the run's executions (found by display name) until they end."""
+    ctx.say(text)
+    ctx.say("")
+    ctx.say(f"Waiting for the trigger to start {len(pipelines)} execution(s) ...")
+    sagemaker = ctx.client("sagemaker")
+    arns = find_started(sagemaker, pipelines, run_id, say=ctx.say, clock=ctx.clock)
+    final = follow(sagemaker, arns, say=ctx.say, clock=ctx.clock, timeout=args.timeout * 60)
+    data["executions"] = {p: {"arn": arns[p], "status": final[p]} for p in sorted(arns)}
+    rows = [(p, final[p], arns[p]) for p in sorted(arns)]
+    failed = [p for p in sorted(arns) if final[p] != "Succeeded"]
+    lines = ["", table(["package type", "status", "execution"], rows)]
+    if failed:
+        lines += [
+            "",
+            "Not succeeded: " + ", ".join(failed) + ". See why with "
+            f"`python -m ops --env {ctx.env_name} status --package-type {failed[0]}`.",
+        ]
+    return Result(data=data, text="\n".join(lines), exit_code=1 if failed else 0)
 
 
 def _pipeline(ctx: OpsContext, kind: RunKind, package_type: str, architecture: str | None) -> str:

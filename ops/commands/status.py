@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from ops.context import OpsContext
 from ops.formatting import Result, format_duration, seconds_between, shorten, table
+from ops.watch import follow
 from pkgml_contracts.runs import PIPELINE_KINDS
 
 TERMINAL = frozenset({"Succeeded", "Failed", "Stopped"})
@@ -22,6 +23,7 @@ RETRYABLE = frozenset({"Failed", "Stopped"})
 STATUS_HEADERS = (
     "package type",
     "pipeline",
+    "run id",
     "execution",
     "status",
     "started",
@@ -59,6 +61,14 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         action="append",
         help="training and/or inference (default: both)",
     )
+    parser.add_argument(
+        "--watch",
+        action="store_true",
+        help="then follow the running executions shown, step by step, until they end",
+    )
+    parser.add_argument(
+        "--interval", type=positive_int, default=30, metavar="SECONDS", help=argparse.SUPPRESS
+    )
     parser.set_defaults(handler=status_command)
 
 
@@ -76,9 +86,12 @@ def status_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
                 missing.append(name)
                 continue
             for record in executions:
-                records.append({"package_type": package_type, "kind": kind, **record})
+                run_id = run_id_of(record["display_name"], package_type)
+                records.append(
+                    {"package_type": package_type, "kind": kind, "run_id": run_id, **record}
+                )
 
-    data = {
+    data: dict[str, Any] = {
         "environment": ctx.env_name,
         "region": ctx.region,
         "executions": records,
@@ -88,6 +101,7 @@ def status_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
         (
             r["package_type"],
             r["kind"],
+            r["run_id"],
             r["execution"],
             r["status"],
             r["started"],
@@ -101,16 +115,7 @@ def status_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
         f"{ctx.env_name} ({ctx.region}): last {args.last} executions per pipeline",
         "",
         table(
-            [
-                "package type",
-                "pipeline",
-                "execution",
-                "status",
-                "started",
-                "took",
-                "step",
-                "reason",
-            ],
+            list(STATUS_HEADERS),
             rows,
         ),
     ]
@@ -125,7 +130,32 @@ def status_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
             f"  python -m ops --env {ctx.env_name} retry --execution-arn {r['arn']}"
             for r in retryable
         ]
-    return Result(data=data, text="\n".join(lines))
+    running = {
+        f"{r['package_type']} {r['kind']} {r['execution']}": r["arn"]
+        for r in records
+        if r["status"] not in TERMINAL
+    }
+    if not args.watch or not running:
+        if args.watch:
+            lines += ["", "Nothing running to watch."]
+        return Result(data=data, text="\n".join(lines))
+    ctx.say("\n".join(lines))
+    ctx.say("")
+    final = follow(
+        ctx.client("sagemaker"), running, say=ctx.say, clock=ctx.clock, interval=args.interval
+    )
+    data["watched"] = final
+    ended = [f"{label}: {status}" for label, status in final.items()]
+    failed = any(status != "Succeeded" for status in final.values())
+    return Result(data=data, text="\n".join(["", *ended]), exit_code=1 if failed else 0)
+
+
+def run_id_of(display_name: str | None, package_type: str) -> str | None:
+    """The run id in a display name the trigger gave ('<run id>-<package type>'); another
+    display name (an execution started by hand) as it is."""
+    if display_name and display_name.endswith(f"-{package_type}"):
+        return display_name.removesuffix(f"-{package_type}") or display_name
+    return display_name
 
 
 def pipeline_executions(

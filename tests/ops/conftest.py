@@ -65,13 +65,13 @@ Runner = Callable[..., Outcome]
 def make_runner(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> Callable[[Callable[[str, str], Any]], Runner]:
-    """make_runner(client_factory) -> run(*argv, stdin='') -> Outcome."""
+    """make_runner(client_factory[, clock]) -> run(*argv, stdin='') -> Outcome."""
 
-    def make(factory: Callable[[str, str], Any]) -> Runner:
+    def make(factory: Callable[[str, str], Any], clock: Any = None) -> Runner:
         def run(*argv: str, stdin: str = "") -> Outcome:
             monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
             capsys.readouterr()
-            code = main(list(argv), client_factory=factory)
+            code = main(list(argv), client_factory=factory, clock=clock)
             captured = capsys.readouterr()
             return Outcome(code=code, out=captured.out, err=captured.err)
 

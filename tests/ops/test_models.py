@@ -103,7 +103,7 @@ def test_models_without_a_group_and_limit(
 
 
 def test_approve_after_confirmation_changes_champion(
-    cli: Runner, make_group: Callable[..., list[str]], sagemaker: Any
+    cli: Runner, make_group: Callable[..., list[str]], sagemaker: Any, names: Names
 ) -> None:
     arns = make_group("Approved", "PendingManualApproval")
     declined = cli("approve", "2", *MAILER, "--reason", "looks good", stdin="n\n")
@@ -114,8 +114,11 @@ def test_approve_after_confirmation_changes_champion(
     accepted = cli("approve", "2", *MAILER, "--reason", "looks good", stdin="y\n")
     assert accepted.code == 0, accepted.err
     assert statuses(sagemaker, arns) == ["Approved", "Approved"]
-    assert "approved by" in description(sagemaker, arns[1])
-    assert "looks good" in description(sagemaker, arns[1])
+    # who: the caller's AWS identity (STS; moto's user here), the local login beside it
+    assert description(sagemaker, arns[1]).startswith(
+        f"approved by arn:aws:sts::{names.env.account}:user/moto (local user "
+    )
+    assert description(sagemaker, arns[1]).endswith(") via ops CLI: looks good")
     assert "champion: v1 -> v2" in accepted.out
 
 
@@ -352,3 +355,109 @@ def test_registry_requests_are_valid_for_the_service_model(
         assert result.code == 0, result.err
         stubber.assert_no_pending_responses()
     assert result.json()["groups"][0]["champion_version"] == 1
+
+
+def test_an_identity_sts_cannot_name_is_still_recorded() -> None:
+    from botocore.exceptions import NoCredentialsError
+
+    from ops.commands.models import _description
+
+    class NoSts:
+        def client(self, service: str) -> Any:
+            class Sts:
+                def get_caller_identity(self) -> dict[str, str]:
+                    raise NoCredentialsError()
+
+            return Sts()
+
+    text = _description(NoSts(), "approved", "  two   spaces ")  # type: ignore[arg-type]
+    assert text.startswith("approved by an AWS identity STS did not name (NoCredentialsError)")
+    assert text.endswith("via ops CLI: two spaces")
+
+
+def _put(clients: Clients, names: Names, key: str, document: Any) -> str:
+    artifacts = bucket_name(
+        names.settings.project, "dev", "artifacts", names.env.account, names.env.region
+    )
+    clients("s3", names.env.region).put_object(Bucket=artifacts, Key=key, Body=json.dumps(document))
+    return f"s3://{artifacts}/{key}"
+
+
+def test_models_show_explains_the_gate_and_compares_with_the_champion(
+    cli: Runner,
+    make_group: Callable[..., list[str]],
+    sagemaker: Any,
+    clients: Clients,
+    names: Names,
+) -> None:
+    (champion,) = make_group("Approved")
+    decision = {
+        "decision": "reject",
+        "comparison": "same_data",
+        "reasons": ["roc_auc dropped 0.050 below the champion's on the same rows"],
+        "checks": [
+            {"name": "min_score", "observed": 0.81, "limit": 0.7, "passed": True,
+             "skipped": False},
+            {"name": "max_score_drop", "observed": 0.05, "limit": 0.02, "passed": False,
+             "skipped": False},
+        ],
+    }  # fmt: skip
+    evaluation = {
+        "metrics": {
+            "roc_auc": 0.81, "pr_auc": 0.5, "precision": 0.6, "recall": 0.7, "f1": 0.646,
+            "accuracy": 0.8, "threshold": 0.5, "row_count": 600,
+            "confusion_matrix": {"tn": 400, "fp": 50, "fn": 45, "tp": 105},
+        },
+        "champion": {
+            "model_package_arn": champion,
+            "metrics": {"roc_auc": 0.86, "pr_auc": 0.55, "f1": 0.7},
+        },
+    }  # fmt: skip
+    sagemaker.create_model_package(  # version 2, as the register step writes it
+        ModelPackageGroupName=names.group("mailer"),
+        ModelApprovalStatus="Rejected",
+        InferenceSpecification={
+            "Containers": [{"Image": "example.invalid/sklearn:1"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+        CustomerMetadataProperties={
+            "run_id": "r-2",
+            "gate_decision": "reject",
+            "decision_s3_uri": _put(clients, names, "d/decision.json", decision),
+            "evaluation_s3_uri": _put(clients, names, "d/evaluation.json", evaluation),
+        },
+    )
+    result = cli("models", "show", "2", *MAILER)
+    assert result.code == 0, result.err
+    out = result.out.splitlines()
+    assert out[0].startswith(f"{names.group('mailer')} v2: Rejected, created ")
+    assert out[0].endswith(", run r-2")
+    assert "Gate: reject (score compared: same_data)" in out
+    assert "  - roc_auc dropped 0.050 below the champion's on the same rows" in out
+    assert any(line.split() == ["max_score_drop", "0.0500", "0.0200", "FAIL"] for line in out)
+    assert any(line.split() == ["min_score", "0.8100", "0.7000", "pass"] for line in out)
+    assert "Challenger vs champion on the same 600 validation rows (champion 1):" in out
+    assert any(line.split() == ["roc_auc", "0.8100", "0.8600"] for line in out)
+    assert any(line.split() == ["precision", "0.6000", "-"] for line in out)
+    assert "Confusion matrix at the operating threshold 0.5:" in out
+    assert any(line.split() == ["actual", "0", "400", "50"] for line in out)
+    assert any(line.split() == ["actual", "1", "45", "105"] for line in out)
+
+    as_json = cli("--json", "models", "show", "2", *MAILER).json()
+    assert as_json["decision"]["decision"] == "reject"
+    assert as_json["evaluation"]["metrics"]["row_count"] == 600
+
+
+def test_models_show_says_what_is_missing(
+    cli: Runner, make_group: Callable[..., list[str]]
+) -> None:
+    make_group("Approved")
+    result = cli("models", "show", "1", *MAILER)
+    assert result.code == 0, result.err
+    assert "Gate: no decision recorded on the model package" in result.out
+    assert "Metrics (no champion was scored on these rows):" in result.out
+    assert cli("models", "show", *MAILER).code == 2
+    assert cli("models", "7", *MAILER).code == 2
+    missing = cli("models", "show", "9", *MAILER)
+    assert missing.code != 0 and "9" in missing.err

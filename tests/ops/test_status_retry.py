@@ -113,11 +113,13 @@ def test_status_shows_failing_step_reason_and_missing_pipelines(
     result = stub_cli("status", "--package-type", "mailer", "--last", "2")
     assert result.code == 0, result.err
     rows = [line for line in result.out.splitlines() if line.startswith("mailer")]
-    assert rows[0].split()[:5] == ["mailer", "training", "aaaa1111", "Failed", "2026-11-23"]
+    assert rows[0].split()[:6] == [
+        "mailer", "training", "t-1", "aaaa1111", "Failed", "2026-11-23",
+    ]  # fmt: skip
     assert "42m07s" in rows[0]
     assert "Train" in rows[0]
     assert "AlgorithmError: out of memory" in rows[0]
-    assert rows[1].split()[3] == "Succeeded"
+    assert rows[1].split()[4] == "Succeeded"
     assert names.pipeline("inference", "mailer") in result.out  # listed as not found
     assert f"retry --execution-arn {failed}" in result.out
 
@@ -141,6 +143,8 @@ def test_status_json(stub_cli: Runner, stubbed: tuple[Any, Stubber], names: Name
     assert result.code == 0, result.err
     (record,) = result.json()["executions"]
     assert record["arn"] == arn
+    # not the trigger's '<run id>-box' form: the display name is shown as it is
+    assert record["run_id"] == "t-1-mailer"
     assert record["status"] == "Executing"
     assert record["step"] == "Evaluate"
     assert record["started"] == "2026-11-23T03:00:00Z"
