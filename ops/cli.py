@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import shtab
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ops.commands import models, retry, run, status
+from ops.commands import logs, models, retry, run, status
 from ops.context import CDK_JSON, ClientFactory, boto3_client, load_context
 from ops.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, OpsError
 from ops.formatting import to_json
@@ -30,11 +31,13 @@ examples:
       --manifest s3://<data bucket>/unload/training/<extract id>/manifest \\
       --set hyperparameters.max_depth=8 --set thresholds.min_score=0.8 --wait
   python -m ops retry --execution-arn arn:aws:sagemaker:...:pipeline/<name>/execution/<id>
+  python -m ops logs --execution-arn <arn> [--step Train]   # the failed step's job log
   python -m ops models --package-type mailer
   python -m ops models show 7 --package-type mailer
   python -m ops approve 7 --package-type mailer --reason "reviewed the lift chart"
   python -m ops reject 7 --package-type mailer --reason "leaks the label"
   python -m ops rollback --package-type mailer --reason "complaints about v7" --yes
+  python -m ops completion bash > ~/.local/share/bash-completion/completions/ops
 
 Names (buckets, pipelines, model groups) come from cdk.json and --context overrides.
 Exit codes: 0 ok, 1 refused or failed, 2 usage.
@@ -131,7 +134,18 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_parser(subparsers, [common])
     run.add_parser(subparsers, [common])
     retry.add_parser(subparsers, [common])
+    logs.add_parser(subparsers, [common])
     models.add_parsers(subparsers, [common])
+    completion = subparsers.add_parser(
+        "completion",
+        help="print a shell completion script (bash, zsh, fish, tcsh, powershell)",
+        description=(
+            "Print a completion script for the CLI's commands and options, e.g. "
+            "`python -m ops completion bash > ~/.local/share/bash-completion/completions/ops`"
+            " (completes `python -m ops` via an `ops` alias: alias ops='python -m ops')."
+        ),
+    )
+    completion.add_argument("shell", choices=shtab.SUPPORTED_SHELLS)
     return parser
 
 
@@ -163,6 +177,10 @@ def main(
     if not args.command:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    if args.command == "completion":  # needs no configuration and no AWS
+        parser.prog = "ops"
+        print(shtab.complete(parser, shell=args.shell))
+        return EXIT_OK
     try:
         ctx = load_context(
             env_name=args.env,

@@ -37,9 +37,11 @@ class _Followed:
     steps: dict[str, str] = field(default_factory=dict)
 
 
-def _steps(sagemaker: Any, arn: str) -> list[dict[str, Any]]:
+def execution_steps(sagemaker: Any, arn: str, order: str = "Ascending") -> list[dict[str, Any]]:
+    """Every step of an execution (ListPipelineExecutionSteps, all pages), in `order` of
+    their start (Ascending or Descending)."""
     steps: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"PipelineExecutionArn": arn, "SortOrder": "Ascending"}
+    kwargs: dict[str, Any] = {"PipelineExecutionArn": arn, "SortOrder": order}
     while True:
         page = sagemaker.list_pipeline_execution_steps(**kwargs)
         steps.extend(page.get("PipelineExecutionSteps", []))
@@ -68,7 +70,7 @@ def follow(
             if item.status in TERMINAL:
                 continue
             described = sagemaker.describe_pipeline_execution(PipelineExecutionArn=item.arn)
-            for step in _steps(sagemaker, item.arn):
+            for step in execution_steps(sagemaker, item.arn):
                 name, status = step.get("StepName", "?"), step.get("StepStatus", "?")
                 if item.steps.get(name) != status:
                     item.steps[name] = status

@@ -43,9 +43,9 @@ def request_token(arn: str, last_modified: Any) -> str:
     return hashlib.sha256(f"{arn}|{iso(last_modified)}".encode()).hexdigest()
 
 
-def retry_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
-    """Check the ARN and the state, show the plan, confirm, retry."""
-    arn = args.execution_arn.strip()
+def checked_execution(ctx: OpsContext, arn: str) -> tuple[str, str, str]:
+    """(pipeline, kind, package type) of an execution ARN of this environment's pipelines;
+    UsageError for a malformed ARN, OpsError for another environment's."""
     match = EXECUTION_ARN.fullmatch(arn)
     if match is None:
         raise UsageError(
@@ -65,7 +65,14 @@ def retry_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
             f"refused: the execution is in {match['account']}/{match['region']}; environment "
             f"{ctx.env_name!r} is {ctx.environment.account}/{ctx.region}"
         )
+    kind, package_type = known[pipeline]
+    return pipeline, kind, package_type
 
+
+def retry_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
+    """Check the ARN and the state, show the plan, confirm, retry."""
+    arn = args.execution_arn.strip()
+    pipeline, kind, package_type = checked_execution(ctx, arn)
     sagemaker = ctx.client("sagemaker")
     described = sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)
     status = described["PipelineExecutionStatus"]
@@ -75,7 +82,6 @@ def retry_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
             "retried (start a new run with `ops run` instead)"
         )
     step, reason = current_step(sagemaker, arn, status)
-    kind, package_type = known[pipeline]
     token = request_token(arn, described.get("LastModifiedTime"))
     ctx.say(
         table(

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from ops.context import OpsContext
 from ops.formatting import Result, format_duration, seconds_between, shorten, table
-from ops.watch import follow
+from ops.watch import execution_steps, follow
 from pkgml_contracts.runs import PIPELINE_KINDS
 
 TERMINAL = frozenset({"Succeeded", "Failed", "Stopped"})
@@ -206,14 +206,7 @@ def current_step(sagemaker: Any, arn: str, status: str) -> tuple[str | None, str
         "Stopping": ("Stopping", "Executing"),
         "Executing": ("Executing",),
     }[status]
-    steps: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"PipelineExecutionArn": arn, "SortOrder": "Descending"}
-    while True:
-        page = sagemaker.list_pipeline_execution_steps(**kwargs)
-        steps.extend(page.get("PipelineExecutionSteps", []))
-        if not page.get("NextToken"):
-            break
-        kwargs["NextToken"] = page["NextToken"]
+    steps = execution_steps(sagemaker, arn, "Descending")
     for state in wanted:
         for step in steps:
             if step.get("StepStatus") == state:

@@ -12,6 +12,7 @@ from aws_cdk.assertions import Template
 from moto.events.models import EventPattern
 
 from tests.conftest import synthesize
+from tools import dashboard_layout as layout
 
 EVENTS = Path(__file__).resolve().parents[1] / "lambdas" / "events"
 TYPES = ("mailer", "bag", "box", "sioc")
@@ -186,18 +187,8 @@ def test_dashboard_exists_with_pipeline_widgets(dev):
 
 
 def dashboard_body(template: Template) -> dict:
-    """The dashboard's JSON with every intrinsic (region, ARNs) as 'TOKEN'."""
-
-    def rendered(value):
-        if isinstance(value, str):
-            return value
-        if isinstance(value, dict) and "Fn::Join" in value:
-            separator, parts = value["Fn::Join"]
-            return separator.join(rendered(part) for part in parts)
-        return "TOKEN"
-
-    (dashboard,) = template.find_resources("AWS::CloudWatch::Dashboard").values()
-    return json.loads(rendered(dashboard["Properties"]["DashboardBody"]))
+    """The dashboard's JSON, intrinsics (region, ARNs) rendered as '…'."""
+    return layout.dashboard_body(template.to_json())
 
 
 def widget(body: dict, title: str, package_type: str) -> dict:
