@@ -1,4 +1,4 @@
-"""The gate's CloudWatch metrics: one namespace, one set of names and dimensions.
+"""The pipelines' CloudWatch metrics: the gate's, and what inference loaded.
 
 The Compare step publishes them (`pipeline_defs/steps/compare.py`); the monitoring stack's
 alarms and dashboard read them, and the pipelines' execution role may put data only into
@@ -59,3 +59,19 @@ def dimension_list(package_type: str, model_package_group: str) -> list[dict[str
         {"Name": name, "Value": value}
         for name, value in dimensions(package_type, model_package_group).items()
     ]
+
+
+INFERENCE_NAMESPACE: Final = "PackagingML/Inference"
+RUN_KIND: Final = "RunKind"
+INFERENCE_DIMENSIONS: Final = (PACKAGE_TYPE, RUN_KIND)
+PREDICTIONS_LOADED: Final = "PredictionsLoaded"
+"""Rows an inference run inserted into the predictions table (the Load step publishes it
+once per run that commits; dimensions PackageType and RunKind)."""
+
+NAMESPACES: Final = (GATE_NAMESPACE, INFERENCE_NAMESPACE)
+"""Every namespace the pipelines publish into (their role may put data only there)."""
+
+
+def inference_dimensions(package_type: str, run_kind: str) -> dict[str, str]:
+    """{dimension name: value} of one package type's and run kind's inference metrics."""
+    return {PACKAGE_TYPE: package_type, RUN_KIND: run_kind}

@@ -37,11 +37,11 @@ _IMAGE = re.compile(r"(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/
 
 # What the jobs call from inside the VPC (processing containers there have no internet):
 # Split and Prepare read and write S3; Compare asks the registry, reads S3 and publishes
-# the gate's metrics; Load runs the Redshift Data API.
+# the gate's metrics; Load runs the Redshift Data API and publishes the rows it loaded.
 VPC_ENDPOINTS_FOR_JOBS = (
     ("com.amazonaws.{region}.s3", "Gateway", "every job: extracts, step code, outputs"),
     ("com.amazonaws.{region}.sagemaker.api", "Interface", "Compare: the champion"),
-    ("com.amazonaws.{region}.monitoring", "Interface", "Compare: the gate's metrics"),
+    ("com.amazonaws.{region}.monitoring", "Interface", "Compare, Load: their metrics"),
     ("com.amazonaws.{region}.redshift-data", "Interface", "Load: COPY and merge"),
 )
 

@@ -33,7 +33,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from pkgml_contracts import metrics as gate_metrics
-from pkgml_contracts.runs import PIPELINE_KINDS
+from pkgml_contracts.runs import INFERENCE_KINDS, PIPELINE_KINDS
 from stacks.components.access import (
     READ,
     acknowledge_wildcard_resource,
@@ -53,6 +53,7 @@ from stacks.naming import (
 from stacks.settings import EnvironmentSettings
 
 PIPELINE_NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"
+INFERENCE_RUN_KINDS = tuple(sorted(INFERENCE_KINDS))
 SCHEDULER_NAMESPACE = "AWS/Scheduler"
 
 
@@ -508,6 +509,22 @@ class MonitoringStack(Stack):
                             ),
                         ],
                         graph_widget_type=monitoring.GraphWidgetType.STACKED_AREA,
+                    ),
+                    monitoring.CustomMetricGroup(
+                        title="Predictions loaded per day",
+                        metrics=[
+                            cloudwatch.Metric(
+                                namespace=gate_metrics.INFERENCE_NAMESPACE,
+                                metric_name=gate_metrics.PREDICTIONS_LOADED,
+                                dimensions_map=gate_metrics.inference_dimensions(
+                                    package_type, run_kind
+                                ),
+                                statistic="Sum",
+                                period=Duration.days(1),
+                                label=run_kind,
+                            )
+                            for run_kind in INFERENCE_RUN_KINDS
+                        ],
                     ),
                     monitoring.CustomMetricGroup(
                         title="Rejections in a row",

@@ -52,6 +52,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from pkgml_contracts import metrics
+
 Dialect = Literal["redshift", "duckdb"]
 
 STAGE_TABLE = "pkgml_stage_predictions"
@@ -483,11 +485,39 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--region", default=None)
     parser.add_argument("--create-table", action="store_true", help="CREATE TABLE IF NOT EXISTS")
     parser.add_argument("--timeout-seconds", type=float, default=3600.0)
+    parser.add_argument(
+        "--no-metrics", action="store_true", help="skip the PredictionsLoaded CloudWatch metric"
+    )
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None, *, client: Any = None) -> dict[str, Any]:
-    """Entry point: validate, load, print the summary as JSON."""
+def publish_loaded(
+    cloudwatch: Any, summary: dict[str, Any], run_kind: str
+) -> dict[str, Any] | None:
+    """PredictionsLoaded (`pkgml_contracts.metrics`): the rows this run inserted; the
+    datum sent, or None when the summary has no count."""
+    rows = summary.get("rows_inserted")
+    if not isinstance(rows, int):
+        return None
+    datum = {
+        "MetricName": metrics.PREDICTIONS_LOADED,
+        "Dimensions": [
+            {"Name": name, "Value": value}
+            for name, value in metrics.inference_dimensions(
+                summary["package_type"], run_kind
+            ).items()
+        ],
+        "Value": float(rows),
+        "Unit": "Count",
+    }
+    cloudwatch.put_metric_data(Namespace=metrics.INFERENCE_NAMESPACE, MetricData=[datum])
+    return datum
+
+
+def main(
+    argv: list[str] | None = None, *, client: Any = None, cloudwatch: Any = None
+) -> dict[str, Any]:
+    """Entry point: validate, load, publish the rows loaded, print the summary as JSON."""
     args = parse_args(argv)
     spec = LoadSpec(
         predictions_uri=args.predictions_uri,
@@ -518,6 +548,12 @@ def main(argv: list[str] | None = None, *, client: Any = None) -> dict[str, Any]
         create_table=args.create_table,
         backoff=Backoff(timeout=args.timeout_seconds),
     )
+    if not args.no_metrics:
+        if cloudwatch is None:
+            import boto3
+
+            cloudwatch = boto3.client("cloudwatch", region_name=args.region)
+        publish_loaded(cloudwatch, summary, args.run_kind)
     print(json.dumps(summary))
     return summary
 

@@ -9,7 +9,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from pkgml_contracts.metrics import GATE_NAMESPACE
+from pkgml_contracts.metrics import NAMESPACES
 from stacks.components.access import (
     READ,
     READ_WRITE,
@@ -20,7 +20,8 @@ from stacks.components.access import (
 )
 from stacks.naming import ArtifactPrefixes, DataPrefixes
 
-GATE_METRICS_NAMESPACE = GATE_NAMESPACE  # the Compare step puts its metrics only here
+# Compare (the gate's metrics) and Load (rows loaded) put metrics only into these.
+METRICS_NAMESPACES = NAMESPACES
 
 
 class SageMakerExecutionRole(Construct):
@@ -183,10 +184,10 @@ class SageMakerExecutionRole(Construct):
         )
         role.add_to_principal_policy(
             iam.PolicyStatement(
-                sid="GateMetrics",
+                sid="PipelineMetrics",
                 actions=["cloudwatch:PutMetricData"],
                 resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": GATE_METRICS_NAMESPACE}},
+                conditions={"StringEquals": {"cloudwatch:namespace": list(METRICS_NAMESPACES)}},
             )
         )
         role.add_to_principal_policy(

@@ -143,7 +143,34 @@ def test_the_dashboard_graphs_every_published_gate_metric_for_each_package_type(
         assert published <= dashboard, (env, sorted(published - dashboard))
 
 
-def test_the_pipelines_may_publish_into_the_gates_namespace(stages):
+def test_the_dashboard_graphs_the_rows_each_inference_run_loads(stages):
+    """What load.py publishes (moto) is what each package type's row graphs."""
+    from pipeline_defs.steps import load
+
+    for env, stage in stages.items():
+        if not stage.monitoring.settings.dashboard:
+            continue
+        dashboard = dashboard_reads(Template.from_stack(stage.monitoring))
+        with mock_aws():
+            cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+            for package_type in groups_of(stage):
+                for run_kind in ("inference-daily", "inference-monthly"):
+                    summary = {"package_type": package_type, "rows_inserted": 10}
+                    load.publish_loaded(cloudwatch, summary, run_kind)
+            listed = cloudwatch.list_metrics(Namespace=metrics.INFERENCE_NAMESPACE)["Metrics"]
+        published = {
+            (
+                metrics.INFERENCE_NAMESPACE,
+                m["MetricName"],
+                frozenset((d["Name"], d["Value"]) for d in m["Dimensions"]),
+            )
+            for m in listed
+        }
+        assert len(published) == 2 * len(groups_of(stage))
+        assert published <= dashboard, (env, sorted(published - dashboard))
+
+
+def test_the_pipelines_may_publish_into_their_namespaces_only(stages):
     for env, stage in stages.items():
         template = Template.from_stack(stage.ml)
         namespaces = [
@@ -152,7 +179,7 @@ def test_the_pipelines_may_publish_into_the_gates_namespace(stages):
             for statement in policy["Properties"]["PolicyDocument"]["Statement"]
             if "cloudwatch:PutMetricData" in statement["Action"]
         ]
-        assert namespaces == [metrics.GATE_NAMESPACE], env
+        assert namespaces == [["PackagingML/Gate", "PackagingML/Inference"]], env
 
 
 def notify_settings(synthesized: Any, env: str) -> Settings:

@@ -442,8 +442,18 @@ def test_connection_combinations() -> None:
             load.Connection(**bad)
 
 
+class RecordingCloudWatch:
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def put_metric_data(self, **request: Any) -> dict[str, Any]:
+        self.calls.append(request)
+        return {}
+
+
 def test_main_parses_the_builders_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     client = FakeDataApi(["FINISHED"])
+    cloudwatch = RecordingCloudWatch()
     load.main(
         [
             "--predictions-uri",
@@ -472,7 +482,25 @@ def test_main_parses_the_builders_arguments(capsys: pytest.CaptureFixture[str]) 
             "eu-west-1",
         ],
         client=client,
+        cloudwatch=cloudwatch,
     )
+    # the rows this run inserted, for the dashboard (pkgml_contracts.metrics)
+    assert cloudwatch.calls == [
+        {
+            "Namespace": "PackagingML/Inference",
+            "MetricData": [
+                {
+                    "MetricName": "PredictionsLoaded",
+                    "Dimensions": [
+                        {"Name": "PackageType", "Value": "box"},
+                        {"Name": "RunKind", "Value": "inference-monthly"},
+                    ],
+                    "Value": 1200.0,
+                    "Unit": "Count",
+                }
+            ],
+        }
+    ]
     request = client.batches[0]
     assert request["DbUser"] == "pkgml_loader" and "SecretArn" not in request
     assert "REGION 'eu-west-1'" in request["Sqls"][1]
@@ -616,3 +644,21 @@ def test_checks_abort_the_load_naming_the_product(
     with pytest.raises(duckdb.Error, match=message):
         _run_on_duckdb(warehouse, _spec(), files)
     assert _table(warehouse) == before
+
+
+def test_no_metrics_publishes_nothing_and_a_summary_without_a_count_nothing_either() -> None:
+    cloudwatch = RecordingCloudWatch()
+    no_count = {"package_type": "box", "rows_inserted": None}
+    assert load.publish_loaded(cloudwatch, no_count, "inference-daily") is None
+    assert cloudwatch.calls == []
+    load.main(
+        [
+            "--predictions-uri", "s3://pkgml-dev-data/predictions/p/run-8", "--run-id", "run-8",
+            "--run-kind", "inference-daily", "--package-type", "box",
+            "--model-package-arn", ARN, "--model-package-version", "3", "--database", "dev",
+            "--workgroup", "analytics", "--no-metrics",
+        ],
+        client=FakeDataApi(["FINISHED"]),
+        cloudwatch=cloudwatch,
+    )  # fmt: skip
+    assert cloudwatch.calls == []
