@@ -25,6 +25,7 @@ from ops.context import load_context
 from pipeline_defs.steps import compare
 from pkgml_contracts import metrics, runs
 from tests.contracts.test_metrics import decision_with_champion
+from tools.dashboard_layout import rendered  # intrinsics (region, ARNs) as '…'
 
 LAMBDA_SRC = Path(__file__).resolve().parents[2] / "lambda_src"
 for folder in ("shared", "notify"):
@@ -35,16 +36,6 @@ import notify_format  # noqa: E402
 from notify_settings import Settings  # noqa: E402
 
 MetricRead = tuple[str, str, frozenset[tuple[str, str]]]  # namespace, name, dimensions
-
-
-def rendered(value: Any) -> str:
-    """A CloudFormation string with every intrinsic (region, ARNs) replaced by 'TOKEN'."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return str(separator).join(rendered(part) for part in parts)
-    return "TOKEN"
 
 
 def _alarm_metrics(value: Any) -> Iterator[dict[str, Any]]:
