@@ -242,15 +242,3 @@ def start(
     for future in futures:
         future.add_done_callback(report)
     return futures
-
-
-def prebuild(
-    requests: Sequence[tuple[PipelineKind, Any]],
-    *,
-    cache_dir: Path = CACHE_DIR,
-    workers: int | None = None,
-) -> int:
-    """`start`, then wait: the number of templates built in parallel (0 when nothing was
-    missing, or only one)."""
-    futures = start(requests, cache_dir=cache_dir, workers=workers)
-    return sum(future.result() for future in futures)
