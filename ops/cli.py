@@ -15,7 +15,7 @@ from typing import Any
 import shtab
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ops.commands import logs, models, retry, run, status
+from ops.commands import logs, models, report, retry, run, status
 from ops.context import CDK_JSON, ClientFactory, boto3_client, load_context
 from ops.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, OpsError
 from ops.formatting import to_json
@@ -34,6 +34,7 @@ examples:
   python -m ops logs --execution-arn <arn> [--step Train]   # the failed step's job log
   python -m ops models --package-type mailer
   python -m ops models show 7 --package-type mailer
+  python -m ops report --package-type mailer          # reports/<group>-history.html
   python -m ops approve 7 --package-type mailer --reason "reviewed the lift chart"
   python -m ops reject 7 --package-type mailer --reason "leaks the label"
   python -m ops rollback --package-type mailer --reason "complaints about v7" --yes
@@ -136,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     retry.add_parser(subparsers, [common])
     logs.add_parser(subparsers, [common])
     models.add_parsers(subparsers, [common])
+    report.add_parser(subparsers, [common])
     completion = subparsers.add_parser(
         "completion",
         help="print a shell completion script (bash, zsh, fish, tcsh, powershell)",

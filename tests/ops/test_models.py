@@ -17,48 +17,6 @@ from tests.ops.conftest import Clients, Names, Runner
 MAILER = ("--package-type", "mailer")
 
 
-@pytest.fixture
-def sagemaker(names: Names, aws: None, clients: Clients) -> Any:
-    return clients("sagemaker", names.env.region)
-
-
-@pytest.fixture
-def make_group(names: Names, sagemaker: Any, clients: Clients) -> Callable[..., list[str]]:
-    """make_group('Approved', 'Rejected', ...) -> ARNs of versions 1..n of the mailer group."""
-    s3 = clients("s3", names.env.region)
-    artifacts = bucket_name(
-        names.settings.project, "dev", "artifacts", names.env.account, names.env.region
-    )
-    s3.create_bucket(Bucket=artifacts)
-
-    def make(*statuses: str, package_type: str = "mailer") -> list[str]:
-        group = names.group(package_type)
-        sagemaker.create_model_package_group(ModelPackageGroupName=group)
-        arns = []
-        for number, status in enumerate(statuses, start=1):
-            key = f"pipelines/p/r-{number}/Evaluate/evaluation/evaluation.json"
-            metrics = {"roc_auc": 0.8 + number / 100, "pr_auc": 0.5, "f1": None}
-            s3.put_object(Bucket=artifacts, Key=key, Body=json.dumps({"metrics": metrics}))
-            response = sagemaker.create_model_package(
-                ModelPackageGroupName=group,
-                ModelApprovalStatus=status,
-                InferenceSpecification={
-                    "Containers": [{"Image": "example.invalid/sklearn:1"}],
-                    "SupportedContentTypes": ["text/csv"],
-                    "SupportedResponseMIMETypes": ["text/csv"],
-                },
-                CustomerMetadataProperties={
-                    "run_id": f"r-{number}",
-                    "evaluation_s3_uri": f"s3://{artifacts}/{key}",
-                    "gate_decision": "approve" if status == "Approved" else "reject",
-                },
-            )
-            arns.append(response["ModelPackageArn"])
-        return arns
-
-    return make
-
-
 def statuses(sagemaker: Any, arns: list[str]) -> list[str]:
     return [
         sagemaker.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"]
