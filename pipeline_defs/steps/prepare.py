@@ -1,7 +1,8 @@
 """Prepare step: an UNLOAD of raw products -> batch-transform CSV files, in bounded memory.
 
 Runs as `python3 /opt/ml/processing/input/code/prepare.py` in a SageMaker Processing job
-(siblings `features`, `manifest`, `split` are imported from the code folder on PYTHONPATH).
+(siblings `features`, `manifest`, `data_profile`, `split` are imported from the code folder on
+PYTHONPATH).
 
 Input (`--input-dir`, default /opt/ml/processing/input/data): the UNLOAD manifest (entries
 downloaded when only the manifest is mounted) or Parquet files; rows hold RAW_COLUMNS. If a
@@ -21,14 +22,36 @@ fails, naming them) and appends one field to each line, `features.TEXT_COLUMN` b
 lowercase [a-z0-9] words joined by single spaces (no comma, quote or line break; empty when
 the product has no text, so the line then ends with a comma).
 
+Data quality and drift (data_profile.py), on the batches already read, no second pass:
+- each file's Parquet schema is checked before it is read (`data_profile.check_schema`: the raw
+  columns present, numbers and strings where expected); a file that fails is not read;
+- a `data_profile.QualityCounter` counts every batch's rows of `--package-type` (before the id
+  checks): nulls, values out of range, repeated ids (exact within a batch; across batches
+  and hosts by a bounded sample, see data_profile.py) against `--quality-bounds` (QualityBounds
+  JSON; default the defaults). The minimum row count is for the whole run: with several
+  instances no host fails for having few rows (as an empty shard is fine);
+- with a champion's baseline (`--baseline-uri` s3://.../baseline.json, or `baseline.json`
+  in `--baseline-dir`, default /opt/ml/processing/input/baseline; neither: no histogram),
+  a `data_profile.DriftHistogram` counts the kept rows' features (the columns the CSV is
+  formatted from: nothing is computed twice) in the baseline's bins.
+When this host's checks fail, the summary and profile are written, then the reason goes to
+`--message-file` (default /opt/ml/output/message: SageMaker shows its first 1 KB as the
+job's ExitMessage; at most 1,000 bytes, `Data quality check failed on <host>: ...`) and
+`DataQualityError` is raised. (The other failures below write their message there too.)
+
 Outputs:
 - `--output-dir` (default /opt/ml/processing/output/features; the transform's input, so
   nothing else goes there): `part-<host>-<NNNNN>.csv`. A file is closed at the last whole
   line that fits in `--target-file-mb` (MiB), so every file is at most the target (unless a
   single line is larger) and every file but the last is within one line of it.
 - `--summary-dir` (default /opt/ml/processing/output/summary): `<host>/prepare_summary.json`:
-  rows in / out / rejected / skipped, files with bytes and rows, input bytes, seconds, and
-  `text_column` (the appended column's name, null without `--with-text`).
+  rows in / out / rejected / skipped, files with bytes and rows, input bytes, seconds,
+  `text_column` (the appended column's name, null without `--with-text`), `quality` (this
+  host's `QualityCounter.report`) and `baseline` ({package_type, rows} of the baseline the
+  drift histogram used, or null). Next to it `<host>/profile.json`: {"quality":
+  QualityCounter.to_dict(), "histogram": DriftHistogram.to_dict() or null, "baseline": the
+  baseline document (package_type, rows, bins...) or null}: what drift.py merges across
+  hosts and judges.
 - `--rejected-dir` (default /opt/ml/processing/output/rejected): `rejected-<host>.csv`
   (quoted CSV with header: source_file, row, product_id, reason), only when rows are rejected.
 
@@ -68,11 +91,13 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 if __package__:
+    from . import data_profile as profiling
     from . import features, manifest, split
 else:  # run as a script: the sibling modules sit on PYTHONPATH or in the script's directory
     _HERE = str(Path(__file__).resolve().parent)
     if _HERE not in sys.path:
         sys.path.insert(0, _HERE)
+    import data_profile as profiling  # type: ignore[no-redef]
     import features  # type: ignore[no-redef]
     import manifest  # type: ignore[no-redef]
     import split  # type: ignore[no-redef]
@@ -81,6 +106,12 @@ DEFAULT_INPUT_DIR = "/opt/ml/processing/input/data"
 DEFAULT_OUTPUT_DIR = "/opt/ml/processing/output/features"
 DEFAULT_SUMMARY_DIR = "/opt/ml/processing/output/summary"
 DEFAULT_REJECTED_DIR = "/opt/ml/processing/output/rejected"
+DEFAULT_BASELINE_DIR = "/opt/ml/processing/input/baseline"
+# SageMaker copies the first 1 KB of this file into the Processing job's ExitMessage.
+DEFAULT_MESSAGE_FILE = "/opt/ml/output/message"
+MESSAGE_BYTES = 1000
+BASELINE_FILE = "baseline.json"
+PROFILE_FILE = "profile.json"
 DEFAULT_BATCH_ROWS = 65_536
 MAX_ID_BYTES = 64  # the target table's product_id VARCHAR(64)
 MIB = 1024 * 1024
@@ -95,6 +126,10 @@ _EXAMPLES = 5
 
 class RejectedRowsError(ValueError):
     """More rows were rejected than allowed; the message names a few."""
+
+
+class DataQualityError(ValueError):
+    """This host's rows failed a data-quality check; the message gives the reason."""
 
 
 @dataclass
@@ -234,12 +269,20 @@ def id_rejection_reasons(ids: pa.Array) -> pa.Array | None:
     return reasons
 
 
-def _batches(path: Path, batch_rows: int, with_text: bool = False) -> Iterator[pa.RecordBatch]:
-    """Record batches of the columns prepare needs (package_type too, if present)."""
+def _batches(
+    path: Path,
+    batch_rows: int,
+    with_text: bool = False,
+    schema_check: Callable[[Path, pa.Schema], bool] | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """Record batches of the columns prepare needs (package_type too, if present); none
+    when `schema_check` refuses the file's schema."""
     try:
         parquet = pq.ParquetFile(path)
     except pa.ArrowException as error:
         raise ValueError(f"cannot read {path} as Parquet: {error}") from error
+    if schema_check is not None and not schema_check(path, parquet.schema_arrow):
+        return
     names = parquet.schema_arrow.names
     columns = list(features.RAW_COLUMNS)
     if with_text:
@@ -264,18 +307,31 @@ class Encoded:
     rejected_rows: pa.Array | None = None  # row numbers within the batch
     rejected_ids: pa.Array | None = None
     rejected_reasons: pa.Array | None = None
+    quality: profiling.QualityCounter | None = None  # this batch's counts, to merge
+    histogram: profiling.DriftHistogram | None = None
 
 
 def encode_batch(
-    source: str, batch: pa.RecordBatch, package_type: str, with_text: bool = False
+    source: str,
+    batch: pa.RecordBatch,
+    package_type: str,
+    with_text: bool = False,
+    quality: profiling.QualityCounter | None = None,
+    histogram: profiling.DriftHistogram | None = None,
 ) -> Encoded:
     """Filter (package type, unusable ids) and format one batch as split.py's CSV lines
-    (with the text column appended when `with_text`)."""
+    (with the text column appended when `with_text`). With `quality` / `histogram` (the
+    host's; only read here, thread-safe), the result also carries this batch's counts: its
+    rows of the package type checked, its kept rows' features histogrammed."""
     keep: pa.Array | None = None
     other_type, rows_in = 0, batch.num_rows
     if split.PACKAGE_TYPE_COLUMN in batch.schema.names:
         keep = pc.fill_null(pc.equal(batch.column(split.PACKAGE_TYPE_COLUMN), package_type), False)
         other_type = batch.num_rows - (pc.sum(keep).as_py() or 0)
+    counted = None
+    if quality is not None:
+        counted = quality.spawn()
+        counted.update(batch if keep is None or not other_type else batch.filter(keep))
     ids = pc.cast(batch.column(features.ID_COLUMN), pa.string())
     reasons = id_rejection_reasons(ids)
     rejected: dict[str, pa.Array] = {}
@@ -292,14 +348,32 @@ def encode_batch(
     if keep is not None:
         batch = batch.filter(keep)
     data = b""
+    histogrammed = None
     if batch.num_rows:
-        table = split.feature_csv_table(batch)
+        columns = split.feature_csv_columns(batch)
+        table = split.feature_csv_table(batch, columns)
+        if histogram is not None:
+            histogrammed = histogram.spawn()
+            histogrammed.update_columns(
+                {name: column.to_numpy(zero_copy_only=False) for name, column in columns.items()}
+            )
         if with_text:
             table = table.append_column(features.TEXT_COLUMN, features.text_column(batch))
         sink = pa.BufferOutputStream()
         pacsv.write_csv(table, sink, write_options=CSV_OPTIONS)
         data = sink.getvalue().to_pybytes()
-    return Encoded(source, data, rows_in, batch.num_rows, other_type, **rejected)
+    elif histogram is not None:
+        histogrammed = histogram.spawn()
+    return Encoded(
+        source,
+        data,
+        rows_in,
+        batch.num_rows,
+        other_type,
+        **rejected,
+        quality=counted,
+        histogram=histogrammed,
+    )
 
 
 def _ordered_map(
@@ -325,6 +399,67 @@ def _ordered_map(
             yield pending.popleft().result()
 
 
+def load_baseline(
+    package_type: str,
+    *,
+    baseline_dir: Path | None = None,
+    baseline_uri: str | None = None,
+    s3_client_factory: Callable[[], Any] = manifest.default_s3_client,
+) -> dict[str, Any] | None:
+    """The champion's feature baseline (split.py's baseline.json), or None when there is
+    none: a given `baseline_uri` decides (s3://bucket/key; "", "none" or "null": no
+    baseline), else `baseline_dir`'s baseline.json (an absent or empty dir: none).
+    ValueError for a baseline that cannot be read or is another package type's."""
+    if baseline_uri is not None:
+        if baseline_uri.strip().lower() in ("", "none", "null"):
+            return None
+        bucket, key = manifest.ManifestEntry(baseline_uri.strip()).bucket_and_key()
+        try:
+            body = s3_client_factory().get_object(Bucket=bucket, Key=key)["Body"].read()
+        except Exception as error:  # botocore's ClientError and friends
+            raise ValueError(f"cannot download the baseline {baseline_uri}: {error}") from error
+        text, where = body.decode(), baseline_uri
+    elif baseline_dir is not None and baseline_dir.is_dir():
+        path = baseline_dir / BASELINE_FILE
+        if not path.is_file():
+            found = sorted(baseline_dir.rglob(BASELINE_FILE))
+            if len(found) != 1:
+                others = sorted(p.name for p in baseline_dir.rglob("*") if p.is_file())
+                if not others:
+                    return None
+                raise ValueError(
+                    f"{baseline_dir} holds {len(found)} {BASELINE_FILE} files and {others[:5]}: "
+                    "expected one baseline"
+                )
+            path = found[0]
+        text, where = path.read_text(), str(path)
+    else:
+        return None
+    try:
+        baseline = json.loads(text)
+        profiling.DriftHistogram(baseline)  # checks the document
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        raise ValueError(f"{where} is not a feature baseline: {error}") from error
+    if baseline.get("package_type") != package_type:
+        raise ValueError(
+            f"{where} is the baseline of package type {baseline.get('package_type')!r}, "
+            f"not {package_type!r}"
+        )
+    return dict(baseline)
+
+
+def write_message(path: Path, message: str) -> str:
+    """The message cut to MESSAGE_BYTES of UTF-8 (whole characters) into `path` (SageMaker
+    shows it as the job's ExitMessage; best effort); returns the text written."""
+    text = message.encode()[:MESSAGE_BYTES].decode(errors="ignore")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    except OSError as error:
+        print(f"could not write {path}: {error}", file=sys.stderr)
+    return text
+
+
 def run(
     *,
     package_type: str,
@@ -340,10 +475,19 @@ def run(
     work_dir: Path | None = None,
     s3_client_factory: Callable[[], Any] = manifest.default_s3_client,
     with_text: bool = False,
+    quality_bounds: profiling.QualityBounds | None = None,
+    baseline_dir: Path | None = None,
+    baseline_uri: str | None = None,
+    message_file: Path | None = None,
+    profile: bool = True,
 ) -> dict[str, Any]:
-    """Write this shard's feature CSV files and the summary; returns the summary (module doc).
+    """Write this shard's feature CSV files, the summary and the profile; returns the
+    summary (module doc).
 
-    Defaults: batches of 65,536 rows, one worker thread per CPU, this host's shard, no text.
+    Defaults: batches of 65,536 rows, one worker thread per CPU, this host's shard, no text,
+    default quality bounds, no baseline (so no drift histogram), no message file.
+    `profile=False` (benchmarks only) leaves out quality and drift: no profile.json, the
+    summary without `quality` and `baseline`, the step as it was before them.
     """
     if target_file_bytes <= 0:
         raise ValueError(f"target file size must be > 0 bytes, got {target_file_bytes}")
@@ -352,15 +496,46 @@ def run(
     stale = sorted(output_dir.glob(f"part-{shard.host}-*.csv"))
     if stale:
         raise ValueError(f"{output_dir} already holds {len(stale)} part(s) such as {stale[0]}")
+    quality: profiling.QualityCounter | None = None
+    histogram: profiling.DriftHistogram | None = None
+    baseline: dict[str, Any] | None = None
+    if profile:
+        quality = profiling.QualityCounter(
+            quality_bounds, context=f"of package type {package_type!r}"
+        )
+        baseline = load_baseline(
+            package_type,
+            baseline_dir=baseline_dir,
+            baseline_uri=baseline_uri,
+            s3_client_factory=s3_client_factory,
+        )
+        histogram = None if baseline is None else profiling.DriftHistogram(baseline)
     files = manifest.resolve_input_files(
         input_dir, shard=shard, work_dir=work_dir, s3_client_factory=s3_client_factory
     )
     writer = RollingCsvFiles(output_dir, f"part-{shard.host}", target_file_bytes)
     rejected = RejectedRows(rejected_dir / f"rejected-{shard.host}.csv")
     rows_in = rows_out = other_type = 0
-    encode = functools.partial(encode_batch, package_type=package_type, with_text=with_text)
+    encode = functools.partial(
+        encode_batch,
+        package_type=package_type,
+        with_text=with_text,
+        quality=quality,
+        histogram=histogram,
+    )
+
+    def schema_check(path: Path, schema: pa.Schema) -> bool:
+        """Record the file's schema failures (main thread); False: do not read it."""
+        assert quality is not None
+        failures = profiling.check_schema(schema, with_label=False)
+        quality.add_schema_failures(failures, source=path.name)
+        return not failures
+
+    check = schema_check if quality is not None else None
     batches = (
-        (path.name, batch) for path in files for batch in _batches(path, batch_rows, with_text)
+        (path.name, batch)
+        for path in files
+        for batch in _batches(path, batch_rows, with_text, check)
     )
     source, first_row = "", 0  # row numbers in rejected/ count from 0 within each file
     try:
@@ -376,6 +551,10 @@ def run(
                     result.rejected_reasons,
                 )
             writer.write(result.csv, result.rows_out)
+            if quality is not None and result.quality is not None:
+                quality.merge(result.quality)
+            if histogram is not None and result.histogram is not None:
+                histogram.merge(result.histogram)
             first_row += result.rows_in
             rows_in += result.rows_in
             rows_out += result.rows_out
@@ -402,19 +581,56 @@ def run(
         "bytes_out": sum(f["bytes"] for f in written),
         "seconds": round(time.perf_counter() - started, 3),
     }
-    (summary_dir / shard.host).mkdir(parents=True, exist_ok=True)
-    (summary_dir / shard.host / "prepare_summary.json").write_text(json.dumps(summary, indent=2))
-    print(json.dumps({k: v for k, v in summary.items() if k not in ("files", "input_files")}))
+    report: dict[str, Any] | None = None
+    if quality is not None:
+        # the minimum row count is the whole run's: one host of several may have few rows
+        report = quality.report(check_rows=shard.count == 1)
+        summary["quality"] = report
+        summary["baseline"] = (
+            None
+            if baseline is None
+            else {"package_type": baseline["package_type"], "rows": baseline["rows"]}
+        )
+    folder = summary_dir / shard.host
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "prepare_summary.json").write_text(json.dumps(summary, indent=2))
+    if quality is not None:
+        document = {
+            "quality": quality.to_dict(),
+            "histogram": None if histogram is None else histogram.to_dict(),
+            "baseline": baseline,
+        }
+        (folder / PROFILE_FILE).write_text(json.dumps(document))
+    shown = {k: v for k, v in summary.items() if k not in ("files", "input_files", "quality")}
+    if report is not None:
+        shown["quality"] = report["passed"]
+    print(json.dumps(shown))
+    failure: ValueError | None = None
+    failed = report is not None and not report["passed"]
+    empty = rows_out == 0 and shard.count == 1
+    # an empty run keeps its own error; any other failed check is the reason given
+    only_rows = report is not None and all(f["check"] == "rows" for f in report["failures"])
     if rejected.count > max_rejected_rows:
-        raise RejectedRowsError(
+        failure = RejectedRowsError(
             f"{rejected.count} row(s) have unusable product ids (allowed: {max_rejected_rows}); "
             f"all are in {rejected.path}; first: " + "; ".join(rejected.examples)
         )
-    if rows_out == 0 and shard.count == 1:
-        raise ValueError(
+    elif failed and not (empty and only_rows):
+        assert report is not None
+        reason = f"Data quality check failed on {shard.host}: {report['reason']}"
+        failure = DataQualityError(reason.encode()[:MESSAGE_BYTES].decode(errors="ignore"))
+    elif empty:
+        failure = ValueError(
             f"no rows to score in {input_dir} ({rows_in} read, {rejected.count} rejected, "
             f"{other_type} of other package types)"
         )
+    if failure is not None:
+        if message_file is not None:
+            prefix = (
+                "" if isinstance(failure, DataQualityError) else f"Prepare failed on {shard.host}: "
+            )
+            write_message(message_file, prefix + str(failure))
+        raise failure
     return summary
 
 
@@ -448,11 +664,45 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=None, help="threads (default: CPUs)")
     parser.add_argument("--work-dir", type=Path, default=None, help="where downloads go")
     features.add_text_option(parser, "every CSV row")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--quality-bounds",
+        default=None,
+        help="data_profile.QualityBounds as JSON (missing keys: the defaults), checked on "
+        "every batch",
+    )
+    parser.add_argument(
+        "--baseline-dir",
+        type=Path,
+        default=Path(DEFAULT_BASELINE_DIR),
+        help=f"holds the champion's {BASELINE_FILE} (absent or empty: no drift histogram)",
+    )
+    parser.add_argument(
+        "--baseline-uri",
+        default=None,
+        help=f"s3:// URI of the champion's {BASELINE_FILE}, read instead of --baseline-dir "
+        "('none': the champion has no baseline)",
+    )
+    parser.add_argument(
+        "--message-file",
+        type=Path,
+        default=Path(DEFAULT_MESSAGE_FILE),
+        help="where a failure's reason goes (SageMaker: the Processing job's ExitMessage)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        args.quality_bounds = (
+            profiling.QualityBounds()
+            if args.quality_bounds is None
+            else profiling.QualityBounds.from_json(args.quality_bounds)
+        )
+    except ValueError as error:
+        parser.error(f"--quality-bounds: {error}")
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: parse arguments, prepare this host's share (run prints the summary)."""
+    """Entry point: parse arguments, prepare and check this host's share (run prints the
+    summary)."""
     args = parse_args(argv)
     run(
         package_type=args.package_type,
@@ -466,6 +716,10 @@ def main(argv: list[str] | None = None) -> None:
         workers=args.workers,
         work_dir=args.work_dir,
         with_text=args.with_text == "true",
+        quality_bounds=args.quality_bounds,
+        baseline_dir=args.baseline_dir,
+        baseline_uri=args.baseline_uri,
+        message_file=args.message_file,
     )
 
 

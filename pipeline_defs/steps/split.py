@@ -8,7 +8,20 @@ either a directory of Parquet files or a manifest (`{"entries": [{"url": "s3://.
 when only the manifest is mounted, are downloaded (manifest.py).
 Rows hold RAW_COLUMNS + `package_type` + `label` (0/1).
 
+Data quality first (data_profile.py): the package type's rows go through the schema check and a
+`QualityCounter` (with labels) against `--quality-bounds` (QualityBounds JSON; default the
+defaults: at least 1 row, at most 5% nulls per raw column, 1% of values out of range, no
+repeated product id, labels 0/1). Rows without a label are dropped and counted, as before
+(not a failure); a label other than 0/1 is. `quality/quality.json` (`QualityCounter.report`:
+`passed`, `reason`, `failures`, rates, bounds, and `package_type`) is always written. When a
+check fails, that is the only output and the step still exits 0: the pipeline reads
+`passed` with a Condition step and stops at a Fail step with `reason`. (Bad arguments and
+unreadable input remain errors.)
+
 Outputs under `--output-dir` (default /opt/ml/processing/output), one ProcessingOutput each:
+- `quality/quality.json`: the data-quality report (above), whether or not it passed.
+- `baseline/baseline.json`: `data_profile.build_baseline` over the train rows' features: the
+  bins, counts and medians inference measures its batches' drift against.
 - `train/train.parquet`, `validation/validation.parquet`: the rows, input order kept.
 - `validation_features/validation.csv`: no header, `product_id` then FEATURE_COLUMNS, same
   row order as validation.parquet: the batch-transform input (drop the id with
@@ -35,7 +48,8 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -51,6 +65,21 @@ else:  # run as a script: the sibling modules sit in the script's own directory
         sys.path.insert(0, _HERE)
     import features  # type: ignore[no-redef]
     import manifest  # type: ignore[no-redef]
+
+if TYPE_CHECKING:
+    from pipeline_defs.steps.data_profile import QualityBounds
+
+
+def _profile() -> ModuleType:
+    """The sibling `data_profile` module (data quality, feature statistics), imported on
+    first use: the training architectures import this module only for its readers and
+    labels."""
+    if __package__:
+        from . import data_profile
+    else:
+        import data_profile  # type: ignore[no-redef]
+    return data_profile
+
 
 PACKAGE_TYPE_COLUMN = "package_type"
 LABEL_COLUMN = "label"
@@ -152,10 +181,14 @@ def statistics(
     }
 
 
-def feature_csv_columns(table: pa.Table) -> dict[str, pa.Array]:
+def feature_csv_columns(
+    table: pa.Table | pa.RecordBatch, matrix: np.ndarray | None = None
+) -> dict[str, pa.Array]:
     """FEATURE_COLUMNS of raw rows as CSV-ready columns (float32, and int8 for
-    INTEGER_FEATURES: the text is the same). Every feature CSV is formatted by this."""
-    matrix = features.compute_features(table)
+    INTEGER_FEATURES: the text is the same). Every feature CSV is formatted by this.
+    `matrix`: features.compute_features(table) when already computed."""
+    if matrix is None:
+        matrix = features.compute_features(table)
     columns: dict[str, pa.Array] = {}
     for position, name in enumerate(features.FEATURE_COLUMNS):
         column = pa.array(matrix[:, position])
@@ -167,7 +200,9 @@ def feature_csv_columns(table: pa.Table) -> dict[str, pa.Array]:
     return columns
 
 
-def feature_csv_table(table: pa.Table, columns: dict[str, pa.Array] | None = None) -> pa.Table:
+def feature_csv_table(
+    table: pa.Table | pa.RecordBatch, columns: dict[str, pa.Array] | None = None
+) -> pa.Table:
     """product_id + FEATURE_COLUMNS as a table for the batch-transform CSV; `columns`:
     feature_csv_columns(table) when already computed."""
     return pa.table(
@@ -204,6 +239,20 @@ def write_round_robin_shards(table: pa.Table, folder: Path, shards: int) -> list
     return paths
 
 
+def check_quality(
+    table: pa.Table, package_type: str, bounds: QualityBounds | None = None
+) -> dict[str, Any]:
+    """The data-quality report of one package type's rows (module doc): the schema check
+    and a QualityCounter over the whole table (repeated ids counted exactly)."""
+    profile = _profile()
+    counter = profile.QualityCounter(
+        bounds, with_label=True, context=f"of package type {package_type!r}"
+    )
+    counter.add_schema_failures(profile.check_schema(table.schema, with_label=True))
+    counter.update(table)
+    return {"package_type": package_type, **counter.report()}
+
+
 def run(
     *,
     package_type: str,
@@ -214,13 +263,17 @@ def run(
     train_shards: int = DEFAULT_TRAIN_SHARDS,
     with_text: bool = False,
     champion_with_text: bool | None = None,
+    quality_bounds: QualityBounds | None = None,
 ) -> dict[str, Any]:
-    """Split one package type's rows and write every output; returns the statistics.
+    """Check the package type's rows, split them and write every output; returns the
+    statistics and `quality` (True), or, when a quality check failed, only
+    {package_type, quality: False, reason} with quality/quality.json the sole output.
 
     `with_text`: validation_features rows end with the normalised text column (the input of
     architectures that read text; the same layout as Prepare's `--with-text`).
     `champion_with_text`: when given, also write champion_features (the champion's
     transform rows: no id, text when the champion reads it).
+    `quality_bounds`: default QualityBounds() (data_profile.py).
     """
     if train_shards < 1:
         raise ValueError(f"train shards must be at least 1, got {train_shards}")
@@ -231,11 +284,11 @@ def run(
     table, input_bytes = read_parquet_input(
         input_dir, filters=[(PACKAGE_TYPE_COLUMN, "=", package_type)]
     )
-    if table.num_rows == 0:
-        raise ValueError(f"no rows for package type {package_type!r} in {input_dir}")
-    missing = [c for c in (*features.RAW_COLUMNS, LABEL_COLUMN) if c not in table.schema.names]
-    if missing:
-        raise ValueError(f"input {input_dir} is missing column(s) {missing}")
+    quality = check_quality(table, package_type, quality_bounds)
+    (output_dir / "quality").mkdir(parents=True, exist_ok=True)
+    (output_dir / "quality" / "quality.json").write_text(json.dumps(quality, indent=2))
+    if not quality["passed"]:
+        return {"package_type": package_type, "quality": False, "reason": quality["reason"]}
     labelled = table.filter(pc.is_valid(table.column(LABEL_COLUMN)))
     dropped = table.num_rows - labelled.num_rows
     if labelled.num_rows == 0:
@@ -283,11 +336,16 @@ def run(
         output_dir / "validation_csv" / "validation.csv",
         write_options=CSV_WRITE_OPTIONS,
     )
+    train_matrix = features.compute_features(train)
     write_round_robin_shards(
-        label_first_csv_table(labels[train_index], feature_csv_columns(train)),
+        label_first_csv_table(labels[train_index], feature_csv_columns(train, train_matrix)),
         output_dir / "train_csv",
         train_shards,
     )
+    if train.num_rows:
+        baseline = _profile().build_baseline(train_matrix, package_type=package_type)
+        (output_dir / "baseline").mkdir(parents=True, exist_ok=True)
+        (output_dir / "baseline" / "baseline.json").write_text(json.dumps(baseline, indent=2))
 
     stats = {
         "package_type": package_type,
@@ -299,7 +357,7 @@ def run(
     }
     (output_dir / "statistics").mkdir(parents=True, exist_ok=True)
     (output_dir / "statistics" / "statistics.json").write_text(json.dumps(stats, indent=2))
-    return stats
+    return {**stats, "quality": True}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -324,15 +382,28 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="also write champion_features (no id; the text column when 'true'): the rows "
         "ScoreChampion sends to the current champion",
     )
+    parser.add_argument(
+        "--quality-bounds",
+        default=None,
+        help="data_profile.QualityBounds as JSON (missing keys: the defaults); checked before "
+        "anything else is written",
+    )
     args = parser.parse_args(argv)
     if args.train_shards < 1:
         parser.error(f"--train-shards must be at least 1, got {args.train_shards}")
+    bounds = _profile().QualityBounds
+    try:
+        args.quality_bounds = (
+            bounds() if args.quality_bounds is None else bounds.from_json(args.quality_bounds)
+        )
+    except ValueError as error:
+        parser.error(f"--quality-bounds: {error}")
     return args
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: parse arguments (validation ratio 0.2, seed 42, 20 train shards), split,
-    print the statistics."""
+    """Entry point: parse arguments (validation ratio 0.2, seed 42, 20 train shards, default
+    quality bounds), check and split, print the statistics (or the quality reason)."""
     args = parse_args(argv)
     stats = run(
         package_type=args.package_type,
@@ -345,7 +416,10 @@ def main(argv: list[str] | None = None) -> None:
         champion_with_text=None
         if args.champion_with_text is None
         else args.champion_with_text == "true",
+        quality_bounds=args.quality_bounds,
     )
+    if not stats["quality"]:
+        print(f"Data quality check failed: {stats['reason']}", file=sys.stderr)
     print(json.dumps({k: v for k, v in stats.items() if k != "feature_means"}))
 
 

@@ -18,6 +18,7 @@ import pyarrow.csv as pacsv
 import pytest
 
 from pipeline_defs import synthetic_data
+from pipeline_defs.steps import data_profile as profile
 from pipeline_defs.steps import features, manifest, prepare, split
 
 ROWS = 20_000
@@ -359,3 +360,289 @@ def test_main_with_text_flag(tmp_path: Path, products: pa.Table) -> None:
     lines = _lines(out / "features")
     expected = features.text_column(products.slice(0, 500)).to_pylist()
     assert [line.rsplit(b",", 1)[1].decode() for line in lines] == expected
+
+
+# --- data quality and drift: profile.json, the quality report, the message file ----------
+
+
+def _json(path: Path) -> Any:
+    return json.loads(path.read_text())
+
+
+@pytest.fixture(scope="module")
+def baseline_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A champion's baseline for 'mailer' (other products than the batch's: seed 12)."""
+    folder = tmp_path_factory.mktemp("baseline")
+    matrix = features.compute_features(synthetic_data.generate_products(5_000, seed=12))
+    baseline = profile.build_baseline(matrix, package_type="mailer")
+    (folder / "baseline.json").write_text(json.dumps(baseline))
+    return folder
+
+
+def test_profile_json_without_a_baseline(prepared: Path) -> None:
+    host = prepared / "summary" / "local"
+    assert sorted(p.name for p in host.iterdir()) == ["prepare_summary.json", "profile.json"]
+    document = _json(host / "profile.json")
+    assert document["histogram"] is None and document["baseline"] is None
+    quality = profile.QualityCounter.from_dict(document["quality"])
+    assert quality.rows == ROWS and quality.ids_checked == ROWS and quality.duplicate_ids == 0
+    summary = _json(host / "prepare_summary.json")
+    assert summary["baseline"] is None
+    assert summary["quality"]["passed"] is True and summary["quality"]["reason"] == ""
+    assert summary["quality"]["rows"] == ROWS
+
+
+def test_histogram_counts_every_kept_row_once(
+    tmp_path: Path, unload: Path, baseline_dir: Path, products: pa.Table, prepared: Path
+) -> None:
+    summary = _run(unload, tmp_path, baseline_dir=baseline_dir)
+    assert summary["baseline"] == {"package_type": "mailer", "rows": 5_000}
+    document = _json(tmp_path / "summary" / "local" / "profile.json")
+    assert document["baseline"] == _json(baseline_dir / "baseline.json")
+    histogram = document["histogram"]
+    assert histogram["rows"] == summary["rows_out"] == ROWS
+    for name, counted in histogram["features"].items():
+        assert sum(counted["counts"]) == ROWS, name
+    # the same counts as one histogram of every row's features (batches of 3,000, 2 threads)
+    expected = profile.DriftHistogram(document["baseline"])
+    expected.update(features.compute_features(products))
+    assert histogram == expected.to_dict()
+    # the CSV lines are the same as without a baseline
+    assert _lines(tmp_path / "features") == _lines(prepared / "features")
+
+
+def test_without_the_profile_the_step_is_as_before(
+    tmp_path: Path, unload: Path, prepared: Path
+) -> None:
+    """profile=False (benchmarks): no quality, no drift, the summary's keys as before."""
+    summary = _run(unload, tmp_path, profile=False)
+    assert list(summary) == [
+        "package_type", "host", "shard_index", "shard_count", "input_files", "input_bytes",
+        "rows_in", "rows_out", "rows_rejected", "rows_other_package_type", "rejected_file",
+        "max_rejected_rows", "target_file_bytes", "text_column", "files", "bytes_out",
+        "seconds",
+    ]  # fmt: skip
+    assert [p.name for p in (tmp_path / "summary" / "local").iterdir()] == ["prepare_summary.json"]
+    assert _lines(tmp_path / "features") == _lines(prepared / "features")
+
+
+def test_rejected_rows_are_still_profiled_but_not_histogrammed(
+    tmp_path: Path, products: pa.Table, baseline_dir: Path
+) -> None:
+    table, _ = _with_bad_ids(products)
+    synthetic_data.write_parquet(table, tmp_path / "in", rows_per_file=600)
+    summary = _run(
+        tmp_path / "in", tmp_path / "out", max_rejected_rows=5, baseline_dir=baseline_dir
+    )
+    document = _json(tmp_path / "out" / "summary" / "local" / "profile.json")
+    assert document["histogram"]["rows"] == summary["rows_out"] == 995
+    # the counter saw the 1,000 rows; the null and the empty id are not ids
+    assert document["quality"]["rows"] == 1_000
+    assert document["quality"]["duplicate_ids"]["ids_checked"] == 998
+
+
+def test_only_the_package_types_rows_are_checked(tmp_path: Path) -> None:
+    labelled = synthetic_data.generate_training_set(500, seed=2, package_types=("mailer", "box"))
+    synthetic_data.write_parquet(labelled, tmp_path / "in", rows_per_file=10_000)
+    _run(tmp_path / "in", tmp_path / "out", package_type="box")
+    quality = _json(tmp_path / "out" / "summary" / "local" / "profile.json")["quality"]
+    # the same product ids under both types: not repeats within the box rows
+    assert quality["rows"] == 500 and quality["duplicate_ids"]["count"] == 0
+
+
+def _null_weights(products: pa.Table, rows: int, nulls: int) -> pa.Table:
+    """The first `rows` products, the first `nulls` of them without a weight."""
+    table = products.slice(0, rows)
+    weights = [1.0 if w is None else w for w in table.column("weight_kg").to_pylist()]
+    weights[:nulls] = [None] * nulls
+    position = table.schema.get_field_index("weight_kg")
+    return table.set_column(position, "weight_kg", pa.array(weights, pa.float64()))
+
+
+def test_a_quality_failure_raises_after_writing_the_summary_and_the_message(
+    tmp_path: Path, products: pa.Table
+) -> None:
+    synthetic_data.write_parquet(
+        _null_weights(products, 1_000, 300), tmp_path / "in", rows_per_file=600
+    )
+    message_file = tmp_path / "opt-ml-output" / "message"
+    with pytest.raises(prepare.DataQualityError) as error:
+        _run(tmp_path / "in", tmp_path / "out", message_file=message_file)
+    reason = (
+        "Data quality check failed on local: weight_kg: null rate 0.3 above the bound 0.05 "
+        "(300 of 1,000 rows)"
+    )
+    assert str(error.value) == reason
+    assert isinstance(error.value, ValueError)
+    assert message_file.read_text() == reason
+    summary = _json(tmp_path / "out" / "summary" / "local" / "prepare_summary.json")
+    assert summary["quality"]["passed"] is False
+    assert summary["quality"]["reason"] == reason.removeprefix(
+        "Data quality check failed on local: "
+    )
+    assert (tmp_path / "out" / "summary" / "local" / "profile.json").is_file()
+
+
+def test_the_message_file_holds_at_most_1000_bytes(tmp_path: Path) -> None:
+    text = prepare.write_message(tmp_path / "message", "é" * 600)  # 1,200 bytes
+    assert text == "é" * 500
+    assert (tmp_path / "message").read_bytes() == ("é" * 500).encode()
+
+
+def test_a_file_with_a_bad_schema_is_not_read_and_named(tmp_path: Path, products: pa.Table) -> None:
+    synthetic_data.write_parquet(products.slice(0, 1_000), tmp_path / "in", rows_per_file=500)
+    bad = products.slice(1_000, 500)
+    position = bad.schema.get_field_index("weight_kg")
+    bad = bad.set_column(position, "weight_kg", pc.cast(bad.column("weight_kg"), pa.string()))
+    import pyarrow.parquet as pq
+
+    pq.write_table(bad, tmp_path / "in" / "part-00002.parquet")
+    with pytest.raises(prepare.DataQualityError) as error:
+        _run(tmp_path / "in", tmp_path / "out")
+    assert str(error.value) == (
+        "Data quality check failed on local: weight_kg: type string, expected a number "
+        "(int, float, bool or decimal) in part-00002.parquet"
+    )
+    summary = _json(tmp_path / "out" / "summary" / "local" / "prepare_summary.json")
+    assert summary["rows_in"] == summary["rows_out"] == 1_000  # the other files were read
+
+
+def test_min_rows_is_checked_only_on_a_single_instance(tmp_path: Path, unload: Path) -> None:
+    bounds = profile.QualityBounds(min_rows=1_000_000)
+    for index in range(2):  # with shards, no host fails for having few rows
+        shard = manifest.Shard(index=index, count=2, host=f"algo-{index + 1}")
+        summary = _run(unload, tmp_path / "shards", shard=shard, quality_bounds=bounds)
+        assert summary["quality"]["passed"] is True
+    with pytest.raises(
+        prepare.DataQualityError,
+        match=r"rows: 20,000 rows of package type 'mailer', fewer than the minimum 1,000,000$",
+    ):
+        _run(unload, tmp_path / "one", quality_bounds=bounds)
+
+
+def test_two_shards_profiles_merge_to_one_run(
+    tmp_path: Path, unload: Path, baseline_dir: Path
+) -> None:
+    _run(unload, tmp_path / "one", baseline_dir=baseline_dir)
+    whole = _json(tmp_path / "one" / "summary" / "local" / "profile.json")
+    parts = []
+    for index in range(2):
+        shard = manifest.Shard(index=index, count=2, host=f"algo-{index + 1}")
+        _run(unload, tmp_path / "two", shard=shard, workers=1, baseline_dir=baseline_dir)
+        parts.append(_json(tmp_path / "two" / "summary" / f"algo-{index + 1}" / "profile.json"))
+    quality = profile.QualityCounter.from_dict(parts[0]["quality"]).merge(
+        profile.QualityCounter.from_dict(parts[1]["quality"])
+    )
+    assert quality.to_dict() == whole["quality"]
+    baseline = whole["baseline"]
+    histogram = profile.DriftHistogram.from_dict(baseline, parts[0]["histogram"]).merge(
+        profile.DriftHistogram.from_dict(baseline, parts[1]["histogram"])
+    )
+    assert histogram.to_dict() == whole["histogram"]
+    assert parts[0]["baseline"] == parts[1]["baseline"] == baseline
+
+
+def test_repeated_ids_across_files_are_found(tmp_path: Path, products: pa.Table) -> None:
+    """A file listed twice (fewer distinct ids than the sample holds: exact)."""
+    synthetic_data.write_parquet(products.slice(0, 3_000), tmp_path / "in", rows_per_file=2_000)
+    import shutil as sh
+
+    sh.copy(tmp_path / "in" / "part-00001.parquet", tmp_path / "in" / "part-00002.parquet")
+    with pytest.raises(prepare.DataQualityError, match=r"product_id: 1,000 duplicate ids"):
+        _run(tmp_path / "in", tmp_path / "out")
+
+
+def test_baseline_from_s3_or_none(tmp_path: Path, unload: Path, baseline_dir: Path) -> None:
+    body = (baseline_dir / "baseline.json").read_bytes()
+    requested: list[tuple[str, str]] = []
+
+    class FakeS3:
+        def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:  # boto3's names
+            requested.append((Bucket, Key))
+            import io
+
+            return {"Body": io.BytesIO(body)}
+
+    uri = "s3://artifacts/training/run-7/Split/baseline/baseline.json"
+    summary = _run(unload, tmp_path / "s3", baseline_uri=uri, s3_client_factory=FakeS3, workers=1)
+    assert requested == [("artifacts", "training/run-7/Split/baseline/baseline.json")]
+    assert summary["baseline"] == {"package_type": "mailer", "rows": 5_000}
+    # "none": the champion predates baselines
+    summary = _run(unload, tmp_path / "none", baseline_uri="none", baseline_dir=baseline_dir)
+    assert summary["baseline"] is None
+
+
+def test_load_baseline_checks_what_it_reads(tmp_path: Path, baseline_dir: Path) -> None:
+    assert prepare.load_baseline("mailer", baseline_dir=tmp_path / "absent") is None
+    (tmp_path / "empty").mkdir()
+    assert prepare.load_baseline("mailer", baseline_dir=tmp_path / "empty") is None
+    with pytest.raises(ValueError, match="baseline of package type 'mailer', not 'box'"):
+        prepare.load_baseline("box", baseline_dir=baseline_dir)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("?")
+    with pytest.raises(ValueError, match=r"holds 0 baseline.json files and \['notes.txt'\]"):
+        prepare.load_baseline("mailer", baseline_dir=tmp_path / "other")
+    nested = tmp_path / "nested" / "baseline"
+    nested.mkdir(parents=True)
+    (nested / "baseline.json").write_text((baseline_dir / "baseline.json").read_text())
+    assert prepare.load_baseline("mailer", baseline_dir=tmp_path / "nested") is not None
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "baseline.json").write_text('{"schema_version": 1}')
+    with pytest.raises(ValueError, match="is not a feature baseline"):
+        prepare.load_baseline("mailer", baseline_dir=tmp_path / "bad")
+
+
+def test_quality_arguments() -> None:
+    required = ["--package-type", "box"]
+    args = prepare.parse_args(required)
+    assert args.quality_bounds == profile.QualityBounds()
+    assert args.baseline_dir == Path("/opt/ml/processing/input/baseline")
+    assert args.baseline_uri is None
+    assert args.message_file == Path("/opt/ml/output/message")
+    bounds = prepare.parse_args([*required, "--quality-bounds", '{"min_rows": 7}']).quality_bounds
+    assert bounds == profile.QualityBounds(min_rows=7)
+    with pytest.raises(SystemExit):
+        prepare.parse_args([*required, "--quality-bounds", '{"rows": 7}'])
+
+
+def test_main_writes_the_message_file_it_is_given(tmp_path: Path, products: pa.Table) -> None:
+    synthetic_data.write_parquet(
+        _null_weights(products, 500, 100), tmp_path / "in", rows_per_file=1_000
+    )
+    out = tmp_path / "out"
+    with pytest.raises(prepare.DataQualityError):
+        prepare.main(
+            ["--package-type", "mailer", "--input-dir", str(tmp_path / "in"),
+             "--output-dir", str(out / "features"), "--summary-dir", str(out / "summary"),
+             "--rejected-dir", str(out / "rejected"), "--workers", "1",
+             "--baseline-dir", str(tmp_path / "no-baseline"),
+             "--message-file", str(tmp_path / "message"),
+             "--quality-bounds", '{"null_rates": {"weight_kg": 0.1}}']
+        )  # fmt: skip
+    assert (tmp_path / "message").read_text() == (
+        "Data quality check failed on local: weight_kg: null rate 0.2 above the bound 0.1 "
+        "(100 of 500 rows)"
+    )
+
+
+def test_files_all_refused_fail_with_the_schema_reason_not_no_rows(
+    tmp_path: Path, products: pa.Table, capsys: pytest.CaptureFixture[str]
+) -> None:
+    synthetic_data.write_parquet(
+        products.slice(0, 500).drop_columns(["category"]), tmp_path / "in", rows_per_file=300
+    )
+    with pytest.raises(prepare.DataQualityError) as error:
+        _run(tmp_path / "in", tmp_path / "out", message_file=tmp_path / "message")
+    assert str(error.value) == (
+        "Data quality check failed on local: category: column missing in 2 files, "
+        "e.g. part-00000.parquet, part-00001.parquet"
+    )
+    assert (tmp_path / "message").read_text() == str(error.value)
+
+
+def test_other_failures_write_the_message_file_too(tmp_path: Path, products: pa.Table) -> None:
+    synthetic_data.write_parquet(products.slice(0, 0), tmp_path / "in", rows_per_file=10)
+    with pytest.raises(ValueError, match="no rows to score") as error:
+        _run(tmp_path / "in", tmp_path / "out", message_file=tmp_path / "message")
+    assert not isinstance(error.value, prepare.DataQualityError)
+    assert (tmp_path / "message").read_text() == f"Prepare failed on local: {error.value}"

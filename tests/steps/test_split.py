@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline_defs import synthetic_data
+from pipeline_defs.steps import data_profile as profile
 from pipeline_defs.steps import features, split
 
 
@@ -64,18 +65,23 @@ def test_bad_ratio_is_rejected(ratio: float) -> None:
         split.stratified_split(np.array([0, 1]), validation_ratio=ratio)
 
 
-def test_unknown_package_type_is_named(unload_dir: Path, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="'crate'"):
-        split.main(
-            [
-                "--package-type",
-                "crate",
-                "--input-dir",
-                str(unload_dir),
-                "--output-dir",
-                str(tmp_path),
-            ]
-        )
+def test_unknown_package_type_is_a_rows_failure_naming_it(unload_dir: Path, tmp_path: Path) -> None:
+    """No rows for the package type: a data-quality failure (the pipeline's Fail step shows
+    the reason), not a crash."""
+    split.main(
+        [
+            "--package-type",
+            "crate",
+            "--input-dir",
+            str(unload_dir),
+            "--output-dir",
+            str(tmp_path),
+        ]
+    )
+    quality = json.loads((tmp_path / "quality" / "quality.json").read_text())
+    assert quality["passed"] is False
+    assert quality["reason"] == "rows: 0 rows of package type 'crate', fewer than the minimum 1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["quality"]
 
 
 def test_null_labels_are_dropped_and_counted(tmp_path: Path) -> None:
@@ -249,6 +255,8 @@ def test_never_more_shards_than_train_rows(tmp_path: Path) -> None:
         input_dir=tmp_path / "in",
         output_dir=tmp_path / "out",
         train_shards=50,
+        # 1 null price in 12 rows (8.3%) would fail the default 5% bound
+        quality_bounds=profile.QualityBounds(max_null_rate=0.1),
     )
     files = _shard_files(tmp_path / "out" / "train_csv")
     assert len(files) == stats["train_rows"] < 50
@@ -357,3 +365,120 @@ def test_champion_features_follow_the_champion_not_the_challenger(tmp_path: Path
 
 def test_without_the_flag_no_champion_features_are_written(split_dir: Path) -> None:
     assert not (split_dir / "champion_features").exists()
+
+
+# --- data quality (quality/quality.json) and the drift baseline (baseline/baseline.json) ---
+
+SPLIT_OUTPUTS = {
+    "baseline",
+    "quality",
+    "statistics",
+    "train",
+    "train_csv",
+    "validation",
+    "validation_csv",
+    "validation_features",
+}
+
+
+def _split(table: pa.Table, out: Path, *extra: str) -> dict:
+    """split.main on `table` (package type 'box'), then quality.json."""
+    synthetic_data.write_parquet(table, out.parent / f"{out.name}-in", rows_per_file=5_000)
+    split.main(
+        ["--package-type", "box", "--input-dir", str(out.parent / f"{out.name}-in"),
+         "--output-dir", str(out), *extra]
+    )  # fmt: skip
+    return dict(json.loads((out / "quality" / "quality.json").read_text()))
+
+
+def _with_column(table: pa.Table, name: str, values: list) -> pa.Table:
+    position = table.schema.get_field_index(name)
+    return table.set_column(position, name, pa.array(values, table.schema.field(name).type))
+
+
+def test_a_good_extract_passes_and_writes_the_baseline(tmp_path: Path) -> None:
+    table = synthetic_data.generate_training_set(1_000, seed=4, package_types=("box",))
+    quality = _split(table, tmp_path / "out")
+    assert quality["passed"] is True and quality["reason"] == "" and quality["failures"] == []
+    assert quality["package_type"] == "box" and quality["rows"] == 1_000
+    assert {p.name for p in (tmp_path / "out").iterdir()} == SPLIT_OUTPUTS
+    baseline = json.loads((tmp_path / "out" / "baseline" / "baseline.json").read_text())
+    assert baseline["schema_version"] == 1 and baseline["package_type"] == "box"
+    assert list(baseline["features"]) == [
+        "length_cm", "width_cm", "height_cm", "weight_kg", "longest_side_cm",
+        "middle_side_cm", "shortest_side_cm", "volume_l", "girth_cm", "density_kg_per_l",
+        "flatness", "log_price", "fragility", "is_liquid", "has_battery", "dims_missing",
+        "weight_missing", "price_missing", "category",
+    ]  # fmt: skip
+    # over the train rows only
+    stats = json.loads((tmp_path / "out" / "statistics" / "statistics.json").read_text())
+    assert baseline["rows"] == stats["train_rows"] == 800
+    assert sum(baseline["features"]["weight_kg"]["counts"]) == 800
+    assert sum(baseline["features"]["category"]["counts"]) == 800
+
+
+def test_a_bad_extract_writes_only_the_quality_report(tmp_path: Path) -> None:
+    table = synthetic_data.generate_training_set(1_000, seed=4, package_types=("box",))
+    weights = [1.0 if w is None else w for w in table.column("weight_kg").to_pylist()]
+    bad = _with_column(table, "weight_kg", [None] * 300 + weights[300:])
+    quality = _split(bad, tmp_path / "out")
+    assert quality["passed"] is False
+    assert quality["reason"] == (
+        "weight_kg: null rate 0.3 above the bound 0.05 (300 of 1,000 rows)"
+    )
+    assert [f["check"] for f in quality["failures"]] == ["null_rate"]
+    assert quality["null_rates"]["weight_kg"] == 0.3
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["quality"]
+
+
+def test_a_failed_check_exits_zero_and_prints_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = synthetic_data.generate_training_set(300, seed=4, package_types=("box",))
+    labels = table.column("label").to_pylist()
+    bad = _with_column(table, "label", [2, -1, 2, *labels[3:]])
+    quality = _split(bad, tmp_path / "out")  # no exception: the pipeline's Fail step reports
+    assert quality["reason"] == "label: 3 values not 0/1, e.g. -1, 2"
+    captured = capsys.readouterr()
+    assert json.loads(captured.out.splitlines()[-1]) == {
+        "package_type": "box",
+        "quality": False,
+        "reason": "label: 3 values not 0/1, e.g. -1, 2",
+    }
+    assert "Data quality check failed: label: 3 values not 0/1" in captured.err
+
+
+def test_a_missing_column_is_a_quality_failure(tmp_path: Path) -> None:
+    table = synthetic_data.generate_training_set(300, seed=4, package_types=("box",))
+    quality = _split(table.drop_columns(["price"]), tmp_path / "out")
+    assert quality["passed"] is False
+    assert quality["reason"] == "price: column missing"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["quality"]
+
+
+def test_repeated_ids_fail_split_exactly(tmp_path: Path) -> None:
+    table = synthetic_data.generate_training_set(300, seed=4, package_types=("box",))
+    ids = table.column("product_id").to_pylist()
+    ids[10] = ids[200] = ids[3]
+    quality = _split(_with_column(table, "product_id", ids), tmp_path / "out")
+    assert quality["reason"] == f"product_id: 2 duplicate ids (allowed 0), e.g. {ids[3]!r}"
+    assert quality["duplicate_ids"] == {"count": 2, "ids_checked": 300, "exact": True}
+
+
+def test_null_labels_are_still_dropped_not_failed(tmp_path: Path) -> None:
+    table = synthetic_data.generate_training_set(
+        2_000, seed=3, null_label_rate=0.1, package_types=("box",)
+    )
+    quality = _split(table, tmp_path / "out")
+    assert quality["passed"] is True
+
+
+def test_quality_bounds_argument(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    table = synthetic_data.generate_training_set(300, seed=4, package_types=("box",))
+    quality = _split(table, tmp_path / "out", "--quality-bounds", '{"min_rows": 1000}')
+    assert quality["reason"] == "rows: 300 rows of package type 'box', fewer than the minimum 1,000"
+    assert quality["bounds"]["min_rows"] == 1000
+    with pytest.raises(SystemExit):
+        split.parse_args(["--package-type", "box", "--quality-bounds", '{"min_row": 1}'])
+    assert "--quality-bounds: quality bounds: unknown key 'min_row'" in capsys.readouterr().err
+    assert split.parse_args(["--package-type", "box"]).quality_bounds == profile.QualityBounds()
