@@ -15,7 +15,7 @@ from typing import Any
 import shtab
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ops.commands import logs, models, report, retry, run, status
+from ops.commands import drift, logs, models, report, retry, run, status
 from ops.context import CDK_JSON, ClientFactory, boto3_client, load_context
 from ops.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, OpsError
 from ops.formatting import to_json
@@ -32,6 +32,7 @@ examples:
       --set hyperparameters.max_depth=8 --set thresholds.min_score=0.8 --wait
   python -m ops retry --execution-arn arn:aws:sagemaker:...:pipeline/<name>/execution/<id>
   python -m ops logs --execution-arn <arn> [--step Train]   # the failed step's job log
+  python -m ops drift accept --execution-arn <arn> --reason "new catalogue, reviewed"
   python -m ops models --package-type mailer
   python -m ops models show 7 --package-type mailer
   python -m ops report --package-type mailer          # reports/<group>-history.html
@@ -135,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_parser(subparsers, [common])
     run.add_parser(subparsers, [common])
     retry.add_parser(subparsers, [common])
+    drift.add_parser(subparsers, [common])
     logs.add_parser(subparsers, [common])
     models.add_parsers(subparsers, [common])
     report.add_parser(subparsers, [common])

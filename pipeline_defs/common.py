@@ -43,6 +43,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from pkgml_contracts import data_quality as dq_contract
 from pkgml_contracts import gate as gate_contract
 from pkgml_contracts.architectures import Architecture, ArchitectureError
 from pkgml_contracts.names import pipeline_outputs_prefix, predictions_prefix
@@ -136,6 +137,26 @@ def pipeline_output_root(pipeline_name: str) -> str:
 def _check(condition: bool, message: str) -> None:
     if not condition:
         raise ValueError(message)
+
+
+def _default_quality_bounds(*, training: bool) -> str:
+    return dq_contract.quality_bounds_json(
+        min_rows=dq_contract.DEFAULT_MIN_ROWS_TRAINING
+        if training
+        else dq_contract.DEFAULT_MIN_ROWS_INFERENCE,
+        max_null_rate=dq_contract.DEFAULT_MAX_NULL_RATE,
+        null_rates={},
+        max_invalid_rate=dq_contract.DEFAULT_MAX_INVALID_RATE,
+        max_duplicate_ids=dq_contract.DEFAULT_MAX_DUPLICATE_IDS,
+    )
+
+
+def _check_json_object(text: str, label: str) -> None:
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        value = None
+    _check(isinstance(value, dict), f"{label} must be a JSON object, got {text!r}")
 
 
 def _check_common(
@@ -237,6 +258,7 @@ class TrainingPipelineInputs:
     security_groups: tuple[str, ...] = ()
     max_runtime_seconds: int = 86400
     operating_threshold: float = 0.5
+    quality_bounds: str = field(default_factory=lambda: _default_quality_bounds(training=True))
 
     def __post_init__(self) -> None:
         """Validate names, durations, instance types and ranges; raises ValueError."""
@@ -258,6 +280,7 @@ class TrainingPipelineInputs:
         )
         _check(60 <= self.max_runtime_seconds <= 28 * 86400, "max_runtime_seconds: 60 s-28 days")
         _check(0.0 < self.operating_threshold < 1.0, "operating_threshold must be in (0, 1)")
+        _check_json_object(self.quality_bounds, "quality_bounds")
         try:
             self.architecture.validate(
                 dict(self.hyperparameter_defaults), f"{self.architecture.name} hyperparameters"
@@ -328,6 +351,16 @@ class InferencePipelineInputs:
     target_file_mb: int = 64
     subnets: tuple[str, ...] = ()
     security_groups: tuple[str, ...] = ()
+    quality_bounds: str = field(default_factory=lambda: _default_quality_bounds(training=False))
+    drift_action: str = dq_contract.DEFAULT_DRIFT_ACTION
+    drift_limits: str = field(
+        default_factory=lambda: dq_contract.drift_limits_json(
+            psi=dq_contract.DEFAULT_PSI_LIMIT,
+            category_distance=dq_contract.DEFAULT_CATEGORY_DISTANCE_LIMIT,
+            min_rows=dq_contract.DEFAULT_DRIFT_MIN_ROWS,
+            psi_moderate=dq_contract.DEFAULT_PSI_MODERATE,
+        )
+    )
 
     def __post_init__(self) -> None:
         """Validate names, durations, instance types and ranges; raises ValueError."""
@@ -344,6 +377,12 @@ class InferencePipelineInputs:
             security_groups=self.security_groups,
         )
         _check(1 <= self.target_file_mb <= 1024, "target_file_mb must be 1-1024 (MB)")
+        _check_json_object(self.quality_bounds, "quality_bounds")
+        _check_json_object(self.drift_limits, "drift_limits")
+        _check(
+            self.drift_action in dq_contract.DRIFT_ACTIONS,
+            f"drift_action {self.drift_action!r}: one of {', '.join(dq_contract.DRIFT_ACTIONS)}",
+        )
 
 
 # --- running the SDK offline -----------------------------------------------------------

@@ -59,9 +59,16 @@ PARAMETER_NAMES = (
     "TransformInstanceCount",
     "RunKind",
     "PrepareInstanceCount",
+    "DriftAction",
 )
 STEP_NAMES = ("Resolve", "Prepare", "CreateModel", "Predict", "Load")
-RESOLVE_OUTPUTS = ("model_package_arn", "model_package_version", "architecture", "with_text")
+RESOLVE_OUTPUTS = (
+    "model_package_arn",
+    "model_package_version",
+    "architecture",
+    "with_text",
+    "baseline_s3_uri",
+)
 
 _IN = "/opt/ml/processing/input"
 _OUT = "/opt/ml/processing/output"
@@ -72,6 +79,7 @@ def build_inference_pipeline(inputs: InferencePipelineInputs) -> str:
     """The inference pipeline's definition JSON, offline and deterministic (see module doc)."""
     prepare_sdk_environment(inputs.region)
     from sagemaker.core.lambda_helper import Lambda
+    from sagemaker.core.workflow.execution_variables import ExecutionVariables
     from sagemaker.core.workflow.parameters import ParameterInteger, ParameterString
     from sagemaker.mlops.workflow.lambda_step import (
         LambdaOutput,
@@ -89,6 +97,9 @@ def build_inference_pipeline(inputs: InferencePipelineInputs) -> str:
     run_kind = ParameterString(name="RunKind", default_value="inference-daily")
     # Prepare scales out: each instance takes a disjoint share of the manifest's files.
     prepare_instance_count = ParameterInteger(name="PrepareInstanceCount", default_value=1)
+    # warn: load a drifted batch (and alarm); block: keep the previous predictions. A
+    # parameter, so a reviewed batch can be loaded anyway (`python -m ops drift accept`).
+    drift_action = ParameterString(name="DriftAction", default_value=inputs.drift_action)
     parameters: list[Any] = [
         manifest_uri,
         run_id,
@@ -96,6 +107,7 @@ def build_inference_pipeline(inputs: InferencePipelineInputs) -> str:
         transform_instance_count,
         run_kind,
         prepare_instance_count,
+        drift_action,
     ]
 
     def out(step: str, output: str) -> Any:
@@ -142,6 +154,13 @@ def build_inference_pipeline(inputs: InferencePipelineInputs) -> str:
                         # the champion's architecture decides whether rows carry its text
                         "--with-text",
                         resolve.properties.Outputs["with_text"],
+                        # checked on every batch before anything is scored
+                        "--quality-bounds",
+                        inputs.quality_bounds,
+                        # the champion's training statistics: each host histograms its
+                        # share in their bins (summary/<host>/profile.json)
+                        "--baseline-uri",
+                        resolve.properties.Outputs["baseline_s3_uri"],
                     ],
                     instance_count=prepare_instance_count,
                 ),
@@ -151,6 +170,7 @@ def build_inference_pipeline(inputs: InferencePipelineInputs) -> str:
             retry_policies=job_retry_policies(),
         )
 
+        summary_uri = prepare.properties.ProcessingOutputConfig.Outputs["summary"].S3Output.S3Uri
         package_arn = resolve.properties.Outputs["model_package_arn"]
         package_version = resolve.properties.Outputs["model_package_version"]
 
@@ -181,6 +201,9 @@ def build_inference_pipeline(inputs: InferencePipelineInputs) -> str:
                 session,
                 ScriptRun(
                     script="load.py",
+                    # every Prepare host's profile: merged, then judged against the baseline
+                    inputs=[("profiles", summary_uri, f"{_IN}/profiles")],
+                    outputs=[("drift", out("Load", "drift"), f"{_OUT}/drift")],
                     arguments=[
                         "--predictions-uri",
                         predict.properties.TransformOutput.S3OutputPath,
@@ -199,6 +222,16 @@ def build_inference_pipeline(inputs: InferencePipelineInputs) -> str:
                         Placeholders.REDSHIFT_ROLE_ARN,
                         "--region",
                         inputs.region,
+                        "--profiles-dir",
+                        f"{_IN}/profiles",
+                        "--drift-dir",
+                        f"{_OUT}/drift",
+                        "--drift-action",
+                        drift_action,
+                        "--drift-limits",
+                        inputs.drift_limits,
+                        "--execution-arn",
+                        ExecutionVariables.PIPELINE_EXECUTION_ARN,
                     ],
                 ),
                 job_options,

@@ -120,12 +120,15 @@ def parameter_names(architecture: Architecture) -> tuple[str, ...]:
 
 
 def step_names(architecture: Architecture) -> tuple[str, ...]:
-    """The training pipeline's steps for `architecture`, in order (branches last)."""
+    """The training pipeline's steps for `architecture`, in document order (a condition
+    step's branches follow it: DataQuality's, then Gate's)."""
     return (
         "ResolveChampion",
         "Split",
+        "DataQuality",
         "ScoreChampion",
         *train_step_names(architecture),
+        "DataQualityFailed",
         *AFTER_TRAIN_STEP_NAMES,
     )
 
@@ -135,6 +138,7 @@ CHAMPION_OUTPUTS = (*RESOLVE_OUTPUTS, "image")
 
 
 EVALUATION_PROPERTY_FILE = "EvaluationReport"
+QUALITY_PROPERTY_FILE = "DataQualityReport"
 DECISION_PROPERTY_FILE = "GateDecision"
 
 _IN = "/opt/ml/processing/input"
@@ -155,6 +159,7 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
     )
     from sagemaker.core.workflow.properties import PropertyFile
     from sagemaker.mlops.workflow.condition_step import ConditionStep
+    from sagemaker.mlops.workflow.fail_step import FailStep
     from sagemaker.mlops.workflow.lambda_step import (
         LambdaOutput,
         LambdaOutputTypeEnum,
@@ -226,7 +231,12 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
             "validation_features",
             "champion_features",
             "statistics",
+            "quality",
+            "baseline",
         ) + (("train_csv", "validation_csv") if architecture.mode == "builtin" else ())
+        quality_report = PropertyFile(
+            name=QUALITY_PROPERTY_FILE, output_name="quality", path="quality.json"
+        )
         split = ProcessingStep(
             name="Split",
             step_args=processing_step_args(
@@ -251,10 +261,14 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
                         # the champion's rows carry text when the champion reads it
                         "--champion-with-text",
                         champion["with_text"],
+                        # checked before anything is written: quality/quality.json
+                        "--quality-bounds",
+                        inputs.quality_bounds,
                     ],
                 ),
                 job_options,
             ),
+            property_files=[quality_report],
             cache_config=cached,
             retry_policies=job_retry_policies(),
         )
@@ -381,6 +395,7 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
         # Output folders end with '/' (common.s3_output_uri): append file names directly.
         evaluation_uri = Join(on="", values=[evaluation_dir.S3Output.S3Uri, "evaluation.json"])
         statistics_uri = Join(on="", values=[split_output("statistics"), "statistics.json"])
+        baseline_uri = Join(on="", values=[split_output("baseline"), "baseline.json"])
 
         gate_decision = PropertyFile(
             name=DECISION_PROPERTY_FILE, output_name="decision", path="decision.json"
@@ -476,6 +491,8 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
                         "hyperparameters": hyperparameters_text,
                         "evaluation_s3_uri": evaluation_uri,
                         "statistics_s3_uri": statistics_uri,
+                        # the training data's feature statistics: inference's drift baseline
+                        "baseline_s3_uri": baseline_uri,
                         "decision_s3_uri": decision_uri,
                         "gate_decision": verdict,
                         "pipeline_execution_arn": ExecutionVariables.PIPELINE_EXECUTION_ARN,
@@ -497,6 +514,37 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
             else_steps=[register("RegisterRejected", "Rejected", "reject")],
         )
 
+        # A bad extract stops here, before any job reads Split's outputs: the steps that
+        # read them first run only on the "passed" branch (the later ones depend on them).
+        data_quality = ConditionStep(
+            name="DataQuality",
+            conditions=[
+                ConditionEquals(
+                    left=JsonGet(
+                        step_name=split.name, property_file=quality_report, json_path="passed"
+                    ),
+                    right=True,
+                )
+            ],
+            if_steps=[score_champion, *trained.steps],
+            else_steps=[
+                FailStep(
+                    name="DataQualityFailed",
+                    error_message=Join(
+                        on="",
+                        values=[
+                            "Data quality check failed in Split: ",
+                            JsonGet(
+                                step_name=split.name,
+                                property_file=quality_report,
+                                json_path="reason",
+                            ),
+                        ],
+                    ),
+                )
+            ],
+        )
+
         return pipeline_definition(
             session,
             name=inputs.pipeline_name,
@@ -504,8 +552,7 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
             steps=[
                 resolve_champion,
                 split,
-                score_champion,
-                *trained.steps,
+                data_quality,
                 create_model,
                 evaluate_transform,
                 evaluate,

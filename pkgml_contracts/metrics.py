@@ -68,6 +68,20 @@ PREDICTIONS_LOADED: Final = "PredictionsLoaded"
 """Rows an inference run inserted into the predictions table (the Load step publishes it
 once per run that commits; dimensions PackageType and RunKind)."""
 
+MAX_FEATURE_PSI: Final = "MaxFeaturePSI"
+"""The largest population stability index of any feature of an inference run's batch
+against the champion's training baseline (the Load step, when drift was measured)."""
+DRIFTED_FEATURES: Final = "DriftedFeatures"
+"""Features of the batch over their drift limit (0 when none drifted)."""
+DRIFT_BLOCKED: Final = "DriftBlocked"
+"""1 when the drift policy `block` kept the batch out of the table, else 0."""
+FEATURE_PSI: Final = "FeaturePSI"
+"""PSI of one of the run's most drifted features; dimensions PackageType, RunKind, Feature."""
+FEATURE: Final = "Feature"
+
+DRIFT_METRIC_NAMES: Final = (MAX_FEATURE_PSI, DRIFTED_FEATURES, DRIFT_BLOCKED, FEATURE_PSI)
+"""What the Load step publishes about drift (namespace INFERENCE_NAMESPACE)."""
+
 NAMESPACES: Final = (GATE_NAMESPACE, INFERENCE_NAMESPACE)
 """Every namespace the pipelines publish into (their role may put data only there)."""
 

@@ -122,6 +122,7 @@ class MonitoringStack(Stack):
         groups = {p: model_package_group_name(project, env_name, p) for p in package_types}
         self._pipeline_alarms(pipelines)
         self._gate_alarms(groups)
+        self._drift_alarms(groups)
         self._scheduler_alarms()
 
         facade = monitoring.MonitoringFacade(
@@ -242,12 +243,24 @@ class MonitoringStack(Stack):
                 resources=[packages],
             )
         )
-        for resource in (executions, packages):
+        # A failed processing step's ExitMessage: why our step script stopped (a failed
+        # data-quality check, a blocked load). Pipelines name their jobs "pipelines-...".
+        processing_jobs = self.format_arn(
+            service="sagemaker", resource="processing-job", resource_name="pipelines-*"
+        )
+        notifier.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadFailedJobMessages",
+                actions=["sagemaker:DescribeProcessingJob"],
+                resources=[processing_jobs],
+            )
+        )
+        for resource in (executions, packages, processing_jobs):
             acknowledge_wildcard_resource(
                 notifier.role,
                 resource,
                 reason="Read-only, limited to this environment's pipelines and groups "
-                "(execution ids and version numbers are generated).",
+                "(execution ids, version numbers and pipeline job names are generated).",
             )
         allow_objects(
             notifier.role,
@@ -413,6 +426,60 @@ class MonitoringStack(Stack):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
 
+    def _drift_metric(self, package_type: str, metric_name: str, statistic: str) -> Any:
+        """One drift metric of a package type over both inference run kinds (the largest
+        of them per day): the Load step publishes per run kind."""
+        using = {
+            f"{metric_name.lower()}{index}": cloudwatch.Metric(
+                namespace=gate_metrics.INFERENCE_NAMESPACE,
+                metric_name=metric_name,
+                dimensions_map=gate_metrics.inference_dimensions(package_type, run_kind),
+                statistic=statistic,
+                period=Duration.days(1),
+            )
+            for index, run_kind in enumerate(INFERENCE_RUN_KINDS)
+        }
+        return cloudwatch.MathExpression(
+            expression=f"MAX([{', '.join(using)}])",
+            using_metrics=using,
+            label=metric_name,
+            period=Duration.days(1),
+        )
+
+    def _drift_alarms(self, groups: Mapping[str, str]) -> None:
+        """Per package type: an inference batch drifted beyond the PSI limit, and a batch
+        the `block` policy kept out of the table (`pkgml_contracts.metrics`)."""
+        for package_type in groups:
+            policy = self.settings.drift.for_package_type(package_type)
+            limit = policy["psi_limit"]
+            self._alarm(
+                f"{package_type}-input-drift",
+                alarm_description=(
+                    f"A '{package_type}' inference batch drifted from the champion's training "
+                    f"data: a feature's PSI is above {limit} (policy: {policy['action']}). "
+                    "drift.json in the run's Load/drift output names the features; a new "
+                    "training run on recent labels usually follows."
+                ),
+                metric=self._drift_metric(package_type, gate_metrics.MAX_FEATURE_PSI, "Maximum"),
+                threshold=limit,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            self._alarm(
+                f"{package_type}-drift-blocked",
+                alarm_description=(
+                    f"A drifted '{package_type}' batch was NOT loaded (drift action block): "
+                    "the table keeps the previous predictions. Review drift.json, then "
+                    "`python -m ops drift accept --execution-arn <arn> --reason ...` loads it."
+                ),
+                metric=self._drift_metric(package_type, gate_metrics.DRIFT_BLOCKED, "Maximum"),
+                threshold=0,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+
     def _scheduler_alarms(self) -> None:
         for metric_name, what in (
             ("TargetErrorCount", "the extract runner rejected a schedule's invocation"),
@@ -462,6 +529,7 @@ class MonitoringStack(Stack):
                 )
 
             floor = environment.gate.for_package_type(package_type)["min_score"]
+            drift_limit = self.settings.drift.for_package_type(package_type)["psi_limit"]
             deviations = [
                 (deviation, metric, getattr(bounds, deviation))
                 for deviation, metric in gate_metrics.DEVIATION_METRICS.items()
@@ -524,6 +592,22 @@ class MonitoringStack(Stack):
                                 label=run_kind,
                             )
                             for run_kind in INFERENCE_RUN_KINDS
+                        ],
+                    ),
+                    monitoring.CustomMetricGroup(
+                        title="Input drift: largest feature PSI per day (limit)",
+                        metrics=[
+                            self._drift_metric(
+                                package_type, gate_metrics.MAX_FEATURE_PSI, "Maximum"
+                            ),
+                            self._drift_metric(
+                                package_type, gate_metrics.DRIFTED_FEATURES, "Maximum"
+                            ),
+                        ],
+                        horizontal_annotations=[
+                            cloudwatch.HorizontalAnnotation(
+                                value=drift_limit, label=f"PSI limit {drift_limit}"
+                            )
                         ],
                     ),
                     monitoring.CustomMetricGroup(

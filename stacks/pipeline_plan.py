@@ -70,6 +70,7 @@ def plan_pipelines(
         group = model_package_group_name(project, env_name, package_type)
         gate = environment.gate.for_package_type(package_type)
         model = environment.model_for(package_type)
+        drift = environment.monitoring.drift.for_package_type(package_type)
         for architecture in environment.deployed_architectures(package_type):
             inputs = TrainingPipelineInputs(
                 region=environment.region,
@@ -87,6 +88,7 @@ def plan_pipelines(
                 ),
                 spot=architecture in ml.spot.architectures,
                 spot_max_wait_seconds=ml.spot.max_wait_minutes * 60,
+                quality_bounds=environment.data_quality.bounds_json(package_type, training=True),
                 **_training_settings(environment, gate),
             )
             suffix = "" if architecture == model.architecture else f"-{architecture}"
@@ -127,6 +129,11 @@ def plan_pipelines(
                     ),
                     subnets=ml.subnets,
                     security_groups=ml.security_groups,
+                    quality_bounds=environment.data_quality.bounds_json(
+                        package_type, training=False
+                    ),
+                    drift_action=drift["action"],
+                    drift_limits=environment.monitoring.drift.limits_json(package_type),
                 ),
                 description=f"inference for package type '{package_type}'",
             )

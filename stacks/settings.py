@@ -45,6 +45,7 @@ from pydantic import (
 from pydantic_core import PydanticUndefined
 
 from pipeline_defs.architectures import architectures
+from pkgml_contracts import data_quality as dq_contract
 from pkgml_contracts import gate as gate_contract
 from pkgml_contracts.architectures import Architecture, ArchitectureError
 from pkgml_contracts.instance_types import InstanceTypeError, check_instance_type
@@ -367,6 +368,130 @@ class DeviationAlarms(_Frozen):
     input_size_change: float = Field(default=1.0, ge=0, le=100)
 
 
+_Rate = Annotated[float, Field(ge=0, le=1)]
+
+
+def _quality_columns(value: dict[str, float]) -> dict[str, float]:
+    unknown = sorted(set(value) - set(dq_contract.QUALITY_COLUMNS))
+    if unknown:
+        raise ValueError(
+            f"unknown column(s) {', '.join(unknown)}; must be raw feature columns: "
+            + ", ".join(dq_contract.QUALITY_COLUMNS)
+            + ', e.g. {"price": 0.2}'
+        )
+    return value
+
+
+QualityColumnRates = Annotated[dict[str, _Rate], AfterValidator(_quality_columns)]
+
+
+class DataQualityBounds(_Frozen):
+    """One package type's overrides of the data-quality bounds (every field optional)."""
+
+    min_rows_training: int | None = Field(default=None, ge=1)
+    min_rows_inference: int | None = Field(default=None, ge=1)
+    max_null_rate: float | None = Field(default=None, ge=0, le=1)
+    null_rates: QualityColumnRates | None = None
+    max_invalid_rate: float | None = Field(default=None, ge=0, le=1)
+    max_duplicate_ids: int | None = Field(default=None, ge=0)
+
+
+class DataQualitySettings(_Frozen):
+    """Checks on every extract before anything is trained or scored (`pipeline_defs/steps/
+    data_profile.py`): at least 500 labelled rows to train and 1 to score, at most 5 % nulls per
+    raw column, 1 % of values out of range (negative sizes, weights or prices; fragility
+    outside 0-3), no duplicate product ids."""
+
+    min_rows_training: int = Field(default=dq_contract.DEFAULT_MIN_ROWS_TRAINING, ge=1)
+    min_rows_inference: int = Field(default=dq_contract.DEFAULT_MIN_ROWS_INFERENCE, ge=1)
+    max_null_rate: float = Field(default=dq_contract.DEFAULT_MAX_NULL_RATE, ge=0, le=1)
+    null_rates: QualityColumnRates = Field(
+        default_factory=dict, description="per raw column null-rate bounds over max_null_rate"
+    )
+    max_invalid_rate: float = Field(default=dq_contract.DEFAULT_MAX_INVALID_RATE, ge=0, le=1)
+    max_duplicate_ids: int = Field(default=dq_contract.DEFAULT_MAX_DUPLICATE_IDS, ge=0)
+    by_package_type: dict[str, DataQualityBounds] = Field(default_factory=dict)
+
+    def bounds_json(self, package_type: str, *, training: bool) -> str:
+        """The steps' `--quality-bounds` of one package type (its overrides applied)."""
+        values = self.model_dump(exclude={"by_package_type"})
+        override = self.by_package_type.get(package_type)
+        if override is not None:
+            values.update(override.model_dump(exclude_none=True))
+        return dq_contract.quality_bounds_json(
+            min_rows=values["min_rows_training" if training else "min_rows_inference"],
+            max_null_rate=values["max_null_rate"],
+            null_rates=values["null_rates"],
+            max_invalid_rate=values["max_invalid_rate"],
+            max_duplicate_ids=values["max_duplicate_ids"],
+        )
+
+
+DriftAction = Literal["warn", "block"]
+"""`pkgml_contracts.data_quality.DRIFT_ACTIONS`."""
+
+
+class DriftPolicy(_Frozen):
+    """One package type's overrides of the drift policy (every field optional)."""
+
+    action: DriftAction | None = None
+    psi_limit: float | None = Field(default=None, gt=0, le=10)
+    psi_moderate: float | None = Field(default=None, gt=0, le=10)
+    category_distance_limit: float | None = Field(default=None, gt=0, le=1)
+    min_rows: int | None = Field(default=None, ge=1)
+
+
+class DriftSettings(_Frozen):
+    """Input drift of each inference batch against the champion's training baseline:
+    `warn` loads and alarms, `block` keeps the previous predictions and alarms. Limits:
+    PSI 0.25 per feature (0.1 reports a moderate shift), total variation 0.2 per
+    categorical feature, judged from 1,000 rows."""
+
+    action: DriftAction = dq_contract.DEFAULT_DRIFT_ACTION
+    psi_limit: float = Field(default=dq_contract.DEFAULT_PSI_LIMIT, gt=0, le=10)
+    psi_moderate: float = Field(
+        default=dq_contract.DEFAULT_PSI_MODERATE,
+        gt=0,
+        le=10,
+        description="above it (and within psi_limit) a feature shifted moderately: reported",
+    )
+    category_distance_limit: float = Field(
+        default=dq_contract.DEFAULT_CATEGORY_DISTANCE_LIMIT, gt=0, le=1
+    )
+    min_rows: int = Field(default=dq_contract.DEFAULT_DRIFT_MIN_ROWS, ge=1)
+    by_package_type: dict[str, DriftPolicy] = Field(default_factory=dict)
+
+    def for_package_type(self, package_type: str) -> dict[str, Any]:
+        """Effective policy of one package type: its overrides on top of the defaults."""
+        values = self.model_dump(exclude={"by_package_type"})
+        override = self.by_package_type.get(package_type)
+        if override is not None:
+            values.update(override.model_dump(exclude_none=True))
+        return values
+
+    def limits_json(self, package_type: str) -> str:
+        """load.py's `--drift-limits` of one package type."""
+        policy = self.for_package_type(package_type)
+        return dq_contract.drift_limits_json(
+            psi=policy["psi_limit"],
+            category_distance=policy["category_distance_limit"],
+            min_rows=policy["min_rows"],
+            psi_moderate=policy["psi_moderate"],
+        )
+
+    @model_validator(mode="after")
+    def _moderate_below_limit(self) -> DriftSettings:
+        for package_type in (None, *self.by_package_type):
+            policy = self.for_package_type(package_type) if package_type else self.model_dump()
+            if policy["psi_moderate"] > policy["psi_limit"]:
+                where = f" (package type {package_type})" if package_type else ""
+                raise ValueError(
+                    f"psi_moderate {policy['psi_moderate']} must be at most psi_limit "
+                    f"{policy['psi_limit']}{where}, e.g. 0.1 and 0.25"
+                )
+        return self
+
+
 class MonitoringSettings(_Frozen):
     """Alarms and dashboard; defaults: alarm after 7 days without a successful training run
     per package type, or 2 rejections in a row; a dashboard per environment."""
@@ -374,6 +499,7 @@ class MonitoringSettings(_Frozen):
     missing_training_days: int = Field(default=7, ge=1, le=7)
     max_consecutive_rejections: int = Field(default=2, ge=1, le=20)
     deviation_alarms: DeviationAlarms = DeviationAlarms()
+    drift: DriftSettings = DriftSettings()
     dashboard: bool = True
 
 
@@ -406,6 +532,7 @@ class EnvironmentSettings(_Frozen):
     ml: MlSettings = MlSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
     gate: GateSettings = GateSettings()
+    data_quality: DataQualitySettings = DataQualitySettings()
     models: dict[str, ModelSelection] = Field(default_factory=dict)
 
     def model_for(self, package_type: str) -> ModelSelection:
@@ -484,6 +611,16 @@ class AppSettings(_Frozen):
                     f"environments.{env.name}.gate.by_package_type: unknown package type(s) "
                     f"{', '.join(unknown)}; configured: {', '.join(self.package_types)}"
                 )
+            for key, overrides in (
+                ("data_quality.by_package_type", env.data_quality.by_package_type),
+                ("monitoring.drift.by_package_type", env.monitoring.drift.by_package_type),
+            ):
+                unknown = sorted(set(overrides) - set(self.package_types))
+                if unknown:
+                    raise ValueError(
+                        f"environments.{env.name}.{key}: unknown package type(s) "
+                        f"{', '.join(unknown)}; configured: {', '.join(self.package_types)}"
+                    )
             unknown = sorted(set(env.models) - set(self.package_types))
             if unknown:
                 raise ValueError(

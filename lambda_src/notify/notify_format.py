@@ -418,6 +418,41 @@ def _retry_lines(
     return lines
 
 
+DATA_QUALITY_FAILED = "Data quality check failed"
+DRIFT_BLOCKED = "Input drift blocked the load"
+
+
+def _data_lines(s: Settings, execution_arn: str, failure: StepFailure | None) -> list[str]:
+    """The next action when the data stopped the run (a retry would stop the same way):
+    a failed quality check (Split's Fail step, or Prepare's reason) or a blocked load."""
+    reason = (failure.reason or "") if failure else ""
+    if failure is not None and (
+        failure.name == "DataQualityFailed" or DATA_QUALITY_FAILED in reason
+    ):
+        return [
+            "1. The extract failed a data-quality check (the Reason above names the column,",
+            "   the observed value and the bound); nothing was trained or scored.",
+            "2. Fix the data at its source and start a new run (upload the run file again",
+            "   under runs/<kind>/); retrying THIS execution reads the same extract.",
+            "3. If the bound is wrong for this package type, change data_quality.* in",
+            "   cdk.json (README: Data quality and drift) and deploy.",
+        ]
+    if DRIFT_BLOCKED in reason:
+        accept = ops_command(
+            s, "drift", "accept", "--execution-arn", _sh(execution_arn), "--reason", "'...'"
+        )
+        return [
+            "1. The batch drifted from the champion's training data and the drift policy is",
+            "   block: NOTHING was loaded; the table keeps the previous predictions.",
+            "2. Review the drifted features (the Reason above; drift.json in the run's",
+            "   Load/drift output). If the batch is right, load it anyway:",
+            f"   {accept}",
+            "3. If the world changed, train on recent labels; the next champion's baseline",
+            "   follows the new data.",
+        ]
+    return []
+
+
 def _job_log_command(job_arn: str | None) -> str | None:
     """`aws logs tail` for a processing, training or transform job ARN."""
     if not job_arn:
@@ -481,7 +516,9 @@ def _execution(
         subject = f"[{s.environment}] FAILED {_who(pipeline)} pipeline{at}{run}"
         headline = f"A {_who(pipeline)} pipeline execution FAILED in {s.environment}."
         logs = _job_log_command(failure.job_arn) if failure else None
-        action = _retry_lines(s, pipeline, execution_arn, logs)
+        action = _data_lines(s, execution_arn, failure) or _retry_lines(
+            s, pipeline, execution_arn, logs
+        )
         kind = "execution_failed"
     else:
         rows.append(("Console", execution_link(s, pipeline.name, execution_id)))

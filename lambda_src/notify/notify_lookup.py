@@ -60,16 +60,33 @@ class AwsLookup:
             )
             for step in response.get("PipelineExecutionSteps", []):
                 if step.get("StepStatus") == "Failed" and isinstance(step.get("StepName"), str):
-                    reason = step.get("FailureReason")
+                    job_arn = _first_arn(step.get("Metadata"))
+                    # Our step scripts say why they stopped in the job's ExitMessage; the
+                    # step's own reason is often only "AlgorithmError: ...".
+                    reason = self._exit_message(job_arn) or step.get("FailureReason")
                     return StepFailure(
                         name=step["StepName"],
                         step_type=None,
                         reason=str(reason)[:_REASON_MAX] if reason else None,
-                        job_arn=_first_arn(step.get("Metadata")),
+                        job_arn=job_arn,
                     )
         except Exception as exc:
             self._failed("failed_step", exc, execution_arn=execution_arn)
         return None
+
+    def _exit_message(self, job_arn: str | None) -> str | None:
+        """A processing job's ExitMessage (the first 1 KB of /opt/ml/output/message)."""
+        if not job_arn or ":processing-job/" not in job_arn:
+            return None
+        try:
+            name = job_arn.rsplit("/", 1)[1]
+            message = self.sagemaker.describe_processing_job(ProcessingJobName=name).get(
+                "ExitMessage"
+            )
+        except Exception as exc:
+            self._failed("exit_message", exc, job_arn=job_arn)
+            return None
+        return message.strip() if isinstance(message, str) and message.strip() else None
 
     def run_id(self, execution_arn: str) -> str | None:
         """The execution's RunId parameter (ListPipelineParametersForExecution)."""

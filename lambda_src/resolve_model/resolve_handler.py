@@ -2,12 +2,13 @@
 
 Event (from the inference pipeline's Resolve step): {"model_package_group": "<name>"}.
 Returns {"model_package_arn", "model_package_version", "approved_at", "architecture",
-"with_text", "image"} (with_text "true" when the champion's architecture reads the text
-column, from the package's `architecture_inputs` metadata: Prepare then writes it;
-image: the champion's serving image). Rejected and pending versions are ignored, so a
-rejected challenger never serves; no approved version raises `NoApprovedModelError`
-naming the group, which fails the step (and therefore the run) before anything is
-predicted or loaded.
+"with_text", "image", "baseline_s3_uri"} (baseline_s3_uri: the champion's training feature
+statistics, the drift baseline, or "none" for a package without them; with_text "true"
+when the champion's architecture reads the text column, from the package's
+`architecture_inputs` metadata: Prepare then writes it; image: the champion's serving
+image). Rejected and pending versions are ignored, so a rejected challenger never serves;
+no approved version raises `NoApprovedModelError` naming the group, which fails the step
+(and therefore the run) before anything is predicted or loaded.
 
 The training pipeline's ResolveChampion step adds `"allow_none": "true"` and
 `"fallback_image": "<uri>"`: there, no champion (the first model) is an answer:
@@ -79,6 +80,7 @@ def latest_approved(
             "architecture": NO_CHAMPION,
             "with_text": "false",
             "image": fallback_image,
+            "baseline_s3_uri": NO_CHAMPION,
         }
     if latest is None:
         raise NoApprovedModelError(
@@ -98,7 +100,15 @@ def latest_approved(
         "architecture": str(metadata.get("architecture", "hgb")),
         "with_text": "true" if "text" in inputs else "false",
         "image": str(containers[0].get("Image", "")),
+        # the training data's feature statistics (inference measures drift against them);
+        # packages from before baselines were recorded have none
+        "baseline_s3_uri": _s3_uri_or_none(metadata.get("baseline_s3_uri")),
     }
+
+
+def _s3_uri_or_none(value: Any) -> str:
+    """`value` when it is an s3:// URI, else "none" (nothing to compare with)."""
+    return value if isinstance(value, str) and value.startswith("s3://") else NO_CHAMPION
 
 
 def parse_group(event: Any, allowed: frozenset[str]) -> str:

@@ -53,6 +53,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pkgml_contracts import metrics
+from pkgml_contracts.data_quality import DRIFT_ACTIONS
+
+DEFAULT_DRIFT_DIR = "/opt/ml/processing/output/drift"
+# SageMaker copies the first 1 KB of this file into the Processing job's ExitMessage.
+DEFAULT_MESSAGE_FILE = "/opt/ml/output/message"
 
 Dialect = Literal["redshift", "duckdb"]
 
@@ -485,8 +490,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--region", default=None)
     parser.add_argument("--create-table", action="store_true", help="CREATE TABLE IF NOT EXISTS")
     parser.add_argument("--timeout-seconds", type=float, default=3600.0)
+    parser.add_argument("--no-metrics", action="store_true", help="skip the CloudWatch metrics")
     parser.add_argument(
-        "--no-metrics", action="store_true", help="skip the PredictionsLoaded CloudWatch metric"
+        "--profiles-dir",
+        type=Path,
+        default=None,
+        help="Prepare's summary output (<host>/profile.json): judge input drift before loading",
+    )
+    parser.add_argument("--execution-arn", default=None, help="named in a blocked load's advice")
+    parser.add_argument("--drift-dir", type=Path, default=Path(DEFAULT_DRIFT_DIR))
+    parser.add_argument("--drift-action", choices=DRIFT_ACTIONS, default="warn")
+    parser.add_argument("--drift-limits", default="{}", help="data_profile.DriftLimits as JSON")
+    parser.add_argument(
+        "--message-file",
+        type=Path,
+        default=Path(DEFAULT_MESSAGE_FILE),
+        help="where a blocked load's reason goes (the Processing job's ExitMessage)",
     )
     return parser.parse_args(argv)
 
@@ -537,6 +556,29 @@ def main(
         secret_arn=args.secret_arn,
         db_user=args.db_user,
     )
+    if not args.no_metrics and cloudwatch is None:
+        import boto3
+
+        cloudwatch = boto3.client("cloudwatch", region_name=args.region)
+    judged = None
+    if args.profiles_dir is not None:
+        drift = _drift_module()
+        judged = drift.judge(
+            args.profiles_dir,
+            limits_json=args.drift_limits,
+            action=args.drift_action,
+            execution_arn=args.execution_arn,
+        )
+        drift.write(judged, args.drift_dir)
+        print(json.dumps({k: judged.get(k) for k in ("verdict", "action", "loaded", "summary")}))
+        if not args.no_metrics:
+            data = drift.drift_metrics(judged, args.package_type, args.run_kind)
+            if data:
+                cloudwatch.put_metric_data(Namespace=metrics.INFERENCE_NAMESPACE, MetricData=data)
+        if not judged["loaded"]:
+            message = drift.blocked_message(judged)
+            _write_message(args.message_file, message)
+            raise drift.DriftBlockedError(message)
     if client is None:
         import boto3
 
@@ -548,14 +590,31 @@ def main(
         create_table=args.create_table,
         backoff=Backoff(timeout=args.timeout_seconds),
     )
+    if judged is not None:
+        summary["drift"] = judged["verdict"]
     if not args.no_metrics:
-        if cloudwatch is None:
-            import boto3
-
-            cloudwatch = boto3.client("cloudwatch", region_name=args.region)
         publish_loaded(cloudwatch, summary, args.run_kind)
     print(json.dumps(summary))
     return summary
+
+
+def _drift_module() -> Any:
+    """drift.py (and data_profile.py, numpy, pyarrow), imported only when drift is judged: the
+    load itself needs nothing but botocore."""
+    if __package__:
+        from . import drift
+    else:  # run as a script: the sibling modules sit on PYTHONPATH (the code bundle)
+        import drift  # type: ignore[no-redef]
+    return drift
+
+
+def _write_message(path: Path, message: str) -> None:
+    """The first 1,000 bytes of `message` into the ExitMessage file (best effort)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(message.encode()[:1000])
+    except OSError as error:
+        print(f"could not write {path}: {error}", file=sys.stderr)
 
 
 if __name__ == "__main__":

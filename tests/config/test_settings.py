@@ -290,3 +290,72 @@ def test_type_and_range_errors_say_what_is_accepted(base_context, overrides, exp
     message = error_of(context)
     assert expected in message
     assert "Input should" not in message
+
+
+def test_data_quality_and_drift_defaults_reach_the_steps_as_json(base_context):
+    dev = load_settings(base_context).environment("dev")
+    assert json.loads(dev.data_quality.bounds_json("box", training=True)) == {
+        "max_duplicate_ids": 0,
+        "max_invalid_rate": 0.01,
+        "max_null_rate": 0.05,
+        "min_rows": 500,
+        "null_rates": {},
+    }
+    assert json.loads(dev.data_quality.bounds_json("box", training=False))["min_rows"] == 1
+    assert dev.monitoring.drift.for_package_type("box")["action"] == "warn"
+    assert json.loads(dev.monitoring.drift.limits_json("box")) == {
+        "category_distance": 0.2,
+        "min_rows": 1000,
+        "psi": 0.25,
+        "psi_moderate": 0.1,
+    }
+
+
+def test_data_quality_and_drift_overrides_per_package_type(base_context):
+    context = with_overrides(
+        base_context,
+        **{
+            "defaults.data_quality.null_rates.price": 0.3,
+            "environments.prod.data_quality.by_package_type.box.min_rows_training": 2000,
+            "environments.prod.monitoring.drift.by_package_type.box.action": "block",
+            "environments.prod.monitoring.drift.psi_limit": 0.2,
+        },
+    )
+    prod = load_settings(context).environment("prod")
+    box = json.loads(prod.data_quality.bounds_json("box", training=True))
+    assert (box["min_rows"], box["null_rates"]) == (2000, {"price": 0.3})
+    assert json.loads(prod.data_quality.bounds_json("mailer", training=True))["min_rows"] == 500
+    assert prod.monitoring.drift.for_package_type("box")["action"] == "block"
+    assert prod.monitoring.drift.for_package_type("mailer")["action"] == "warn"
+    assert json.loads(prod.monitoring.drift.limits_json("mailer"))["psi"] == 0.2
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (
+            {"defaults.data_quality.null_rates.weight": 0.1},
+            "unknown column(s) weight; must be raw feature columns: length_cm",
+        ),
+        (
+            {"environments.dev.data_quality.by_package_type.tube.max_null_rate": 0.1},
+            "environments.dev.data_quality.by_package_type: unknown package type(s) tube",
+        ),
+        (
+            {"environments.dev.monitoring.drift.by_package_type.tube.action": "block"},
+            "environments.dev.monitoring.drift.by_package_type: unknown package type(s) tube",
+        ),
+        (
+            {"defaults.monitoring.drift.action": "stop"},
+            "defaults.monitoring.drift.action: must be one of 'warn' or 'block', "
+            'e.g. "warn" (got "stop")',
+        ),
+        (
+            {"defaults.data_quality.max_null_rate": 2},
+            "defaults.data_quality.max_null_rate: must be at most 1.0, e.g. 0.05 (got 2)",
+        ),
+    ],
+)
+def test_bad_data_quality_or_drift_settings_are_named(base_context, overrides, expected):
+    message = error_of(with_overrides(base_context, **overrides))
+    assert expected in message

@@ -113,8 +113,7 @@ def test_training_steps_and_caching_retries(dev):
     assert list(steps) == [
         "ResolveChampion",
         "Split",
-        "ScoreChampion",
-        "Train",
+        "DataQuality",
         "CreateModel",
         "EvaluateTransform",
         "Evaluate",
@@ -124,7 +123,10 @@ def test_training_steps_and_caching_retries(dev):
     gate = steps["Gate"]["Arguments"]
     branches = {s["Name"] for s in gate["IfSteps"]} | {s["Name"] for s in gate["ElseSteps"]}
     assert branches == {"RegisterApproved", "RegisterRejected"}
-    for step in definition["Steps"]:
+    quality = steps["DataQuality"]["Arguments"]
+    assert [s["Name"] for s in quality["IfSteps"]] == ["ScoreChampion", "Train"]
+    assert [s["Name"] for s in quality["ElseSteps"]] == ["DataQualityFailed"]
+    for step in [*definition["Steps"], *quality["IfSteps"]]:
         if step["Type"] in ("Processing", "Training", "Transform"):
             assert step["RetryPolicies"], step["Name"]
             if step["Name"] != "Compare":

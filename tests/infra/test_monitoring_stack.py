@@ -264,4 +264,68 @@ def test_dead_letter_queues_fold_into_one_health_row(dev):
     assert [w["properties"]["title"] for w in sqs_graphs] == [
         "Messages waiting in dead-letter queues"
     ]
-    assert len(body["widgets"]) <= 64  # was 72, 40 of them for the queues
+    # was 72, 40 of them for the queues; then 64, plus one input-drift graph per type
+    assert len(body["widgets"]) <= 68
+
+
+def _alarm_named(template: Template, name: str) -> dict:
+    return next(
+        a["Properties"]
+        for a in template.find_resources("AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["AlarmName"] == name
+    )
+
+
+@pytest.mark.parametrize("package_type", TYPES)
+def test_input_drift_alarms_read_both_inference_run_kinds(dev, package_type):
+    """The Load step publishes MaxFeaturePSI and DriftBlocked per run kind; each alarm
+    takes the largest of the daily and monthly runs, and notifies the alerts topic."""
+    for suffix, metric, threshold in (
+        ("input-drift", "MaxFeaturePSI", 0.25),
+        ("drift-blocked", "DriftBlocked", 0),
+    ):
+        alarm = _alarm_named(dev, f"pkgml-dev-{package_type}-{suffix}")
+        assert alarm["Threshold"] == threshold
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+        assert alarm["TreatMissingData"] == "notBreaching"
+        assert alarm["AlarmActions"]
+        queries = {q["Id"]: q for q in alarm["Metrics"]}
+        reads = sorted(
+            (
+                q["MetricStat"]["Metric"]["Namespace"],
+                q["MetricStat"]["Metric"]["MetricName"],
+                tuple((d["Name"], d["Value"]) for d in q["MetricStat"]["Metric"]["Dimensions"]),
+            )
+            for q in queries.values()
+            if "MetricStat" in q
+        )
+        assert reads == [
+            (
+                "PackagingML/Inference",
+                metric,
+                (("PackageType", package_type), ("RunKind", "inference-daily")),
+            ),
+            (
+                "PackagingML/Inference",
+                metric,
+                (("PackageType", package_type), ("RunKind", "inference-monthly")),
+            ),
+        ]
+        (expression,) = [q for q in queries.values() if "Expression" in q]
+        assert expression["Expression"].startswith("MAX([")
+        assert expression["ReturnData"] is True
+
+
+def test_drift_limits_and_policy_follow_configuration(base_context, tmp_path):
+    context = copy.deepcopy(base_context)
+    context["environments.dev.monitoring.drift.by_package_type.box.psi_limit"] = "0.4"
+    context["environments.dev.monitoring.drift.by_package_type.box.action"] = "block"
+    template = Template.from_stack(synthesize(context, tmp_path / "drift").stages["dev"].monitoring)
+    box = _alarm_named(template, "pkgml-dev-box-input-drift")
+    assert box["Threshold"] == 0.4
+    assert "policy: block" in box["AlarmDescription"]
+    assert _alarm_named(template, "pkgml-dev-bag-input-drift")["Threshold"] == 0.25
+    graph = widget(
+        dashboard_body(template), "Input drift: largest feature PSI per day (limit)", "box"
+    )
+    assert annotations(graph) == {"PSI limit 0.4": 0.4}

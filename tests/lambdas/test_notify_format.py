@@ -143,6 +143,45 @@ def test_execution_failed_with_lookup() -> None:
                             "package_type": "mailer"}  # fmt: skip
 
 
+def test_a_failed_quality_check_says_fix_the_data_not_retry() -> None:
+    """Split's Fail step: its reason names the column, the value and the bound; retrying
+    the same execution would read the same extract, so the action is the data."""
+    reason = (
+        "Data quality check failed in Split: weight_kg: null rate 0.312 above the bound 0.05 "
+        "(31,200 of 100,000 rows)"
+    )
+    lookup = FakeLookup(failed_step=StepFailure("DataQualityFailed", None, reason, None))
+    n = render(event("sagemaker_pipeline_execution_failed"), lookup=lookup)
+    assert n.subject == (
+        "[dev] FAILED mailer training pipeline at DataQualityFailed, run training-2026-11-23"
+    )
+    assert row(n, "Reason") == reason
+    assert "1. The extract failed a data-quality check (the Reason above names the column," in (
+        lines(n)
+    )
+    assert not any("retry --execution-arn" in line for line in lines(n))
+
+
+def test_a_blocked_load_gives_the_command_that_loads_it_after_review() -> None:
+    evt = event("sagemaker_pipeline_execution_failed")
+    inference = EXECUTION.replace("mailer-training", "mailer-inference")
+    evt["detail"]["pipelineArn"] = inference.split("/execution/")[0]
+    evt["detail"]["pipelineExecutionArn"] = inference
+    evt["resources"] = [inference.split("/execution/")[0], inference]
+    reason = (
+        "Input drift blocked the load (DriftAction=block): weight_kg: PSI 0.41 (limit 0.25); "
+        "the batch's median is 3.1x the training median. Nothing was loaded."
+    )
+    lookup = FakeLookup(failed_step=StepFailure("Load", None, reason, None))
+    n = render(evt, lookup=lookup)
+    assert row(n, "Failed step") == "Load"
+    assert row(n, "Reason") == reason
+    assert (
+        f"python -m ops --env dev drift accept --execution-arn {inference} --reason '...'"
+    ) in lines(n)
+    assert "block: NOTHING was loaded; the table keeps the previous predictions." in lines(n)
+
+
 def test_execution_failed_without_lookup_still_says_what_to_do() -> None:
     n = render(event("sagemaker_pipeline_execution_failed"))
     assert n.subject == "[dev] FAILED mailer training pipeline, run training-2026-11-23"

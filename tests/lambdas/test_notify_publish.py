@@ -290,3 +290,55 @@ def test_handler_fails_init_on_bad_config(monkeypatch: pytest.MonkeyPatch) -> No
     with pytest.raises(ConfigError, match=r"^ALERTS_TOPIC_ARN:"):
         _import_handler(monkeypatch, ALERTS_TOPIC_ARN="alerts")
     sys.modules.pop("notify_handler", None)
+
+
+def test_failed_processing_step_reason_is_the_jobs_exit_message() -> None:
+    """Our step scripts write why they stopped to /opt/ml/output/message; SageMaker returns
+    it as the job's ExitMessage, which says more than the step's "AlgorithmError"."""
+    import boto3
+    from botocore.stub import Stubber
+
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    execution = (
+        "arn:aws:sagemaker:us-east-1:123456789012:pipeline/pkgml-dev-box-inference/execution/e1"
+    )
+    job = "arn:aws:sagemaker:us-east-1:123456789012:processing-job/pipelines-e1-Prepare-a1b2c3"
+    message = "Data quality check failed on algo-1: price: null rate 0.2 above the bound 0.05"
+    with Stubber(sagemaker) as stub:
+        stub.add_response(
+            "list_pipeline_execution_steps",
+            {
+                "PipelineExecutionSteps": [
+                    {
+                        "StepName": "Prepare",
+                        "StepStatus": "Failed",
+                        "FailureReason": "ClientError: AlgorithmError: see the job logs",
+                        "Metadata": {"ProcessingJob": {"Arn": job}},
+                    }
+                ]
+            },
+            {"PipelineExecutionArn": execution, "SortOrder": "Descending", "MaxResults": 100},
+        )
+        stub.add_response(
+            "describe_processing_job",
+            {
+                "ProcessingJobName": "pipelines-e1-Prepare-a1b2c3",
+                "ProcessingJobArn": job,
+                "ProcessingResources": {
+                    "ClusterConfig": {
+                        "InstanceCount": 1,
+                        "InstanceType": "ml.m5.xlarge",
+                        "VolumeSizeInGB": 30,
+                    }
+                },
+                "AppSpecification": {"ImageUri": "image"},
+                "ProcessingJobStatus": "Failed",
+                "ExitMessage": message + "\n",
+                "CreationTime": 1_700_000_000,
+            },
+            {"ProcessingJobName": "pipelines-e1-Prepare-a1b2c3"},
+        )
+        lookup = AwsLookup(sagemaker, None, logging.getLogger("test.notify"), 65536)
+        failure = lookup.failed_step(execution)
+    assert failure is not None
+    assert (failure.name, failure.reason, failure.job_arn) == ("Prepare", message, job)

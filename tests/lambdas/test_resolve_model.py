@@ -115,6 +115,7 @@ def test_the_query_is_the_registrys_versioned_champion_query(resolve) -> None:
                 "CustomerMetadataProperties": {
                     "architecture": "multimodal",
                     "architecture_inputs": "tabular,text",
+                    "baseline_s3_uri": "s3://art/pipelines/p/r1/Split/baseline/baseline.json",
                 },
             },
             {"ModelPackageName": arn},
@@ -123,6 +124,7 @@ def test_the_query_is_the_registrys_versioned_champion_query(resolve) -> None:
         stubber.assert_no_pending_responses()
     assert result["model_package_arn"] == arn and result["model_package_version"] == "7"
     assert result["architecture"] == "multimodal" and result["with_text"] == "true"
+    assert result["baseline_s3_uri"] == "s3://art/pipelines/p/r1/Split/baseline/baseline.json"
 
 
 def test_the_query_comes_from_pkgml_contracts(resolve, monkeypatch) -> None:
@@ -147,6 +149,8 @@ def test_the_query_comes_from_pkgml_contracts(resolve, monkeypatch) -> None:
     result = resolve.latest_approved(client, "pkgml-dev-mailer")
     assert result["model_package_arn"] == "arn:x/1"
     assert (result["architecture"], result["with_text"]) == ("hgb", "false")
+    # ...nor its training baseline: inference then measures no drift
+    assert result["baseline_s3_uri"] == "none"
     assert client.requests == [{"Marker": "contract:pkgml-dev-mailer"}]
 
 
@@ -166,6 +170,7 @@ def test_training_asks_for_the_champion_or_none(resolve):
     assert result["architecture"] == "none"
     assert result["with_text"] == "false"
     assert result["image"] == "processing-image:1"
+    assert result["baseline_s3_uri"] == "none"
     # every output the pipeline declares is present either way
     champion = add_version(client, "pkgml-dev-mailer", "Approved")
     found = resolve.handler(event, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -36,7 +37,8 @@ def test_dependencies(inference: dict[str, Built]) -> None:
         "Resolve": set(),
         "CreateModel": {"Resolve"},
         "Predict": {"CreateModel", "Prepare"},
-        "Load": {"Predict", "Resolve"},
+        # Load judges drift on every Prepare host's profile before it loads
+        "Load": {"Predict", "Prepare", "Resolve"},
     }
 
 
@@ -52,6 +54,7 @@ def test_parameters(inference: dict[str, Built]) -> None:
         "TransformInstanceCount": ("Integer", 1),
         "RunKind": ("String", "inference-daily"),
         "PrepareInstanceCount": ("Integer", 1),
+        "DriftAction": ("String", "warn"),
     }
 
 
@@ -76,6 +79,7 @@ def test_resolve_and_create_model(inference: dict[str, Built]) -> None:
         "model_package_version",
         "architecture",
         "with_text",
+        "baseline_s3_uri",
     ]
     arguments = steps["Prepare"]["Arguments"]["AppSpecification"]["ContainerArguments"]
     assert arguments[arguments.index("--with-text") + 1] == {
@@ -140,3 +144,46 @@ def test_redshift_target_rejects_bad_combinations(values: dict[str, Any]) -> Non
 def test_builder_is_importable_lazily() -> None:
     assert callable(build_inference_pipeline)
     assert inference_inputs().redshift.database == "analytics"
+
+
+def _argument(step: dict[str, Any], flag: str) -> Any:
+    arguments = step["Arguments"]["AppSpecification"]["ContainerArguments"]
+    return arguments[arguments.index(flag) + 1]
+
+
+def test_prepare_checks_quality_and_histograms_against_the_champions_baseline(
+    inference: dict[str, Built],
+) -> None:
+    prepare = steps_by_name(_doc(inference))["Prepare"]
+    assert json.loads(_argument(prepare, "--quality-bounds")) == {
+        "max_duplicate_ids": 0,
+        "max_invalid_rate": 0.01,
+        "max_null_rate": 0.05,
+        "min_rows": 1,
+        "null_rates": {},
+    }
+    assert _argument(prepare, "--baseline-uri") == {
+        "Get": "Steps.Resolve.OutputParameters['baseline_s3_uri']"
+    }
+
+
+def test_load_judges_drift_on_every_prepare_host_before_loading(
+    inference: dict[str, Built],
+) -> None:
+    load = steps_by_name(_doc(inference))["Load"]
+    inputs = {i["InputName"]: i for i in load["Arguments"]["ProcessingInputs"]}
+    assert inputs["profiles"]["S3Input"]["S3Uri"] == {
+        "Get": "Steps.Prepare.ProcessingOutputConfig.Outputs['summary'].S3Output.S3Uri"
+    }
+    assert inputs["profiles"]["S3Input"]["LocalPath"] == "/opt/ml/processing/input/profiles"
+    assert _argument(load, "--profiles-dir") == "/opt/ml/processing/input/profiles"
+    assert _argument(load, "--drift-action") == {"Get": "Parameters.DriftAction"}
+    assert json.loads(_argument(load, "--drift-limits")) == {
+        "category_distance": 0.2,
+        "min_rows": 1000,
+        "psi": 0.25,
+        "psi_moderate": 0.1,
+    }
+    assert _argument(load, "--execution-arn") == {"Get": "Execution.PipelineExecutionArn"}
+    outputs = {o["OutputName"] for o in load["Arguments"]["ProcessingOutputConfig"]["Outputs"]}
+    assert outputs == {"drift"}

@@ -25,7 +25,16 @@ def _doc(training: dict[str, Built]) -> dict[str, Any]:
 
 def test_steps_in_order(training: dict[str, Built]) -> None:
     assert [s["Name"] for s in all_steps(_doc(training))] == list(STEP_NAMES)
-    assert [s["Name"] for s in _doc(training)["Steps"]] == list(STEP_NAMES[:9])
+    assert [s["Name"] for s in _doc(training)["Steps"]] == [
+        "ResolveChampion",
+        "Split",
+        "DataQuality",
+        "CreateModel",
+        "EvaluateTransform",
+        "Evaluate",
+        "Compare",
+        "Gate",
+    ]
 
 
 def test_dependencies(training: dict[str, Built]) -> None:
@@ -33,6 +42,8 @@ def test_dependencies(training: dict[str, Built]) -> None:
     assert {name: step_references(step) for name, step in steps.items()} == {
         "ResolveChampion": set(),
         "Split": {"ResolveChampion"},
+        "DataQuality": {"Split"},
+        "DataQualityFailed": {"Split"},
         "ScoreChampion": {"ResolveChampion", "Split"},
         "Train": {"Split"},
         "CreateModel": {"Train"},
@@ -71,7 +82,8 @@ def test_parameters_are_the_trigger_contract(training: dict[str, Built]) -> None
 
 def test_gate_routes_on_the_decision_file_without_failing(training: dict[str, Built]) -> None:
     steps = steps_by_name(_doc(training))
-    assert not [s for s in steps.values() if s["Type"] == "Fail"]
+    # the only Fail step is the data-quality one: a rejection is data, not a failure
+    assert [s["Name"] for s in steps.values() if s["Type"] == "Fail"] == ["DataQualityFailed"]
     assert steps["Compare"]["PropertyFiles"] == [
         {"PropertyFileName": "GateDecision", "OutputName": "decision", "FilePath": "decision.json"}
     ]
@@ -163,7 +175,7 @@ def test_the_champion_scores_the_same_rows_in_its_own_image(training: dict[str, 
     assert resolve["Arguments"]["fallback_image"] == processing_image
     outputs = {o["OutputName"] for o in resolve["OutputParameters"]}
     assert outputs == {"model_package_arn", "model_package_version", "architecture",
-                       "with_text", "image"}  # fmt: skip
+                       "with_text", "baseline_s3_uri", "image"}  # fmt: skip
 
     split_arguments = steps["Split"]["Arguments"]["AppSpecification"]["ContainerArguments"]
     flag = split_arguments.index("--champion-with-text")
@@ -193,3 +205,80 @@ def test_the_champion_scores_the_same_rows_in_its_own_image(training: dict[str, 
         compare.parse_args([a if isinstance(a, str) else "x" for a in compare_arguments]).comparison
         == "same_data"
     )
+
+
+def test_a_bad_extract_stops_at_a_fail_step_with_splits_reason(
+    training: dict[str, Built],
+) -> None:
+    """Split writes quality/quality.json; DataQuality routes on its `passed`; the steps that
+    read Split's outputs first (ScoreChampion, Train) run only on the passed branch, and
+    everything later depends on them; the Fail step's message carries Split's reason."""
+    steps = steps_by_name(_doc(training))
+    split = steps["Split"]
+    assert {
+        "PropertyFileName": "DataQualityReport",
+        "OutputName": "quality",
+        "FilePath": "quality.json",
+    } in split["PropertyFiles"]
+    arguments = split["Arguments"]["AppSpecification"]["ContainerArguments"]
+    bounds = json.loads(arguments[arguments.index("--quality-bounds") + 1])
+    assert bounds == {
+        "max_duplicate_ids": 0,
+        "max_invalid_rate": 0.01,
+        "max_null_rate": 0.05,
+        "min_rows": 500,
+        "null_rates": {},
+    }
+    outputs = {o["OutputName"] for o in split["Arguments"]["ProcessingOutputConfig"]["Outputs"]}
+    assert {"quality", "baseline"} <= outputs
+    quality = steps["DataQuality"]["Arguments"]
+    passed = {
+        "Std:JsonGet": {
+            "PropertyFile": {"Get": "Steps.Split.PropertyFiles.DataQualityReport"},
+            "Path": "passed",
+        }
+    }
+    assert quality["Conditions"] == [{"Type": "Equals", "LeftValue": passed, "RightValue": True}]
+    assert [s["Name"] for s in quality["IfSteps"]] == ["ScoreChampion", "Train"]
+    assert quality["ElseSteps"] == [
+        {
+            "Name": "DataQualityFailed",
+            "Type": "Fail",
+            "Arguments": {
+                "ErrorMessage": {
+                    "Std:Join": {
+                        "On": "",
+                        "Values": [
+                            "Data quality check failed in Split: ",
+                            {
+                                "Std:JsonGet": {
+                                    "PropertyFile": {
+                                        "Get": "Steps.Split.PropertyFiles.DataQualityReport"
+                                    },
+                                    "Path": "reason",
+                                }
+                            },
+                        ],
+                    }
+                }
+            },
+        }
+    ]
+
+
+BASELINE_OUTPUT = "Steps.Split.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"
+
+
+def test_the_package_carries_its_training_baseline(training: dict[str, Built]) -> None:
+    steps = steps_by_name(_doc(training))
+    for name in ("RegisterApproved", "RegisterRejected"):
+        metadata = steps[name]["Arguments"]["CustomerMetadataProperties"]
+        assert metadata["baseline_s3_uri"] == {
+            "Std:Join": {
+                "On": "",
+                "Values": [
+                    {"Get": BASELINE_OUTPUT},
+                    "baseline.json",
+                ],
+            }
+        }

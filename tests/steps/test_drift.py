@@ -1,0 +1,159 @@
+"""The Load step's drift judgement: every Prepare host's profile merged, the policy applied
+(warn loads, block loads nothing and says how to load after review), metrics published."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline_defs import synthetic_data
+from pipeline_defs.steps import data_profile, drift, features, load
+from tests.steps.test_load import ARN, FakeDataApi, RecordingCloudWatch
+
+LIMITS = '{"category_distance":0.2,"min_rows":100,"psi":0.25,"psi_moderate":0.1}'
+EXECUTION = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/e1"
+
+
+@pytest.fixture(scope="module")
+def baseline() -> dict[str, Any]:
+    training = features.compute_features(synthetic_data.generate_products(4_000, seed=1))
+    return data_profile.build_baseline(training, package_type="box")
+
+
+def _profiles(folder: Path, baseline: dict[str, Any] | None, *, drift_level: float) -> Path:
+    """Two Prepare hosts' profile.json, 1,000 products each (seeds 2 and 3)."""
+    for host, seed in (("algo-1", 2), ("algo-2", 3)):
+        histogram = None
+        if baseline is not None:
+            batch = synthetic_data.generate_products(1_000, seed=seed, drift=drift_level)
+            counted = data_profile.DriftHistogram(baseline)
+            counted.update(features.compute_features(batch))
+            histogram = counted.to_dict()
+        (folder / host).mkdir(parents=True)
+        (folder / host / "profile.json").write_text(
+            json.dumps({"quality": {}, "histogram": histogram, "baseline": baseline})
+        )
+    return folder
+
+
+def _main(tmp_path: Path, profiles: Path, action: str, client: Any, cloudwatch: Any) -> Any:
+    return load.main(
+        [
+            "--predictions-uri", "s3://pkgml-dev-data/predictions/p/run-9", "--run-id", "run-9",
+            "--run-kind", "inference-daily", "--package-type", "box",
+            "--model-package-arn", ARN, "--model-package-version", "4", "--database", "dev",
+            "--workgroup", "analytics",
+            "--profiles-dir", str(profiles), "--drift-dir", str(tmp_path / "drift"),
+            "--drift-action", action, "--drift-limits", LIMITS,
+            "--execution-arn", EXECUTION, "--message-file", str(tmp_path / "message"),
+        ],
+        client=client,
+        cloudwatch=cloudwatch,
+    )  # fmt: skip
+
+
+class NoRedshift:
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"a blocked load must not call the Data API ({name})")
+
+
+def test_two_hosts_merge_into_what_one_host_would_count(
+    tmp_path: Path, baseline: dict[str, Any]
+) -> None:
+    profiles = _profiles(tmp_path / "p", baseline, drift_level=0.0)
+    merged_baseline, merged, hosts = drift.read_profiles(profiles)
+    assert hosts == 2 and merged_baseline == baseline
+    whole = data_profile.DriftHistogram(baseline)
+    for seed in (2, 3):
+        batch = synthetic_data.generate_products(1_000, seed=seed)
+        whole.update(features.compute_features(batch))
+    assert merged.to_dict() == whole.to_dict()
+    assert merged.rows == 2_000
+
+
+def test_a_calm_batch_is_loaded_and_measured(tmp_path: Path, baseline: dict[str, Any]) -> None:
+    cloudwatch = RecordingCloudWatch()
+    summary = _main(
+        tmp_path, _profiles(tmp_path / "p", baseline, drift_level=0.0), "block",
+        FakeDataApi(["FINISHED"]), cloudwatch,
+    )  # fmt: skip
+    assert summary["drift"] == "ok"
+    document = json.loads((tmp_path / "drift" / "drift.json").read_text())
+    assert (document["verdict"], document["loaded"], document["hosts"]) == ("ok", True, 2)
+    drift_data = cloudwatch.calls[0]["MetricData"]
+    assert [d["MetricName"] for d in drift_data[:3]] == [
+        "MaxFeaturePSI", "DriftedFeatures", "DriftBlocked",
+    ]  # fmt: skip
+    assert [d["Value"] for d in drift_data[1:3]] == [0.0, 0.0]
+    assert {d["MetricName"] for d in drift_data[3:]} == {"FeaturePSI"}
+    assert all(d["Dimensions"][2]["Name"] == "Feature" for d in drift_data[3:])
+    assert cloudwatch.calls[1]["MetricData"][0]["MetricName"] == "PredictionsLoaded"
+    assert not (tmp_path / "message").exists()
+
+
+def test_warn_loads_a_drifted_batch_and_says_so(tmp_path: Path, baseline: dict[str, Any]) -> None:
+    cloudwatch = RecordingCloudWatch()
+    client = FakeDataApi(["FINISHED"])
+    summary = _main(
+        tmp_path, _profiles(tmp_path / "p", baseline, drift_level=1.0), "warn", client, cloudwatch
+    )
+    assert summary["drift"] == "drift"
+    assert len(client.batches) == 1  # loaded
+    document = json.loads((tmp_path / "drift" / "drift.json").read_text())
+    assert document["loaded"] is True and document["drifted"]
+    assert "weight_kg: PSI" in document["summary"]
+    data = {d["MetricName"]: d["Value"] for d in cloudwatch.calls[0]["MetricData"][:3]}
+    assert data["DriftBlocked"] == 0.0 and data["DriftedFeatures"] == len(document["drifted"])
+    assert data["MaxFeaturePSI"] > 0.25
+
+
+def test_block_loads_nothing_and_names_the_features_and_the_command(
+    tmp_path: Path, baseline: dict[str, Any]
+) -> None:
+    cloudwatch = RecordingCloudWatch()
+    profiles = _profiles(tmp_path / "p", baseline, drift_level=1.0)
+    with pytest.raises(drift.DriftBlockedError) as info:
+        _main(tmp_path, profiles, "block", NoRedshift(), cloudwatch)
+    message = str(info.value)
+    assert message.startswith("Input drift blocked the load (DriftAction=block): ")
+    assert "weight_kg: PSI" in message and "the training median" in message
+    assert f"python -m ops drift accept {EXECUTION}" in message
+    assert (tmp_path / "message").read_text() == message[:1000]
+    document = json.loads((tmp_path / "drift" / "drift.json").read_text())
+    assert (document["verdict"], document["action"], document["loaded"]) == (
+        "drift", "block", False,
+    )  # fmt: skip
+    data = {d["MetricName"]: d["Value"] for d in cloudwatch.calls[0]["MetricData"][:3]}
+    assert data["DriftBlocked"] == 1.0
+    assert len(cloudwatch.calls) == 1  # no PredictionsLoaded: nothing was loaded
+
+
+def test_a_champion_without_baseline_is_not_measured_and_loads(tmp_path: Path) -> None:
+    cloudwatch = RecordingCloudWatch()
+    client = FakeDataApi(["FINISHED"])
+    summary = _main(
+        tmp_path, _profiles(tmp_path / "p", None, drift_level=1.0), "block", client, cloudwatch
+    )
+    assert summary["drift"] == "not_measured"
+    assert len(client.batches) == 1
+    assert [c["MetricData"][0]["MetricName"] for c in cloudwatch.calls] == ["PredictionsLoaded"]
+
+
+def test_no_profiles_is_an_error_naming_the_folder(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match=r"no Prepare profile \(profile.json\) under .*empty"):
+        drift.read_profiles(tmp_path / "empty")
+
+
+def test_an_unknown_action_is_refused(tmp_path: Path, baseline: dict[str, Any]) -> None:
+    profiles = _profiles(tmp_path / "p", baseline, drift_level=0.0)
+    with pytest.raises(ValueError, match="drift action must be one of warn, block, got 'stop'"):
+        drift.judge(profiles, limits_json=LIMITS, action="stop")
+
+
+def test_metrics_are_published_only_for_a_measured_run() -> None:
+    assert drift.drift_metrics({"verdict": "insufficient_rows"}, "box", "inference-daily") == []
+    assert drift.drift_metrics({"verdict": "not_measured"}, "box", "inference-daily") == []
