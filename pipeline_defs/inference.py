@@ -71,6 +71,8 @@ RESOLVE_OUTPUTS = (
 )
 
 _IN = "/opt/ml/processing/input"
+# SageMaker copies the first 1 KB of this file into the Processing job's ExitMessage.
+EXIT_MESSAGE_FILE = "/opt/ml/output/message"
 _OUT = "/opt/ml/processing/output"
 _MAX_RUNTIME_SECONDS = 86400
 
@@ -161,6 +163,9 @@ def build_inference_pipeline(inputs: InferencePipelineInputs) -> str:
                         # share in their bins (summary/<host>/profile.json)
                         "--baseline-uri",
                         resolve.properties.Outputs["baseline_s3_uri"],
+                        # why it stopped: the job's ExitMessage (the notification quotes it)
+                        "--message-file",
+                        EXIT_MESSAGE_FILE,
                     ],
                     instance_count=prepare_instance_count,
                 ),
@@ -232,6 +237,8 @@ def build_inference_pipeline(inputs: InferencePipelineInputs) -> str:
                         inputs.drift_limits,
                         "--execution-arn",
                         ExecutionVariables.PIPELINE_EXECUTION_ARN,
+                        "--message-file",
+                        EXIT_MESSAGE_FILE,
                     ],
                 ),
                 job_options,

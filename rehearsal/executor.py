@@ -746,7 +746,16 @@ class PipelineExecutor:
         timeout = args.get("StoppingCondition", {}).get(
             "MaxRuntimeInSeconds", self.max_step_seconds
         )
-        self._subprocess(record, command, environment, work, timeout)
+        try:
+            self._subprocess(record, command, environment, work, timeout)
+        except StepError as error:
+            # SageMaker keeps the first 1 KB of /opt/ml/output/message as the job's
+            # ExitMessage (what the notification quotes): the reason, when there is one.
+            message = Path(_map_path(EXIT_MESSAGE_FILE, work))
+            if message.is_file() and message.read_bytes().strip():
+                text = message.read_bytes()[:1024].decode(errors="replace").strip()
+                raise StepError(f"ExitMessage: {text} ({error})") from error
+            raise
         uploaded: dict[str, list[str]] = {}
         for spec in outputs:
             source = Path(_map_path(spec["S3Output"]["LocalPath"], work))
@@ -1342,6 +1351,9 @@ def _parameter_values(
         if parameter.get("EnumValues") and values[name] not in parameter["EnumValues"]:
             raise DefinitionError(f"parameter {name!r}: {raw!r} not in {parameter['EnumValues']}")
     return values
+
+
+EXIT_MESSAGE_FILE = f"{CONTAINER_ROOT}/output/message"
 
 
 def _map_path(value: str, work: Path) -> str:

@@ -10,6 +10,11 @@ week 2   drifted products, noisy labels    -> training  -> expect RegisterReject
 day 1    unlabelled products               -> inference -> predictions for v1 in DuckDB
 day 1    the same run again (same RunId)   -> inference -> same row count (no duplicates),
                                                            cached Prepare
+day 2    drifted products, DriftAction=block -> inference -> drift measured against v1's
+                                                           baseline; nothing loaded (day 1's
+                                                           rows stay), Load says why
+week 3   a broken extract (no weights)     -> training  -> stops at DataQualityFailed with
+                                                           the column and the bound; no model
 ```
 
 The cross-architecture plan (`--cross-architecture A,B[,C]`, default hgb,multimodal):
@@ -29,6 +34,8 @@ week 4   B, harder: more labels flipped    -> expect Approved (v4, champion B), 
          that nothing explains                same rows; the stored comparison would reject
 week 5   B with weak hyperparameters,      -> expect Rejected by the same-data comparison;
          clean labels (no noise at all)       the stored one would approve; champion v4
+day 3    drifted products, DriftAction=block -> nothing loaded, earlier days' rows kept
+week 6   B, a broken extract (no weights)  -> expect DataQualityFailed; champion still v4
 ```
 
 Weeks 4 and 5 show the same-data gate (pipeline_defs/training.py): Compare judges the
@@ -92,8 +99,11 @@ DEFAULT_CROSS = ("hgb", "multimodal")
 
 # Training data of a week.
 CLEAN, COMPARABLE, DEGRADED = "clean", "comparable", "degraded"
+BROKEN = "broken"  # weight_kg null on every row: the data-quality check must stop it
+BROKEN_COLUMN = "weight_kg"
 HARDER, EASIER = "harder", "easier"  # label_noise + harder_noise; no label noise at all
 APPROVE, REJECT = "approve", "reject"  # the gate's verdicts, as decision.json spells them
+STOPPED = "stopped"  # a week the data-quality check stops before anything is trained
 # Hyperparameters that make a clearly weaker model of an architecture (the cross plan's
 # week 5): one boosting iteration of one split. On clean rows such a model still scores
 # well above the gate's floor (about 0.85 for mailer), and well below a full model
@@ -137,6 +147,9 @@ class ScenarioConfig:
     faithful: bool = False
     # Print each step as it ends (the CLI does; tests read the summary instead).
     progress: bool = False
+    # Batches this small are judged for drift (the deployed default, 1,000, is more than
+    # a rehearsal's day holds); the limits are the deployed ones.
+    drift_min_rows: int = 200
 
 
 @dataclass(frozen=True)
@@ -146,8 +159,8 @@ class TrainingWeek:
     label: str
     key: str  # names the week's manifest and RunId
     architecture: str
-    data: str  # CLEAN, COMPARABLE, DEGRADED, HARDER or EASIER
-    expect: str  # APPROVE or REJECT
+    data: str  # CLEAN, COMPARABLE, DEGRADED, HARDER, EASIER or BROKEN
+    expect: str  # APPROVE, REJECT or STOPPED
     seed: int
     # (hyperparameter, value) passed as the pipeline's parameters (e.g. MaxIter)
     hyperparameters: tuple[tuple[str, str], ...] = ()
@@ -164,6 +177,8 @@ class InferenceDay:
     key: str  # names the day's manifest and RunId
     seed: int
     repeat: bool = False
+    drift: float = 0.0  # synthetic_data's drift knob for the day's products
+    drift_action: str = ""  # the DriftAction parameter ("" = the pipeline's default)
 
 
 PlanItem = TrainingWeek | InferenceDay
@@ -186,6 +201,21 @@ def plan(config: ScenarioConfig) -> list[PlanItem]:
             ),
             InferenceDay("daily inference", "day-1", seed + 2),
             InferenceDay("daily inference again (same RunId)", "day-1", seed + 2, repeat=True),
+            InferenceDay(
+                "daily inference (drifted batch, DriftAction=block)",
+                "day-2",
+                seed + 3,
+                drift=1.0,
+                drift_action="block",
+            ),
+            TrainingWeek(
+                f"week 3 training (broken extract: no {BROKEN_COLUMN})",
+                "week-3",
+                name,
+                BROKEN,
+                STOPPED,
+                seed + 6,
+            ),
         ]
     first, second, *rest = config.cross_architectures
     third = rest[0] if rest else first
@@ -238,6 +268,23 @@ def plan(config: ScenarioConfig) -> list[PlanItem]:
             seed + 5,
             hyperparameters=weak_hyperparameters(second),
             stored_verdict=APPROVE,
+        ),
+        # The data checks: a drifted batch under the block policy loads nothing; a broken
+        # extract stops before anything is trained.
+        InferenceDay(
+            "day 3 inference (drifted batch, DriftAction=block)",
+            "day-3",
+            seed + 7,
+            drift=1.0,
+            drift_action="block",
+        ),
+        TrainingWeek(
+            f"week 6 training [{second}] (broken extract: no {BROKEN_COLUMN})",
+            "week-6",
+            second,
+            BROKEN,
+            STOPPED,
+            seed + 6,
         ),
     ]
 
@@ -456,10 +503,17 @@ def build_training_definition(config: ScenarioConfig, package_type: str, archite
 def build_inference_definition(config: ScenarioConfig, package_type: str) -> str:
     """The inference definition JSON (placeholders kept): one for every architecture."""
     from pipeline_defs.common import InferencePipelineInputs, RedshiftTarget
+    from pkgml_contracts import data_quality
 
     inputs = InferencePipelineInputs(
         pipeline_name=names(package_type)["inference"],
         redshift=RedshiftTarget(database="dev", workgroup="rehearsal", target_table=TARGET_TABLE),
+        drift_limits=data_quality.drift_limits_json(
+            psi=data_quality.DEFAULT_PSI_LIMIT,
+            category_distance=data_quality.DEFAULT_CATEGORY_DISTANCE_LIMIT,
+            min_rows=config.drift_min_rows,
+            psi_moderate=data_quality.DEFAULT_PSI_MODERATE,
+        ),
         **_common_inputs(config, package_type),
     )
     return _definition("inference", inputs)
@@ -655,6 +709,21 @@ def warehouse_rows(aws: LocalAws, run_id: str, package_type: str) -> tuple[int, 
     return int(rows), int(distinct), versions
 
 
+def run_counts(aws: LocalAws, package_type: str) -> dict[str, int]:
+    """{run id: rows} of a package type in the target table (what a blocked load keeps)."""
+    import duckdb
+
+    if not aws.warehouse.is_file():
+        return {}
+    with duckdb.connect(str(aws.warehouse), read_only=True) as connection:
+        rows = connection.execute(
+            f"SELECT run_id, count(*) FROM {TARGET_TABLE} WHERE package_type = ? "
+            "GROUP BY run_id ORDER BY run_id",
+            [package_type],
+        ).fetchall()
+    return {str(run_id): int(count) for run_id, count in rows}
+
+
 # --- the scenario ---------------------------------------------------------------------
 
 
@@ -739,7 +808,9 @@ class _Rehearsal:
             if item.key in self.manifests:
                 continue
             if isinstance(item, InferenceDay):
-                table = synthetic_data.generate_products(config.inference_rows, seed=item.seed)
+                table = synthetic_data.generate_products(
+                    config.inference_rows, seed=item.seed, drift=item.drift
+                )
                 dataset = "inference-daily"
             else:
                 degraded = item.data == DEGRADED
@@ -754,6 +825,12 @@ class _Rehearsal:
                 )
                 dataset = "training"
                 _check_inputs(table, self.architectures[item.architecture])
+                if item.data == BROKEN:
+                    import pyarrow as pa
+
+                    position = table.schema.get_field_index(BROKEN_COLUMN)
+                    field = table.schema.field(position)
+                    table = table.set_column(position, field, pa.nulls(table.num_rows, field.type))
             self.manifests[item.key] = write_unload(self.aws.s3, table, dataset, item.key)
 
     # --- running ----------------------------------------------------------------------
@@ -807,6 +884,8 @@ class _Rehearsal:
         )
         record = self.run(item.label, package_type, item.architecture, parameters)
         tag = f"{package_type}: {item.label}"
+        if item.expect == STOPPED:
+            return self.stopped(tag, record, package_type, champion)
         self.expect(f"{tag} succeeds", record.status == "Succeeded", _failures(record))
         decision = _decision(self.aws, record)
         scores = gate_scores(decision)
@@ -870,6 +949,79 @@ class _Rehearsal:
         )
         return champion
 
+    def stopped(
+        self,
+        tag: str,
+        record: ExecutionRecord,
+        package_type: str,
+        champion: tuple[int, str] | None,
+    ) -> tuple[int, str] | None:
+        """A broken extract: the execution fails at DataQualityFailed with the reason
+        naming the column, nothing is trained or registered, the champion stays."""
+        fail = record.steps.get("DataQualityFailed")
+        reason = (fail.failure_reason or "") if fail else ""
+        self.expect(
+            f"{tag}: stops at the data-quality check, naming the column and the bound",
+            record.status == "Failed"
+            and _status(record, "DataQualityFailed") == "Failed"
+            and f"{BROKEN_COLUMN}: null rate 1" in reason
+            and "above the bound" in reason,
+            reason or _failures(record),
+        )
+        ran = [
+            name
+            for name in ("Train", "ScoreChampion", "RegisterApproved", "RegisterRejected")
+            if _status(record, name) in ("Succeeded", "Failed", "Executing")
+        ]
+        self.expect(f"{tag}: nothing was trained or registered", not ran, ", ".join(ran))
+        now = self.champion(package_type)
+        self.expect(
+            f"{package_type}: champion unchanged"
+            + (f" (v{champion[0]}, {champion[1]}, still serves)" if champion else ""),
+            champion is not None and _is(now, champion),
+            _champion_detail(now),
+        )
+        return champion
+
+    def blocked(
+        self,
+        tag: str,
+        record: ExecutionRecord,
+        run_id: str,
+        package_type: str,
+        before: dict[str, int],
+    ) -> None:
+        """A drifted batch under DriftAction=block: measured, nothing loaded, the earlier
+        predictions kept, the reason and the metric recorded."""
+        load = record.steps.get("Load")
+        reason = (load.failure_reason or "") if load else ""
+        self.expect(
+            f"{tag}: drift measured and the load blocked, naming the features",
+            record.status == "Failed"
+            and _status(record, "Load") == "Failed"
+            and "Input drift blocked the load" in reason
+            and "PSI" in reason,
+            reason[:300] or _failures(record),
+        )
+        after = run_counts(self.aws, package_type)
+        self.expect(
+            f"{tag}: nothing loaded; earlier predictions kept",
+            after == before and sum(after.values()) > 0 and run_id not in after,
+            f"rows per run before {before}, after {after}",
+        )
+        blocked = [
+            datum["Value"]
+            for line in _metric_lines(self.aws)
+            for datum in line["MetricData"]
+            if datum["MetricName"] == "DriftBlocked"
+            and {"Name": "PackageType", "Value": package_type} in datum["Dimensions"]
+        ]
+        self.expect(
+            f"{tag}: DriftBlocked published",
+            blocked[-1:] == [1.0],
+            f"DriftBlocked values {blocked}",
+        )
+
     def day(self, item: InferenceDay, package_type: str, champion: tuple[int, str] | None) -> None:
         """Run an inference day (or its repeat) and check it against the champion."""
         run_id = f"inference-daily-{item.key}"
@@ -878,8 +1030,14 @@ class _Rehearsal:
             "RunId": run_id,
             "RunKind": "inference-daily",
         }
+        if item.drift_action:
+            parameters["DriftAction"] = item.drift_action
+        before = run_counts(self.aws, package_type)
         record = self.run(item.label, package_type, "", parameters)
         tag = f"{package_type}: {item.label}"
+        if item.drift_action == "block":
+            self.blocked(tag, record, run_id, package_type, before)
+            return
         self.expect(f"{tag} succeeds", record.status == "Succeeded", _failures(record))
         rows, distinct, versions = warehouse_rows(self.aws, run_id, package_type)
         if item.repeat:
@@ -991,6 +1149,14 @@ def run_scenario(config: ScenarioConfig, *, out: Callable[[str], None] = print) 
     )
     out(result.summary())
     return result
+
+
+def _metric_lines(aws: LocalAws) -> list[dict[str, Any]]:
+    """Every put_metric_data call the steps made (the local CloudWatch's JSON lines)."""
+    path = aws.root / "metrics.jsonl"
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def _status(record: ExecutionRecord, step: str) -> str:

@@ -13,8 +13,8 @@ batch median against the training median) and the policy is applied:
 - drift with action `warn`: loaded, and the metrics raise the drift alarm;
 - drift with action `block`: NOT loaded (the table keeps the previous predictions),
   `DriftBlockedError` names the drifted features and the command that loads the reviewed
-  batch anyway (`python -m ops drift accept <execution>`: the same execution's Load step
-  again, with DriftAction=warn).
+  batch anyway (`python -m ops drift accept --execution-arn <arn> --reason ...`: the same
+  execution's Load step again, with DriftAction=warn).
 
 `drift.json` (in `--drift-dir`) records the report, the action, the verdict and whether
 the predictions were loaded; `drift_metrics` are the CloudWatch data the Load step
@@ -98,7 +98,11 @@ def judge(
     blocked = report["verdict"] == "drift" and action == "block"
     document = {**report, "action": action, "loaded": not blocked, "hosts": hosts}
     if blocked:
-        command = "python -m ops drift accept " + (execution_arn or "<execution>")
+        command = (
+            "python -m ops drift accept --execution-arn "
+            + (execution_arn or "<execution arn>")
+            + " --reason '...'"
+        )
         document["next_action"] = (
             f"review the batch, then load it anyway with: {command} (or wait for the next "
             "batch; the table keeps the previous predictions)"
@@ -114,11 +118,22 @@ def write(document: dict[str, Any], drift_dir: Path) -> Path:
     return path
 
 
+BLOCKED_FEATURES_SHOWN = 3
+
+
 def blocked_message(document: dict[str, Any]) -> str:
-    """One paragraph for the step's failure: what drifted, the limit, what to do."""
+    """One paragraph for the step's failure (it must fit the 1 KB ExitMessage): the worst
+    drifted features with their limits, how many more, what to do."""
+    drifted = list(document.get("drifted", []))
+    shown = "; ".join(
+        document["features"][name]["message"] for name in drifted[:BLOCKED_FEATURES_SHOWN]
+    )
+    more = len(drifted) - BLOCKED_FEATURES_SHOWN
+    if more > 0:
+        shown += f"; and {more} more feature(s) (drift.json)"
     return (
-        f"Input drift blocked the load (DriftAction=block): {document.get('summary', '')}. "
-        f"Nothing was loaded. {document.get('next_action', '')}"
+        f"Input drift blocked the load (DriftAction=block): {shown}. Nothing was loaded. "
+        f"{document.get('next_action', '')}"
     )
 
 

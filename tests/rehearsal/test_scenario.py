@@ -10,7 +10,9 @@ rejected with the gate's reasons, champion unchanged; then the same-data gate bo
 week 4 multimodal on harder data (more labels flipped, unexplained) approved on the same
 rows although the stored comparison would have rejected it, week 5 a weak multimodal
 model (one split) on clean data rejected on the same rows although the stored comparison
-would have approved it (both read from decision.json). The standard plan (`make rehearse`)
+would have approved it (both read from decision.json); day 3 a drifted batch under
+DriftAction=block loads nothing (earlier rows kept), week 6 a broken extract stops at the
+data-quality check. The standard plan (`make rehearse`)
 runs the same week and day code with one architecture. Durations are reported, never
 asserted: `make bench` is where durations are measured.
 """
@@ -29,11 +31,13 @@ from rehearsal import scenario
 from rehearsal.__main__ import configs, parse_args
 from rehearsal.scenario import (
     APPROVE,
+    BROKEN,
     CLEAN,
     DEGRADED,
     EASIER,
     HARDER,
     REJECT,
+    STOPPED,
     WEAK_HYPERPARAMETERS,
     InferenceDay,
     ScenarioConfig,
@@ -55,14 +59,21 @@ def test_the_standard_plan_trains_one_architecture_twice_then_infers_twice() -> 
         "week 2 training (drifted, noisy labels)",
         "daily inference",
         "daily inference again (same RunId)",
+        "daily inference (drifted batch, DriftAction=block)",
+        "week 3 training (broken extract: no weight_kg)",
     ]
     weeks = [item for item in items if isinstance(item, TrainingWeek)]
-    assert [(w.architecture, w.expect) for w in weeks] == [
-        ("multimodal", APPROVE),
-        ("multimodal", REJECT),
+    assert [(w.architecture, w.data, w.expect) for w in weeks] == [
+        ("multimodal", CLEAN, APPROVE),
+        ("multimodal", DEGRADED, REJECT),
+        ("multimodal", BROKEN, STOPPED),
     ]
     days = [item for item in items if isinstance(item, InferenceDay)]
-    assert [(d.key, d.repeat) for d in days] == [("day-1", False), ("day-1", True)]
+    assert [(d.key, d.repeat, d.drift, d.drift_action) for d in days] == [
+        ("day-1", False, 0.0, ""),
+        ("day-1", True, 0.0, ""),
+        ("day-2", False, 1.0, "block"),
+    ]
 
 
 def test_the_cross_architecture_plan_changes_champion_rejects_then_judges_on_same_rows() -> None:
@@ -75,13 +86,22 @@ def test_the_cross_architecture_plan_changes_champion_rejects_then_judges_on_sam
         # the same-data gate both ways, with B (the champion's architecture)
         ("xgboost", APPROVE, REJECT),
         ("xgboost", REJECT, APPROVE),
+        # the data checks: a broken extract stops before training
+        ("xgboost", STOPPED, ""),
     ]
-    assert [w.data for w in weeks] == [CLEAN, "comparable", DEGRADED, HARDER, EASIER]
+    assert [w.data for w in weeks] == [CLEAN, "comparable", DEGRADED, HARDER, EASIER, BROKEN]
     assert weeks[1].seed == weeks[0].seed != weeks[2].seed  # the same products: comparable
-    assert len({w.seed for w in weeks}) == 4  # weeks 3 to 5: new products each
+    assert len({w.seed for w in weeks}) == 5  # weeks 3 to 6: new products each
     assert weeks[1].key != weeks[0].key  # extracted again, its own manifest and RunId
-    assert [w.hyperparameters for w in weeks] == [()] * 4 + [weak_hyperparameters("xgboost")]
-    assert [type(item).__name__[0] for item in items] == ["T", "I", "I", "T", "I", "T", "T", "T"]
+    assert [w.hyperparameters for w in weeks] == (
+        [()] * 4 + [weak_hyperparameters("xgboost")] + [()]
+    )
+    assert [type(item).__name__[0] for item in items] == [
+        "T", "I", "I", "T", "I", "T", "T", "T", "I", "T",
+    ]  # fmt: skip
+    day3 = items[-2]
+    assert isinstance(day3, InferenceDay)
+    assert (day3.drift, day3.drift_action, day3.repeat) == (1.0, "block", False)
     third = plan(
         ScenarioConfig(workdir=Path("w"), cross_architectures=("hgb", "xgboost", "multimodal"))
     )
@@ -344,6 +364,8 @@ def test_rehearsal_cross_architecture_end_to_end(
         "week 3 training [xgboost] (drifted, noisy labels)",
         "week 4 training [multimodal] (harder: noisier labels)",
         "week 5 training [multimodal] (weak hyperparameters, clean labels)",
+        "day 3 inference (drifted batch, DriftAction=block)",
+        "week 6 training [multimodal] (broken extract: no weight_kg)",
     ]
     records = dict(result.runs)
     # The built-in challenger trained on two emulated hosts.
@@ -360,7 +382,7 @@ def test_rehearsal_cross_architecture_end_to_end(
     decisions = {
         label: record.step("Compare").property_files["GateDecision"]
         for label, record in result.runs
-        if label.startswith("week")
+        if label.startswith("week") and "broken extract" not in label
     }
     harder = decisions["week 4 training [multimodal] (harder: noisier labels)"]
     scores = gate_scores(harder)
@@ -378,6 +400,14 @@ def test_rehearsal_cross_architecture_end_to_end(
     assert scores is not None and scores.stored_drop <= scores.limit
     assert scores.stored_verdict == APPROVE
     assert "mailer: champion unchanged (v4, multimodal, still serves)" in held
+    # The data checks: the drifted batch measured against v4's baseline and not loaded;
+    # the broken extract stopped at the quality check, nothing trained.
+    day3 = "mailer: day 3 inference (drifted batch, DriftAction=block)"
+    assert f"{day3}: drift measured and the load blocked, naming the features" in held
+    assert f"{day3}: nothing loaded; earlier predictions kept" in held
+    week6 = "mailer: week 6 training [multimodal] (broken extract: no weight_kg)"
+    assert f"{week6}: stops at the data-quality check, naming the column and the bound" in held
+    assert f"{week6}: nothing was trained or registered" in held
     weak = records["week 5 training [multimodal] (weak hyperparameters, clean labels)"]
     assert {name: str(weak.parameters[name]) for name in ("MaxIter", "MaxDepth")} == {
         "MaxIter": "1",

@@ -120,7 +120,9 @@ def test_block_loads_nothing_and_names_the_features_and_the_command(
     message = str(info.value)
     assert message.startswith("Input drift blocked the load (DriftAction=block): ")
     assert "weight_kg: PSI" in message and "the training median" in message
-    assert f"python -m ops drift accept {EXECUTION}" in message
+    assert f"python -m ops drift accept --execution-arn {EXECUTION} --reason '...'" in message
+    assert len(message.encode()) <= 1000  # the ExitMessage keeps 1 KB
+    assert "more feature(s) (drift.json)" in message  # 3 shown, the rest counted
     assert (tmp_path / "message").read_text() == message[:1000]
     document = json.loads((tmp_path / "drift" / "drift.json").read_text())
     assert (document["verdict"], document["action"], document["loaded"]) == (
