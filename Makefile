@@ -35,7 +35,7 @@ DEV_STAMP := $(VENV)/.dev-requirements
 NODE_STAMP := node_modules/.installed
 CDK_OUT := cdk.out
 
-.PHONY: help setup setup-dev lock synth diff test lint typecheck unit test-containers containers-or-say-why bench rehearse diagrams docs new-architecture clean
+.PHONY: help setup setup-dev lock synth diff test lint typecheck checks unit test-containers bench rehearse diagrams docs new-architecture clean
 
 help:
 	@echo "make synth   - set up (venv, Node, CDK CLI) and synthesize every environment to $(CDK_OUT)/"
@@ -116,18 +116,21 @@ test-containers: setup-dev
 	python -m pytest -n 2 --dist loadgroup -m containers tests/containers
 
 # make test runs the container checks when this machine can, and says so loudly when not.
-containers-or-say-why: setup-dev
+# Every test in one pytest session on two workers: the container checks (when this machine
+# can run them) share the workers with the unit tests instead of running after them.
+checks: setup-dev
 	@if python -m containers.preflight --quiet; then \
-		$(MAKE) --no-print-directory test-containers; \
+		python -m pytest -n 2 --dist loadgroup; \
 	else \
 		echo "######################################################################"; \
 		echo "# CONTAINER CHECKS NOT RUN: $$(python -m containers.preflight --reason)"; \
 		echo "# The models were NOT trained and served by the images' own toolkits."; \
 		echo "# Run 'make test-containers' on a machine that can (CI does)."; \
 		echo "######################################################################"; \
+		python -m pytest -n 2 --dist loadgroup -m "not containers"; \
 	fi
 
-test: lint typecheck unit containers-or-say-why
+test: lint typecheck checks
 
 bench: setup-dev
 	python -m bench

@@ -1032,11 +1032,11 @@ class _Rehearsal:
         }
         if item.drift_action:
             parameters["DriftAction"] = item.drift_action
-        before = run_counts(self.aws, package_type)
+        counts = run_counts(self.aws, package_type)
         record = self.run(item.label, package_type, "", parameters)
         tag = f"{package_type}: {item.label}"
         if item.drift_action == "block":
-            self.blocked(tag, record, run_id, package_type, before)
+            self.blocked(tag, record, run_id, package_type, counts)
             return
         self.expect(f"{tag} succeeds", record.status == "Succeeded", _failures(record))
         rows, distinct, versions = warehouse_rows(self.aws, run_id, package_type)

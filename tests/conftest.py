@@ -55,3 +55,10 @@ def synthesized(
 ) -> Iterator[Synthesized]:
     """The default app, synthesized once for the whole session."""
     yield synthesize(base_context, tmp_path_factory.mktemp("cdk.out"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Modules with a `slow` test run first (order otherwise kept): on two workers the
+    long ones then overlap the many short ones instead of running alone at the end."""
+    slow_modules = {item.module for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.module not in slow_modules)
