@@ -68,6 +68,7 @@ RESOLVE_OUTPUTS = (
     "architecture",
     "with_text",
     "baseline_s3_uri",
+    "score_baseline_s3_uri",
 )
 
 _IN = "/opt/ml/processing/input"
@@ -206,8 +207,16 @@ def build_inference_pipeline(inputs: InferencePipelineInputs) -> str:
                 session,
                 ScriptRun(
                     script="load.py",
-                    # every Prepare host's profile: merged, then judged against the baseline
-                    inputs=[("profiles", summary_uri, f"{_IN}/profiles")],
+                    # every Prepare host's profile: merged, then judged against the baseline;
+                    # the predicted scores: against the champion's validation scores
+                    inputs=[
+                        ("profiles", summary_uri, f"{_IN}/profiles"),
+                        (
+                            "predictions",
+                            predict.properties.TransformOutput.S3OutputPath,
+                            f"{_IN}/predictions",
+                        ),
+                    ],
                     outputs=[("drift", out("Load", "drift"), f"{_OUT}/drift")],
                     arguments=[
                         "--predictions-uri",
@@ -235,6 +244,10 @@ def build_inference_pipeline(inputs: InferencePipelineInputs) -> str:
                         drift_action,
                         "--drift-limits",
                         inputs.drift_limits,
+                        "--predictions-dir",
+                        f"{_IN}/predictions",
+                        "--score-baseline-uri",
+                        resolve.properties.Outputs["score_baseline_s3_uri"],
                         "--execution-arn",
                         ExecutionVariables.PIPELINE_EXECUTION_ARN,
                         "--message-file",

@@ -394,6 +394,9 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
         evaluation_dir = evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"]
         # Output folders end with '/' (common.s3_output_uri): append file names directly.
         evaluation_uri = Join(on="", values=[evaluation_dir.S3Output.S3Uri, "evaluation.json"])
+        score_baseline_uri = Join(
+            on="", values=[evaluation_dir.S3Output.S3Uri, "score_baseline.json"]
+        )
         statistics_uri = Join(on="", values=[split_output("statistics"), "statistics.json"])
         baseline_uri = Join(on="", values=[split_output("baseline"), "baseline.json"])
 
@@ -493,6 +496,8 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
                         "statistics_s3_uri": statistics_uri,
                         # the training data's feature statistics: inference's drift baseline
                         "baseline_s3_uri": baseline_uri,
+                        # its validation scores: inference's baseline for predicted scores
+                        "score_baseline_s3_uri": score_baseline_uri,
                         "decision_s3_uri": decision_uri,
                         "gate_decision": verdict,
                         "pipeline_execution_arn": ExecutionVariables.PIPELINE_EXECUTION_ARN,

@@ -78,8 +78,16 @@ DRIFT_BLOCKED: Final = "DriftBlocked"
 FEATURE_PSI: Final = "FeaturePSI"
 """PSI of one of the run's most drifted features; dimensions PackageType, RunKind, Feature."""
 FEATURE: Final = "Feature"
+SCORE_PSI: Final = "ScorePSI"
+"""PSI of the run's predicted scores against the champion's validation scores."""
 
-DRIFT_METRIC_NAMES: Final = (MAX_FEATURE_PSI, DRIFTED_FEATURES, DRIFT_BLOCKED, FEATURE_PSI)
+DRIFT_METRIC_NAMES: Final = (
+    MAX_FEATURE_PSI,
+    DRIFTED_FEATURES,
+    DRIFT_BLOCKED,
+    FEATURE_PSI,
+    SCORE_PSI,
+)
 """What the Load step publishes about drift (namespace INFERENCE_NAMESPACE)."""
 
 NAMESPACES: Final = (GATE_NAMESPACE, INFERENCE_NAMESPACE)

@@ -603,6 +603,7 @@ class MonitoringStack(Stack):
                             self._drift_metric(
                                 package_type, gate_metrics.DRIFTED_FEATURES, "Maximum"
                             ),
+                            self._drift_metric(package_type, gate_metrics.SCORE_PSI, "Maximum"),
                         ],
                         horizontal_annotations=[
                             cloudwatch.HorizontalAnnotation(

@@ -2,8 +2,9 @@
 
 Event (from the inference pipeline's Resolve step): {"model_package_group": "<name>"}.
 Returns {"model_package_arn", "model_package_version", "approved_at", "architecture",
-"with_text", "image", "baseline_s3_uri"} (baseline_s3_uri: the champion's training feature
-statistics, the drift baseline, or "none" for a package without them; with_text "true"
+"with_text", "image", "baseline_s3_uri", "score_baseline_s3_uri"} (the champion's training
+feature statistics and validation scores, the drift baselines, or "none" for a package
+without them; with_text "true"
 when the champion's architecture reads the text column, from the package's
 `architecture_inputs` metadata: Prepare then writes it; image: the champion's serving
 image). Rejected and pending versions are ignored, so a rejected challenger never serves;
@@ -81,6 +82,7 @@ def latest_approved(
             "with_text": "false",
             "image": fallback_image,
             "baseline_s3_uri": NO_CHAMPION,
+            "score_baseline_s3_uri": NO_CHAMPION,
         }
     if latest is None:
         raise NoApprovedModelError(
@@ -103,6 +105,7 @@ def latest_approved(
         # the training data's feature statistics (inference measures drift against them);
         # packages from before baselines were recorded have none
         "baseline_s3_uri": _s3_uri_or_none(metadata.get("baseline_s3_uri")),
+        "score_baseline_s3_uri": _s3_uri_or_none(metadata.get("score_baseline_s3_uri")),
     }
 
 

@@ -1501,3 +1501,75 @@ def drift_report(
         "summary": summary,
         "limits": limits.to_dict(),
     }
+
+
+# --- the predicted scores ---------------------------------------------------------------------
+
+SCORE_FEATURE = "prediction_score"
+
+
+def score_baseline(scores: np.ndarray, *, bins: int = 10) -> dict[str, Any]:
+    """The validation scores' distribution (Evaluate, the challenger on its validation
+    rows), JSON-ready: {"schema_version", "kind": "scores", "rows", "edges" (interior
+    quantile cut points, deduplicated), "counts", "median", "min", "max"}."""
+    values = np.asarray(scores, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if bins < 2:
+        raise ValueError(f"bins must be at least 2, got {bins}")
+    if not len(values):
+        raise ValueError("cannot build a score baseline from 0 finite scores")
+    edges = np.unique(np.quantile(values, np.arange(1, bins) / bins))
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "scores",
+        "rows": len(values),
+        "edges": [float(e) for e in edges],
+        "counts": score_counts(edges, values).tolist(),
+        "median": float(np.median(values)),
+        "min": float(values.min()),
+        "max": float(values.max()),
+    }
+
+
+def score_counts(edges: Sequence[float] | np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Scores per bin of `edges` (bin i: edges[i-1] <= s < edges[i]; NaN in the last)."""
+    values = np.asarray(scores, dtype=np.float64)
+    below = [np.count_nonzero(values < edge) for edge in np.asarray(edges, dtype=np.float64)]
+    return np.diff(np.asarray([0, *below, len(values)], dtype=np.int64))
+
+
+def score_drift(
+    baseline: Mapping[str, Any],
+    counts: Sequence[int] | np.ndarray,
+    low: float | None,
+    high: float | None,
+    limits: DriftLimits,
+) -> dict[str, Any]:
+    """The batch's predicted scores against the validation scores: an entry like a numeric
+    feature's in `drift_report` (psi, median_ratio, drifted, moderate, message)."""
+    if baseline.get("kind") != "scores" or baseline.get("schema_version") != SCHEMA_VERSION:
+        raise ValueError("not a score baseline (data_profile.score_baseline)")
+    counts = np.asarray(counts, dtype=np.float64)
+    rows = int(counts.sum())
+    if len(counts) != len(baseline["edges"]) + 1:
+        raise ValueError("the scores were not counted in this baseline's bins")
+    value = psi(np.asarray(baseline["counts"], dtype=np.float64), counts) if rows else None
+    median = binned_median(baseline["edges"], counts, low, high)
+    trained = float(baseline["median"])
+    ratio = None if median is None or trained == 0 else median / trained
+    judged = rows >= limits.min_rows
+    drifted = judged and value is not None and value > limits.psi
+    message = f"{SCORE_FEATURE}: " + (
+        "no rows" if value is None else f"PSI {value:.2f} (limit {limits.psi:g})"
+    )
+    if ratio is not None:
+        message += f"; the batch's median is {_ratio_text(ratio)}x the validation median"
+    return {
+        "kind": "numeric",
+        "psi": None if value is None else round(value, 6),
+        "median_ratio": None if ratio is None else round(ratio, 6),
+        "drifted": drifted,
+        "moderate": judged and not drifted and value is not None and value > limits.psi_moderate,
+        "message": message,
+        "rows": rows,
+    }

@@ -16,6 +16,10 @@ batch median against the training median) and the policy is applied:
   batch anyway (`python -m ops drift accept --execution-arn <arn> --reason ...`: the same
   execution's Load step again, with DriftAction=warn).
 
+The predicted scores are judged too when the champion has a score baseline (Evaluate's
+`score_baseline.json`: its validation scores): the transform's output is read once, in
+blocks, and its score histogram compared by PSI (`prediction_score`).
+
 `drift.json` (in `--drift-dir`) records the report, the action, the verdict and whether
 the predictions were loaded; `drift_metrics` are the CloudWatch data the Load step
 publishes (`pkgml_contracts.metrics`: MaxFeaturePSI, DriftedFeatures, DriftBlocked, and
@@ -76,25 +80,102 @@ def read_profiles(profiles_dir: Path) -> tuple[dict[str, Any] | None, Any, int]:
     return baseline, merged, len(paths)
 
 
-def judge(
-    profiles_dir: Path, *, limits_json: str, action: str, execution_arn: str | None = None
+def predicted_scores(predictions_dir: Path, edges: Any) -> tuple[Any, float | None, float | None]:
+    """(counts per score bin, lowest, highest score) over the transform's `*.out` files
+    (`product_id,score` lines), streamed in blocks: memory does not grow with rows."""
+    import numpy as np
+    import pyarrow.csv as pacsv
+
+    counts = np.zeros(len(edges) + 1, dtype=np.int64)
+    low: float | None = None
+    high: float | None = None
+    for path in sorted(predictions_dir.rglob("*.out")):
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(column_names=["product_id", "score"]),
+            convert_options=pacsv.ConvertOptions(include_columns=["score"]),
+        )
+        for batch in reader:
+            scores = batch.column(0).to_numpy(zero_copy_only=False).astype(np.float64)
+            if not len(scores):
+                continue
+            counts += profile.score_counts(edges, scores)
+            finite = scores[np.isfinite(scores)]
+            if len(finite):
+                low = float(finite.min()) if low is None else min(low, float(finite.min()))
+                high = float(finite.max()) if high is None else max(high, float(finite.max()))
+    return counts, low, high
+
+
+def _with_scores(
+    document: dict[str, Any],
+    score_baseline: dict[str, Any],
+    predictions_dir: Path,
+    limits: Any,
 ) -> dict[str, Any]:
-    """The drift document of this run (module doc); `loaded` says whether Load may load."""
+    """The document with the predicted scores judged too (an entry `prediction_score`)."""
+    counts, low, high = predicted_scores(predictions_dir, score_baseline["edges"])
+    entry = profile.score_drift(score_baseline, counts, low, high, limits)
+    features = {**document.get("features", {}), profile.SCORE_FEATURE: entry}
+    drifted = list(document.get("drifted", []))
+    moderate = list(document.get("moderate", []))
+    if entry["drifted"]:
+        drifted.append(profile.SCORE_FEATURE)
+    elif entry["moderate"]:
+        moderate.append(profile.SCORE_FEATURE)
+    verdict = document.get("verdict")
+    if verdict in ("ok", "moderate", "not_measured") and entry["rows"] >= limits.min_rows:
+        verdict = "drift" if drifted else "moderate" if moderate else "ok"
+    summary = document.get("summary", "")
+    if entry["drifted"] or (entry["moderate"] and verdict == "moderate"):
+        summary = "; ".join(part for part in (summary, entry["message"]) if part)
+    psis = [e["psi"] for e in features.values() if isinstance(e, dict) and e.get("psi") is not None]
+    return {
+        **document,
+        "features": features,
+        "drifted": drifted,
+        "moderate": moderate,
+        "verdict": verdict,
+        "summary": summary,
+        "score_psi": entry["psi"],
+        "max_psi": max(psis, default=None),
+        "top": document.get("top", []),
+    }
+
+
+def judge(
+    profiles_dir: Path,
+    *,
+    limits_json: str,
+    action: str,
+    execution_arn: str | None = None,
+    predictions_dir: Path | None = None,
+    score_baseline: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The drift document of this run (module doc); `loaded` says whether Load may load.
+
+    With `score_baseline` (the champion's validation scores) and `predictions_dir` (the
+    transform's output), the predicted scores are judged like a feature, by PSI."""
     if action not in DRIFT_ACTIONS:
         raise ValueError(f"drift action must be one of {', '.join(DRIFT_ACTIONS)}, got {action!r}")
     limits = profile.DriftLimits.from_json(limits_json)
     baseline, histogram, hosts = read_profiles(profiles_dir)
     if baseline is None or histogram is None:
-        return {
+        report: dict[str, Any] = {
             "verdict": "not_measured",
             "reason": "the champion has no training baseline (registered before baselines "
             "were recorded): drift is measured from its successor on",
-            "action": action,
-            "loaded": True,
-            "hosts": hosts,
             "summary": "",
+            "features": {},
+            "drifted": [],
+            "moderate": [],
+            "top": [],
+            "max_psi": None,
         }
-    report = profile.drift_report(baseline, histogram, limits)
+    else:
+        report = profile.drift_report(baseline, histogram, limits)
+    if score_baseline is not None and predictions_dir is not None:
+        report = _with_scores(report, score_baseline, predictions_dir, limits)
     blocked = report["verdict"] == "drift" and action == "block"
     document = {**report, "action": action, "loaded": not blocked, "hosts": hosts}
     if blocked:
@@ -119,6 +200,21 @@ def write(document: dict[str, Any], drift_dir: Path) -> Path:
 
 
 BLOCKED_FEATURES_SHOWN = 3
+
+
+def read_s3_json(s3: Any, uri: str) -> dict[str, Any]:
+    """A small JSON document from S3 (a score baseline); ValueError naming the URI."""
+    if not uri.startswith("s3://") or "/" not in uri[5:]:
+        raise ValueError(f"not an s3:// object URI: {uri!r}")
+    bucket, _, key = uri[5:].partition("/")
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    try:
+        document = json.loads(body)
+    except ValueError as error:
+        raise ValueError(f"{uri} is not JSON: {error}") from error
+    if not isinstance(document, dict):
+        raise ValueError(f"{uri} is not a JSON object")
+    return document
 
 
 def blocked_message(document: dict[str, Any]) -> str:
@@ -155,10 +251,12 @@ def drift_metrics(document: dict[str, Any], package_type: str, run_kind: str) ->
         }
 
     data = [
-        datum(metrics.MAX_FEATURE_PSI, document["max_psi"]),
+        datum(metrics.MAX_FEATURE_PSI, document["max_psi"] or 0.0),
         datum(metrics.DRIFTED_FEATURES, len(document["drifted"]), "Count"),
         datum(metrics.DRIFT_BLOCKED, 0.0 if document["loaded"] else 1.0, "Count"),
     ]
+    if document.get("score_psi") is not None:
+        data.append(datum(metrics.SCORE_PSI, document["score_psi"]))
     for name in document["top"][:TOP_FEATURES]:
         data.append(
             datum(

@@ -18,7 +18,9 @@ counts are checked either way.
 
 Output: `--output-dir` (default /opt/ml/processing/output/evaluation)/evaluation.json with
 `{"metrics": {...}, "binary_classification_metrics": {...}}`; the second section follows the
-SageMaker model-quality layout so the file can be attached to the model package.
+SageMaker model-quality layout so the file can be attached to the model package. Beside it,
+`score_baseline.json`: the distribution of the challenger's validation scores
+(`data_profile.score_baseline`), registered with the package as `score_baseline_s3_uri`.
 """
 
 from __future__ import annotations
@@ -44,9 +46,14 @@ else:  # run as a script: the sibling modules sit in the script's own directory
     import split  # type: ignore[no-redef]
 
 if __package__:
-    from . import paired
+    from . import data_profile, paired
 else:
+    import data_profile  # type: ignore[no-redef]
     import paired  # type: ignore[no-redef]
+
+# The challenger's validation scores (data_profile.score_baseline): what inference compares
+# the predicted scores of a batch with, once this model is the champion.
+SCORE_BASELINE_FILE = "score_baseline.json"
 
 ID_COLUMN = "product_id"
 DEFAULT_THRESHOLD = 0.5
@@ -263,6 +270,19 @@ def evaluate(
 ) -> dict[str, Any]:
     """The evaluation document for one validation set and its transform output; with
     champion_dir, also the champion's metrics on the same rows and the paired comparison."""
+    return _evaluate(
+        validation_dir, predictions_dir, threshold=threshold, champion_dir=champion_dir
+    )[0]
+
+
+def _evaluate(
+    validation_dir: Path,
+    predictions_dir: Path,
+    *,
+    threshold: float,
+    champion_dir: Path | None,
+) -> tuple[dict[str, Any], np.ndarray]:
+    """(the evaluation document, the challenger's validation scores)."""
     validation, _ = split.read_parquet_input(validation_dir)
     ids, scores = read_predictions(predictions_dir)
     labels, aligned = align(validation, ids, scores)
@@ -270,7 +290,7 @@ def evaluate(
     document = {"metrics": metrics, "binary_classification_metrics": model_quality_section(metrics)}
     if champion_dir is not None:
         document |= champion_section(validation, labels, aligned, champion_dir, threshold=threshold)
-    return document
+    return document, aligned
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -296,9 +316,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: evaluate (threshold 0.5) and write evaluation.json."""
+    """Entry point: evaluate (threshold 0.5) and write evaluation.json and
+    score_baseline.json."""
     args = parse_args(argv)
-    document = evaluate(
+    document, scores = _evaluate(
         args.validation_dir,
         args.predictions_dir,
         threshold=args.threshold,
@@ -306,6 +327,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     args.output_dir.mkdir(parents=True, exist_ok=True)
     (args.output_dir / "evaluation.json").write_text(json.dumps(document, indent=2))
+    (args.output_dir / SCORE_BASELINE_FILE).write_text(
+        json.dumps(data_profile.score_baseline(scores), indent=2)
+    )
     print(json.dumps(document["metrics"]))
 
 

@@ -498,6 +498,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="Prepare's summary output (<host>/profile.json): judge input drift before loading",
     )
     parser.add_argument("--execution-arn", default=None, help="named in a blocked load's advice")
+    parser.add_argument(
+        "--predictions-dir",
+        type=Path,
+        default=None,
+        help="the transform's output (*.out), to judge the predicted scores' drift",
+    )
+    parser.add_argument(
+        "--score-baseline-uri",
+        default="none",
+        help="the champion's score_baseline.json (s3://...), or 'none'",
+    )
     parser.add_argument("--drift-dir", type=Path, default=Path(DEFAULT_DRIFT_DIR))
     parser.add_argument("--drift-action", choices=DRIFT_ACTIONS, default="warn")
     parser.add_argument("--drift-limits", default="{}", help="data_profile.DriftLimits as JSON")
@@ -534,7 +545,11 @@ def publish_loaded(
 
 
 def main(
-    argv: list[str] | None = None, *, client: Any = None, cloudwatch: Any = None
+    argv: list[str] | None = None,
+    *,
+    client: Any = None,
+    cloudwatch: Any = None,
+    s3: Any = None,
 ) -> dict[str, Any]:
     """Entry point: validate, load, publish the rows loaded, print the summary as JSON."""
     args = parse_args(argv)
@@ -563,11 +578,20 @@ def main(
     judged = None
     if args.profiles_dir is not None:
         drift = _drift_module()
+        score_baseline = None
+        if args.score_baseline_uri not in ("", "none"):
+            if s3 is None:
+                import boto3
+
+                s3 = boto3.client("s3", region_name=args.region)
+            score_baseline = drift.read_s3_json(s3, args.score_baseline_uri)
         judged = drift.judge(
             args.profiles_dir,
             limits_json=args.drift_limits,
             action=args.drift_action,
             execution_arn=args.execution_arn,
+            predictions_dir=args.predictions_dir,
+            score_baseline=score_baseline,
         )
         drift.write(judged, args.drift_dir)
         print(json.dumps({k: judged.get(k) for k in ("verdict", "action", "loaded", "summary")}))

@@ -116,6 +116,7 @@ def test_the_query_is_the_registrys_versioned_champion_query(resolve) -> None:
                     "architecture": "multimodal",
                     "architecture_inputs": "tabular,text",
                     "baseline_s3_uri": "s3://art/pipelines/p/r1/Split/baseline/baseline.json",
+                    "score_baseline_s3_uri": "s3://art/p/r1/Evaluate/evaluation/score_baseline.json",
                 },
             },
             {"ModelPackageName": arn},
@@ -125,6 +126,9 @@ def test_the_query_is_the_registrys_versioned_champion_query(resolve) -> None:
     assert result["model_package_arn"] == arn and result["model_package_version"] == "7"
     assert result["architecture"] == "multimodal" and result["with_text"] == "true"
     assert result["baseline_s3_uri"] == "s3://art/pipelines/p/r1/Split/baseline/baseline.json"
+    assert (
+        result["score_baseline_s3_uri"] == "s3://art/p/r1/Evaluate/evaluation/score_baseline.json"
+    )
 
 
 def test_the_query_comes_from_pkgml_contracts(resolve, monkeypatch) -> None:
@@ -150,7 +154,7 @@ def test_the_query_comes_from_pkgml_contracts(resolve, monkeypatch) -> None:
     assert result["model_package_arn"] == "arn:x/1"
     assert (result["architecture"], result["with_text"]) == ("hgb", "false")
     # ...nor its training baseline: inference then measures no drift
-    assert result["baseline_s3_uri"] == "none"
+    assert result["baseline_s3_uri"] == result["score_baseline_s3_uri"] == "none"
     assert client.requests == [{"Marker": "contract:pkgml-dev-mailer"}]
 
 

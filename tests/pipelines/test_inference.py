@@ -80,6 +80,7 @@ def test_resolve_and_create_model(inference: dict[str, Built]) -> None:
         "architecture",
         "with_text",
         "baseline_s3_uri",
+        "score_baseline_s3_uri",
     ]
     arguments = steps["Prepare"]["Arguments"]["AppSpecification"]["ContainerArguments"]
     assert arguments[arguments.index("--with-text") + 1] == {
@@ -185,5 +186,13 @@ def test_load_judges_drift_on_every_prepare_host_before_loading(
         "psi_moderate": 0.1,
     }
     assert _argument(load, "--execution-arn") == {"Get": "Execution.PipelineExecutionArn"}
+    # the predicted scores, judged against the champion's validation scores
+    assert inputs["predictions"]["S3Input"]["S3Uri"] == {
+        "Get": "Steps.Predict.TransformOutput.S3OutputPath"
+    }
+    assert _argument(load, "--predictions-dir") == "/opt/ml/processing/input/predictions"
+    assert _argument(load, "--score-baseline-uri") == {
+        "Get": "Steps.Resolve.OutputParameters['score_baseline_s3_uri']"
+    }
     outputs = {o["OutputName"] for o in load["Arguments"]["ProcessingOutputConfig"]["Outputs"]}
     assert outputs == {"drift"}

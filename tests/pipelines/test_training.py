@@ -175,7 +175,8 @@ def test_the_champion_scores_the_same_rows_in_its_own_image(training: dict[str, 
     assert resolve["Arguments"]["fallback_image"] == processing_image
     outputs = {o["OutputName"] for o in resolve["OutputParameters"]}
     assert outputs == {"model_package_arn", "model_package_version", "architecture",
-                       "with_text", "baseline_s3_uri", "image"}  # fmt: skip
+                       "with_text", "baseline_s3_uri", "score_baseline_s3_uri",
+                       "image"}  # fmt: skip
 
     split_arguments = steps["Split"]["Arguments"]["AppSpecification"]["ContainerArguments"]
     flag = split_arguments.index("--champion-with-text")
@@ -267,6 +268,7 @@ def test_a_bad_extract_stops_at_a_fail_step_with_splits_reason(
 
 
 BASELINE_OUTPUT = "Steps.Split.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"
+EVALUATION_OUTPUT = "Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri"
 
 
 def test_the_package_carries_its_training_baseline(training: dict[str, Built]) -> None:
@@ -281,4 +283,7 @@ def test_the_package_carries_its_training_baseline(training: dict[str, Built]) -
                     "baseline.json",
                 ],
             }
+        }
+        assert metadata["score_baseline_s3_uri"] == {
+            "Std:Join": {"On": "", "Values": [{"Get": EVALUATION_OUTPUT}, "score_baseline.json"]}
         }

@@ -712,3 +712,39 @@ def test_the_configurations_defaults_are_the_steps_defaults() -> None:
     )
     assert profile.DriftLimits.from_json(limits) == profile.DriftLimits()
     assert set(contract.QUALITY_COLUMNS) == set(features.REQUIRED_COLUMNS)
+
+
+def test_score_baseline_and_counts_on_a_small_case() -> None:
+    """Scores 0.1..1.0 in 2 bins: the median 0.55 is the edge; 5 rows each side."""
+    scores = np.arange(1, 11) / 10
+    baseline = profile.score_baseline(scores, bins=2)
+    assert baseline == {
+        "schema_version": 1,
+        "kind": "scores",
+        "rows": 10,
+        "edges": [pytest.approx(0.55)],
+        "counts": [5, 5],
+        "median": pytest.approx(0.55),
+        "min": 0.1,
+        "max": 1.0,
+    }
+    assert profile.score_counts([0.55], np.array([0.1, 0.55, 0.9, np.nan])).tolist() == [1, 3]
+    with pytest.raises(ValueError, match="0 finite scores"):
+        profile.score_baseline(np.array([np.nan]))
+
+
+def test_score_drift_is_judged_like_a_feature() -> None:
+    """[0.5, 0.5] -> [0.1, 0.9]: PSI 0.878890 (as for weight_kg above); the median of the
+    batch (5 of 10 rows: the 4th of 9 in [0.55, 1.0)) = 0.55 + 4/9 * 0.45 = 0.75."""
+    baseline = profile.score_baseline(np.arange(1, 11) / 10, bins=2)
+    entry = profile.score_drift(baseline, [1, 9], 0.1, 1.0, profile.DriftLimits(min_rows=10))
+    assert entry["psi"] == pytest.approx(0.878890, abs=1e-6)
+    assert entry["median_ratio"] == pytest.approx(0.75 / 0.55, abs=1e-6)
+    assert entry["drifted"] is True and entry["moderate"] is False
+    assert entry["message"] == (
+        "prediction_score: PSI 0.88 (limit 0.25); the batch's median is 1.4x the validation median"
+    )
+    small = profile.score_drift(baseline, [1, 9], 0.1, 1.0, profile.DriftLimits(min_rows=11))
+    assert small["drifted"] is False  # too few rows to judge
+    with pytest.raises(ValueError, match="not counted in this baseline's bins"):
+        profile.score_drift(baseline, [1, 2, 3], 0.1, 1.0, profile.DriftLimits())

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from pipeline_defs import synthetic_data
@@ -159,3 +160,68 @@ def test_an_unknown_action_is_refused(tmp_path: Path, baseline: dict[str, Any]) 
 def test_metrics_are_published_only_for_a_measured_run() -> None:
     assert drift.drift_metrics({"verdict": "insufficient_rows"}, "box", "inference-daily") == []
     assert drift.drift_metrics({"verdict": "not_measured"}, "box", "inference-daily") == []
+
+
+def _predictions(folder: Path, scores: list[float]) -> Path:
+    folder.mkdir(parents=True)
+    half = len(scores) // 2
+    for index, part in enumerate((scores[:half], scores[half:])):
+        lines = "".join(f"p{index}-{i},{score}\n" for i, score in enumerate(part))
+        (folder / f"part-{index}.csv.out").write_text(lines)
+    return folder
+
+
+class FakeS3:
+    def __init__(self, objects: dict[str, bytes]) -> None:
+        self.objects = objects
+
+    def get_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:
+        import io
+
+        return {"Body": io.BytesIO(self.objects[f"{Bucket}/{Key}"])}
+
+
+def test_predicted_scores_are_judged_against_the_champions_validation_scores(
+    tmp_path: Path, baseline: dict[str, Any]
+) -> None:
+    """Validation scores spread over [0, 1); the batch's scores all near 0.95: the scores
+    drifted although the features did not (the same products as the baseline's world)."""
+    validation = [i / 1000 for i in range(1000)]
+    score_baseline = data_profile.score_baseline(np.array(validation))
+    uri = "s3://art/pipelines/p/r/Evaluate/evaluation/score_baseline.json"
+    s3 = FakeS3({uri[5:]: json.dumps(score_baseline).encode()})
+    predictions = _predictions(tmp_path / "predictions", [0.95] * 2_000)
+    cloudwatch = RecordingCloudWatch()
+    profiles = _profiles(tmp_path / "p", baseline, drift_level=0.0)
+    with pytest.raises(drift.DriftBlockedError, match="prediction_score: PSI"):
+        load.main(
+            [
+                "--predictions-uri", "s3://pkgml-dev-data/predictions/p/run-9",
+                "--run-id", "run-9", "--run-kind", "inference-daily", "--package-type", "box",
+                "--model-package-arn", ARN, "--model-package-version", "4",
+                "--database", "dev", "--workgroup", "analytics",
+                "--profiles-dir", str(profiles), "--drift-dir", str(tmp_path / "drift"),
+                "--drift-action", "block", "--drift-limits", LIMITS,
+                "--predictions-dir", str(predictions), "--score-baseline-uri", uri,
+                "--message-file", str(tmp_path / "message"),
+            ],
+            client=NoRedshift(),
+            cloudwatch=cloudwatch,
+            s3=s3,
+        )  # fmt: skip
+    document = json.loads((tmp_path / "drift" / "drift.json").read_text())
+    assert document["drifted"] == ["prediction_score"]
+    entry = document["features"]["prediction_score"]
+    assert entry["rows"] == 2_000 and entry["psi"] > 1
+    assert document["score_psi"] == entry["psi"]
+    names = [d["MetricName"] for d in cloudwatch.calls[0]["MetricData"]]
+    assert "ScorePSI" in names
+
+
+def test_scores_like_the_validation_scores_do_not_drift(tmp_path: Path) -> None:
+    validation = np.arange(1000) / 1000
+    score_baseline = data_profile.score_baseline(validation)
+    predictions = _predictions(tmp_path / "predictions", [float(s) for s in validation[::-1]])
+    counts, low, high = drift.predicted_scores(predictions, score_baseline["edges"])
+    assert counts.tolist() == score_baseline["counts"]
+    assert (low, high) == (0.0, 0.999)

@@ -71,6 +71,10 @@ def test_end_to_end_order_join(tmp_path: Path) -> None:
     document = json.loads((tmp_path / "out" / "evaluation.json").read_text())
     assert document["metrics"]["roc_auc"] == pytest.approx(8 / 9)
     assert document["binary_classification_metrics"]["auc"]["value"] == pytest.approx(8 / 9)
+    # beside it, the challenger's validation scores: inference's score-drift baseline
+    scores = json.loads((tmp_path / "out" / "score_baseline.json").read_text())
+    assert (scores["kind"], scores["rows"], sum(scores["counts"])) == ("scores", 6, 6)
+    assert scores["median"] == pytest.approx(0.5)  # of 0.1 0.3 0.4 | 0.6 0.8 0.9
 
 
 def test_id_join_reorders_scores(tmp_path: Path) -> None:
