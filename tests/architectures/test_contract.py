@@ -30,7 +30,11 @@ from pkgml_contracts.architectures import Architecture, parse_declaration
 from tests.architectures import harness
 
 # The container saves `xgboost-model` without an extension: XGBoost 3 warns (UBJSON).
-pytestmark = pytest.mark.filterwarnings("ignore:.*Saving model in the UBJSON:UserWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:.*Saving model in the UBJSON:UserWarning"),
+    # one worker builds the module's models (`make test` runs with --dist loadgroup)
+    pytest.mark.xdist_group("architecture-contract"),
+]
 
 ARCHITECTURES = harness.architectures()
 NAMES = sorted(ARCHITECTURES)

@@ -209,6 +209,10 @@ class Trained:
     logs: dict[str, str]
 
 
+# One worker trains the module's model once (`make test` runs with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("multimodal-step")
+
+
 @pytest.fixture(scope="module")
 def trained(split_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Trained:
     """Stage TrainText, then stage Train with TrainText's model dir as `previous`."""
