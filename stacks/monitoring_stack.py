@@ -213,6 +213,8 @@ class MonitoringStack(Stack):
                 "REGION": self.region,
                 "PACKAGE_TYPES": json.dumps(list(package_types), separators=(",", ":")),
                 "LOOKUPS": "true",
+                # a succeeded inference run's drift.json (news when its batch drifted)
+                "ARTIFACTS_BUCKET": artifacts_bucket_name,
             },
         )
         allow_publish(notifier.role, alerts_topic, key)
@@ -267,7 +269,8 @@ class MonitoringStack(Stack):
             bucket_name=artifacts_bucket_name,
             prefix=ArtifactPrefixes.PIPELINES,
             actions=READ,
-            why="holds the gate's decision.json whose reasons the notification quotes",
+            why="holds the gate's decision.json and the runs' drift.json, which the "
+            "notifications quote",
         )
         allow_key(notifier.role, key, encrypt=False)
         return notifier
@@ -289,6 +292,15 @@ class MonitoringStack(Stack):
                 detail_type=["SageMaker Model Building Pipeline Execution Status Change"],
                 detail={
                     "currentPipelineExecutionStatus": ["Failed", "Stopped"],
+                    "pipelineArn": [{"prefix": pipeline_arn_prefix}],
+                },
+            ),
+            # notify reads the run's drift.json: news only when the batch drifted
+            "PipelineExecutionSucceeded": events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=["SageMaker Model Building Pipeline Execution Status Change"],
+                detail={
+                    "currentPipelineExecutionStatus": ["Succeeded"],
                     "pipelineArn": [{"prefix": pipeline_arn_prefix}],
                 },
             ),

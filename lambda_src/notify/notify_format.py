@@ -6,6 +6,8 @@
 Handled events (see EVENTS.md for shapes and the rules' patterns):
 
     aws.sagemaker  Pipeline Execution Status Change       Failed, Stopped  -> alerts
+                                                          Succeeded (inference whose
+                                                          batch drifted)   -> alerts
     aws.sagemaker  Pipeline Execution Step Status Change  Failed           -> alerts
     aws.sagemaker  Model Package State Change             Approved, Rejected -> decisions
     aws.cloudwatch CloudWatch Alarm State Change          ALARM, OK        -> alerts
@@ -135,8 +137,21 @@ def decision_scores(document: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(lines)
 
 
+@dataclass(frozen=True)
+class DriftNews:
+    """What a run's drift.json says (the Load step's judgement of the batch)."""
+
+    verdict: str
+    summary: str
+    action: str
+    loaded: bool
+    uri: str
+
+
 class Lookup(Protocol):
     """Best-effort enrichment; every method may return None (unknown, failed, disabled)."""
+
+    def drift(self, pipeline_name: str, run_id: str) -> DriftNews | None: ...
 
     def failed_step(self, execution_arn: str) -> StepFailure | None: ...
 
@@ -162,15 +177,18 @@ class NoLookup:
     def model_package_metadata(self, model_package_arn: str) -> Mapping[str, str] | None:
         return None
 
+    def drift(self, pipeline_name: str, run_id: str) -> DriftNews | None:
+        return None
+
 
 NO_LOOKUP = NoLookup()
 _T = TypeVar("_T")
 
 
-def _ask(call: Callable[[str], _T | None], argument: str) -> _T | None:
+def _ask(call: Callable[..., _T | None], *arguments: str) -> _T | None:
     """A lookup answer, or None if the lookup raised (it must never break formatting)."""
     try:
-        return call(argument)
+        return call(*arguments)
     except Exception:
         return None
 
@@ -418,6 +436,58 @@ def _retry_lines(
     return lines
 
 
+def _drift_warning(
+    event: Mapping[str, Any],
+    detail: Mapping[str, Any],
+    s: Settings,
+    lookup: Lookup,
+    pipeline: Pipeline,
+    execution_arn: str,
+) -> Notification | None:
+    """A succeeded inference run whose batch drifted (drift action warn: it was loaded);
+    None when it did not drift, or drift.json cannot be read."""
+    display_name = _optional_text(detail, "pipelineExecutionDisplayName", "detail")
+    run_id = _run_id(display_name, pipeline, execution_arn, lookup)
+    news = _ask(lookup.drift, pipeline.name, run_id) if run_id else None
+    if news is None or news.verdict != "drift":
+        return None
+    _, execution_id = _execution_parts(execution_arn)
+    rows: list[tuple[str, Any]] = [
+        ("Environment", s.environment),
+        ("Package type", pipeline.package_type),
+        ("Pipeline", f"{pipeline.name} ({pipeline.kind})"),
+        ("Run id", run_id),
+        ("Drifted", news.summary),
+        ("Loaded", "yes (drift action warn)" if news.loaded else "no"),
+        ("Report", news.uri),
+        ("Execution", execution_arn),
+        ("Console", execution_link(s, pipeline.name, execution_id)),
+    ]
+    which = ("--package-type", _sh(pipeline.package_type)) if pipeline.package_type else ()
+    action = [
+        "1. The batch was scored and loaded, but its inputs moved away from what the",
+        "   champion was trained on (the Drifted row; every feature in the report).",
+        "2. If the world changed, train on recent labels; the next champion's baseline",
+        "   follows the new data. The recent runs and models:",
+        f"   {ops_command(s, 'models', *which)}",
+        "3. To keep such batches out of the table until someone reviews them, set",
+        "   monitoring.drift.action=block for this package type (README: Data quality",
+        "   and drift).",
+    ]
+    subject = f"[{s.environment}] INPUT DRIFT in {_who(pipeline)} run {run_id} (loaded)"
+    return Notification(
+        kind="input_drift",
+        subject=clean_subject(subject),
+        body=_body(
+            f"An {_who(pipeline)} batch in {s.environment} DRIFTED from the champion's "
+            "training data.",
+            rows,
+            ("NEXT ACTION", action),
+        ),
+        attributes=_attributes(s, "input_drift", pipeline.package_type),
+    )
+
+
 DATA_QUALITY_FAILED = "Data quality check failed"
 DRIFT_BLOCKED = "Input drift blocked the load"
 
@@ -487,6 +557,8 @@ def _execution(
     execution_arn = _execution_arn(event, detail)
     name, execution_id = _execution_parts(execution_arn)
     pipeline = parse_pipeline_name(name, s)
+    if pipeline is not None and status == "Succeeded" and pipeline.kind == "inference":
+        return _drift_warning(event, detail, s, lookup, pipeline, execution_arn)
     if pipeline is None or status not in ("Failed", "Stopped"):
         return None
     display_name = _optional_text(detail, "pipelineExecutionDisplayName", "detail")

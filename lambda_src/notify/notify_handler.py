@@ -52,6 +52,7 @@ LOOKUP: Lookup = (
         s3=boto3.client("s3", config=_LOOKUP_CONFIG),
         logger=LOGGER,
         max_decision_bytes=SETTINGS.decision_max_bytes,
+        artifacts_bucket=SETTINGS.artifacts_bucket,
     )
     if SETTINGS.lookups
     else NO_LOOKUP

@@ -13,8 +13,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from botocore.config import Config
-from notify_format import GateDecision, StepFailure, decision_scores
+from notify_format import DriftNews, GateDecision, StepFailure, decision_scores
 from pkgml_log import log_event
+
+from pkgml_contracts.names import pipeline_outputs_prefix
 
 _REASON_MAX = 1000
 
@@ -41,12 +43,18 @@ class AwsLookup:
     """Lookups against SageMaker and S3 (clients injected; fakes or moto in tests)."""
 
     def __init__(
-        self, sagemaker: Any, s3: Any, logger: logging.Logger, max_decision_bytes: int
+        self,
+        sagemaker: Any,
+        s3: Any,
+        logger: logging.Logger,
+        max_decision_bytes: int,
+        artifacts_bucket: str | None = None,
     ) -> None:
         self.sagemaker = sagemaker
         self.s3 = s3
         self.logger = logger
         self.max_decision_bytes = max_decision_bytes
+        self.artifacts_bucket = artifacts_bucket
 
     def _failed(self, what: str, exc: Exception, **fields: Any) -> None:
         log_event(self.logger, "lookup.failed", logging.WARNING, what=what,
@@ -87,6 +95,28 @@ class AwsLookup:
             self._failed("exit_message", exc, job_arn=job_arn)
             return None
         return message.strip() if isinstance(message, str) and message.strip() else None
+
+    def drift(self, pipeline_name: str, run_id: str) -> DriftNews | None:
+        """The run's drift.json (Load/drift output), if the settings name the bucket."""
+        if self.artifacts_bucket is None:
+            return None
+        key = f"{pipeline_outputs_prefix(pipeline_name)}/{run_id}/Load/drift/drift.json"
+        uri = f"s3://{self.artifacts_bucket}/{key}"
+        try:
+            response = self.s3.get_object(
+                Bucket=self.artifacts_bucket, Key=key, Range=f"bytes=0-{self.max_decision_bytes}"
+            )
+            document = json.loads(response["Body"].read(self.max_decision_bytes + 1))
+            return DriftNews(
+                verdict=str(document["verdict"]),
+                summary=str(document.get("summary", ""))[:2000],
+                action=str(document.get("action", "")),
+                loaded=bool(document.get("loaded", True)),
+                uri=uri,
+            )
+        except Exception as exc:
+            self._failed("drift", exc, uri=uri)
+        return None
 
     def run_id(self, execution_arn: str) -> str | None:
         """The execution's RunId parameter (ListPipelineParametersForExecution)."""

@@ -27,6 +27,7 @@ from pkgml_env import (
 Topic = Literal["alerts", "decisions"]
 
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _CONSOLE_BASE = re.compile(r"https://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~%/-]*)?")
 
 
@@ -45,6 +46,7 @@ class Settings:
     decision_max_bytes: int = 65536
     lookup_timeout_seconds: int = 3
     log_level: str = "INFO"
+    artifacts_bucket: str | None = None  # where a run's drift.json is (no drift news without)
 
     @property
     def prefix(self) -> str:
@@ -54,6 +56,13 @@ class Settings:
     def topic_arn(self, topic: Topic) -> str:
         """The SNS topic ARN a routed notification goes to."""
         return self.decisions_topic_arn if topic == "decisions" else self.alerts_topic_arn
+
+
+def _optional_bucket(value: str | None) -> str | None:
+    """ARTIFACTS_BUCKET: a bucket name, or None when unset (no drift news then)."""
+    if not value:
+        return None
+    return check(value, "ARTIFACTS_BUCKET", _BUCKET, "an S3 bucket name")
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
@@ -78,4 +87,5 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         decision_max_bytes=integer(env, "DECISION_MAX_BYTES", 65536, 1024, 1024 * 1024),
         lookup_timeout_seconds=integer(env, "LOOKUP_TIMEOUT_SECONDS", 3, 1, 20),
         log_level=level,
+        artifacts_bucket=_optional_bucket(get(env, "ARTIFACTS_BUCKET")),
     )

@@ -157,10 +157,26 @@ def test_rules_ignore_other_environments_and_accounts(dev):
     assert matching_rules(dev, pending) == []
 
 
-def test_succeeded_executions_do_not_notify(dev):
+def test_succeeded_executions_reach_the_notifier_for_drift_news(dev):
+    """A succeeded execution reaches notify, which reads the run's drift.json and speaks
+    only when an inference batch drifted (tests/lambdas: test_notify_format)."""
     event = recorded("sagemaker_pipeline_execution_failed")
     event["detail"]["currentPipelineExecutionStatus"] = "Succeeded"
-    assert matching_rules(dev, event) == []
+    matched = matching_rules(dev, event)
+    assert len(matched) == 1 and matched[0].startswith("PipelineExecutionSucceeded"), matched
+    executing = recorded("sagemaker_pipeline_execution_failed")
+    executing["detail"]["currentPipelineExecutionStatus"] = "Executing"
+    assert matching_rules(dev, executing) == []
+
+
+def test_the_notifier_knows_where_drift_reports_are(dev):
+    functions = [
+        f["Properties"]
+        for f in dev.find_resources("AWS::Lambda::Function").values()
+        if "ARTIFACTS_BUCKET" in f["Properties"].get("Environment", {}).get("Variables", {})
+    ]
+    assert len(functions) == 1
+    assert functions[0]["Environment"]["Variables"]["LOOKUPS"] == "true"
 
 
 def test_notifier_publishes_to_both_topics_only(dev):

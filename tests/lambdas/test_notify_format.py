@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lambda_src" / "sha
 
 from notify_format import (
     NO_LOOKUP,
+    DriftNews,
     GateDecision,
     Notification,
     StepFailure,
@@ -84,6 +85,9 @@ class FakeLookup:
 
     def model_package_metadata(self, model_package_arn: str) -> Mapping[str, str] | None:
         return self._answer("model_package_metadata", model_package_arn)
+
+    def drift(self, pipeline_name: str, run_id: str) -> DriftNews | None:
+        return self._answer("drift", f"{pipeline_name}/{run_id}")
 
 
 def render(evt: Any, settings: Settings = SETTINGS, lookup: Any = NO_LOOKUP) -> Notification:
@@ -180,6 +184,48 @@ def test_a_blocked_load_gives_the_command_that_loads_it_after_review() -> None:
         f"python -m ops --env dev drift accept --execution-arn {inference} --reason '...'"
     ) in lines(n)
     assert "block: NOTHING was loaded; the table keeps the previous predictions." in lines(n)
+
+
+def _inference_succeeded() -> dict[str, Any]:
+    evt = event("sagemaker_pipeline_execution_failed")
+    inference = EXECUTION.replace("mailer-training", "mailer-inference")
+    evt["detail"]["pipelineArn"] = inference.split("/execution/")[0]
+    evt["detail"]["pipelineExecutionArn"] = inference
+    evt["detail"]["currentPipelineExecutionStatus"] = "Succeeded"
+    evt["detail"]["pipelineExecutionDisplayName"] = "inference-daily-2026-11-23-mailer"
+    evt["resources"] = [inference.split("/execution/")[0], inference]
+    return evt
+
+
+def test_a_loaded_batch_that_drifted_is_news_in_words() -> None:
+    """Drift action warn: the run succeeded and loaded; the alerts topic hears which
+    features moved and what to do."""
+    summary = "weight_kg: PSI 0.41 (limit 0.25); the batch's median is 3.1x the training median"
+    uri = "s3://art/pipelines/pkgml-dev-mailer-inference/r/Load/drift/drift.json"
+    lookup = FakeLookup(
+        run_id="inference-daily-2026-11-23-mailer",
+        drift=DriftNews("drift", summary, "warn", True, uri),
+    )
+    n = render(_inference_succeeded(), lookup=lookup)
+    assert n.kind == "input_drift" and route(n) == "alerts"
+    assert n.subject.startswith("[dev] INPUT DRIFT in mailer inference run ")
+    assert row(n, "Drifted") == summary
+    assert row(n, "Loaded") == "yes (drift action warn)"
+    assert row(n, "Report") == uri
+    assert "python -m ops --env dev models --package-type mailer" in lines(n)
+    # the RunId from the trigger's display name (<run id>-<package type>)
+    assert ("drift", "pkgml-dev-mailer-inference/inference-daily-2026-11-23") in lookup.calls
+
+
+@pytest.mark.parametrize("verdict", ["ok", "moderate", "insufficient_rows", "not_measured"])
+def test_a_succeeded_run_without_drift_says_nothing(verdict: str) -> None:
+    news = DriftNews(verdict, "", "warn", True, "s3://a/b")
+    lookup = FakeLookup(run_id="r", drift=news)
+    assert format_event(_inference_succeeded(), SETTINGS, lookup) is None
+    assert format_event(_inference_succeeded(), SETTINGS, FakeLookup(run_id="r")) is None
+    training = event("sagemaker_pipeline_execution_failed")
+    training["detail"]["currentPipelineExecutionStatus"] = "Succeeded"
+    assert format_event(training, SETTINGS, FakeLookup(drift=news)) is None
 
 
 def test_execution_failed_without_lookup_still_says_what_to_do() -> None:
@@ -691,6 +737,7 @@ def test_console_base_links_to_studio() -> None:
         ({"LOOKUPS": "maybe"}, "LOOKUPS"),
         ({"DECISION_MAX_BYTES": "10"}, "DECISION_MAX_BYTES"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"ARTIFACTS_BUCKET": "Not_A_Bucket"}, "ARTIFACTS_BUCKET"),
     ],
 )
 def test_bad_settings_name_the_variable(override: dict[str, str], variable: str) -> None:

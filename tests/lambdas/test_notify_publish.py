@@ -342,3 +342,23 @@ def test_failed_processing_step_reason_is_the_jobs_exit_message() -> None:
         failure = lookup.failed_step(execution)
     assert failure is not None
     assert (failure.name, failure.reason, failure.job_arn) == ("Prepare", message, job)
+
+
+def test_drift_lookup_reads_the_runs_drift_json(aws: dict[str, Any]) -> None:
+    key = "pipelines/pkgml-dev-box-inference/inference-daily-1/Load/drift/drift.json"
+    document = {"verdict": "drift", "summary": "weight_kg: PSI 0.41", "action": "warn",
+                "loaded": True}  # fmt: skip
+    aws["s3"].put_object(Bucket=ARTIFACTS, Key=key, Body=json.dumps(document).encode())
+    lookup = AwsLookup(
+        aws["sagemaker"], aws["s3"], logging.getLogger("test.notify"), 65536, ARTIFACTS
+    )
+    news = lookup.drift("pkgml-dev-box-inference", "inference-daily-1")
+    assert news is not None
+    assert (news.verdict, news.summary, news.action, news.loaded) == (
+        "drift", "weight_kg: PSI 0.41", "warn", True,
+    )  # fmt: skip
+    assert news.uri == f"s3://{ARTIFACTS}/{key}"
+    # no file (a run that never reached Load), or no bucket configured: nothing
+    assert lookup.drift("pkgml-dev-box-inference", "other-run") is None
+    unset = AwsLookup(aws["sagemaker"], aws["s3"], logging.getLogger("test.notify"), 65536)
+    assert unset.drift("pkgml-dev-box-inference", "inference-daily-1") is None
