@@ -23,12 +23,12 @@ import json
 import os
 import resource
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from bench.scratch import run_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench-out" / "prepare"
@@ -115,35 +115,17 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def _scratch() -> Path:
-    """A new private folder for outputs: on tmpfs when it has room (else under bench-out/)."""
-    shm = Path("/dev", "shm")
-    if shm.is_dir() and shutil.disk_usage(shm).free > 4 * 1024**3:
-        return Path(tempfile.mkdtemp(prefix="pkgml-bench-prepare-", dir=shm))
-    CACHE.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix="out-", dir=CACHE))
-
-
 def measure(mode: str, input_dir: Path, repeats: int) -> dict[str, Any]:
     """Fastest of `repeats` runs of `child` in fresh interpreters; outputs removed after each."""
     best: dict[str, Any] | None = None
     for _ in range(repeats):
-        out = _scratch()
-        os.sync()  # earlier runs' dirty pages must not be flushed during this one
-        try:
-            result = subprocess.run(  # noqa: S603 (this script, fixed interpreter)
-                [sys.executable, __file__, "--child", mode, str(input_dir), str(out)],
-                cwd=ROOT,
-                check=False,
-                capture_output=True,
-                text=True,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
-            )
-        finally:
-            shutil.rmtree(out, ignore_errors=True)
-        if result.returncode != 0:
-            raise RuntimeError(f"{mode} on {input_dir} failed:\n{result.stderr[-3000:]}")
-        figures = dict(json.loads(result.stdout.strip().splitlines()[-1]))
+        figures = run_figures(
+            lambda out: [sys.executable, __file__, "--child", mode, str(input_dir), str(out)],
+            prefix="pkgml-bench-prepare-",
+            cache=CACHE,
+            root=ROOT,
+            what=f"{mode} on {input_dir}",
+        )
         if best is None or figures["seconds"] < best["seconds"]:
             best = figures
     assert best is not None

@@ -32,14 +32,14 @@ import argparse
 import json
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from bench.scratch import run_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench-out" / "profile"
@@ -112,42 +112,24 @@ def launch(arguments: list[str]) -> None:
     print(json.dumps(figures))
 
 
-def _scratch() -> Path:
-    """A new private folder for outputs: on tmpfs when it has room (else under bench-out/)."""
-    shm = Path("/dev", "shm")
-    if shm.is_dir() and shutil.disk_usage(shm).free > 4 * 1024**3:
-        return Path(tempfile.mkdtemp(prefix="pkgml-bench-profile-", dir=shm))
-    CACHE.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix="out-", dir=CACHE))
-
-
 def measure(mode: str, input_dir: Path, baseline: Path) -> dict[str, Any]:
     """One run of `mode` through the launcher; outputs removed afterwards."""
-    out = _scratch()
-    os.sync()  # earlier runs' dirty pages must not be flushed during this one
-    try:
-        result = subprocess.run(  # noqa: S603 (this script, fixed interpreter)
-            [
-                sys.executable,
-                "-m",
-                "bench.bench_profile",
-                "--launch",
-                mode,
-                str(input_dir),
-                str(out),
-                str(baseline),
-            ],
-            cwd=ROOT,
-            check=False,
-            capture_output=True,
-            text=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
-    finally:
-        shutil.rmtree(out, ignore_errors=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"{mode} on {input_dir} failed:\n{result.stderr[-3000:]}")
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+    return run_figures(
+        lambda out: [
+            sys.executable,
+            "-m",
+            "bench.bench_profile",
+            "--launch",
+            mode,
+            str(input_dir),
+            str(out),
+            str(baseline),
+        ],
+        prefix="pkgml-bench-profile-",
+        cache=CACHE,
+        root=ROOT,
+        what=f"{mode} on {input_dir}",
+    )
 
 
 def overhead(sizes: list[int]) -> None:

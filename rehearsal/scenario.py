@@ -939,15 +939,25 @@ class _Rehearsal:
             rejected and bool(decision.get("reasons")),
             _decision_detail(decision, record, scores),
         )
-        now = self.champion(package_type)
         packages = self.aws.registry.packages(names(package_type)["group"])
+        self.expect_champion_unchanged(
+            package_type,
+            champion,
+            ", ".join(f"v{p['ModelPackageVersion']} {p['ModelApprovalStatus']}" for p in packages),
+        )
+        return champion
+
+    def expect_champion_unchanged(
+        self, package_type: str, champion: tuple[int, str] | None, detail: str | None = None
+    ) -> None:
+        """The champion before the week is still the one Resolve answers."""
+        now = self.champion(package_type)
         self.expect(
             f"{package_type}: champion unchanged"
             + (f" (v{champion[0]}, {champion[1]}, still serves)" if champion else ""),
             champion is not None and _is(now, champion),
-            ", ".join(f"v{p['ModelPackageVersion']} {p['ModelApprovalStatus']}" for p in packages),
+            _champion_detail(now) if detail is None else detail,
         )
-        return champion
 
     def stopped(
         self,
@@ -974,13 +984,7 @@ class _Rehearsal:
             if _status(record, name) in ("Succeeded", "Failed", "Executing")
         ]
         self.expect(f"{tag}: nothing was trained or registered", not ran, ", ".join(ran))
-        now = self.champion(package_type)
-        self.expect(
-            f"{package_type}: champion unchanged"
-            + (f" (v{champion[0]}, {champion[1]}, still serves)" if champion else ""),
-            champion is not None and _is(now, champion),
-            _champion_detail(now),
-        )
+        self.expect_champion_unchanged(package_type, champion)
         return champion
 
     def blocked(
