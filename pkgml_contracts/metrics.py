@@ -72,7 +72,8 @@ MAX_FEATURE_PSI: Final = "MaxFeaturePSI"
 """The largest population stability index of any feature of an inference run's batch
 against the champion's training baseline (the Load step, when drift was measured)."""
 DRIFTED_FEATURES: Final = "DriftedFeatures"
-"""Features of the batch over their drift limit (0 when none drifted)."""
+"""Features of the batch over their drift limit, the predicted score counted as one when
+it was judged (0 when none drifted)."""
 DRIFT_BLOCKED: Final = "DriftBlocked"
 """1 when the drift policy `block` kept the batch out of the table, else 0."""
 FEATURE_PSI: Final = "FeaturePSI"

@@ -129,7 +129,7 @@ def _with_scores(
     summary = document.get("summary", "")
     if entry["drifted"] or (entry["moderate"] and verdict == "moderate"):
         summary = "; ".join(part for part in (summary, entry["message"]) if part)
-    psis = [e["psi"] for e in features.values() if isinstance(e, dict) and e.get("psi") is not None]
+    # max_psi and top stay the input features' (MaxFeaturePSI); the scores have ScorePSI
     return {
         **document,
         "features": features,
@@ -138,8 +138,6 @@ def _with_scores(
         "verdict": verdict,
         "summary": summary,
         "score_psi": entry["psi"],
-        "max_psi": max(psis, default=None),
-        "top": document.get("top", []),
     }
 
 
@@ -251,10 +249,11 @@ def drift_metrics(document: dict[str, Any], package_type: str, run_kind: str) ->
         }
 
     data = [
-        datum(metrics.MAX_FEATURE_PSI, document["max_psi"] or 0.0),
         datum(metrics.DRIFTED_FEATURES, len(document["drifted"]), "Count"),
         datum(metrics.DRIFT_BLOCKED, 0.0 if document["loaded"] else 1.0, "Count"),
     ]
+    if document.get("max_psi") is not None:  # None: only the scores were measured
+        data.insert(0, datum(metrics.MAX_FEATURE_PSI, document["max_psi"]))
     if document.get("score_psi") is not None:
         data.append(datum(metrics.SCORE_PSI, document["score_psi"]))
     for name in document["top"][:TOP_FEATURES]:

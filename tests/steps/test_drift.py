@@ -225,3 +225,22 @@ def test_scores_like_the_validation_scores_do_not_drift(tmp_path: Path) -> None:
     counts, low, high = drift.predicted_scores(predictions, score_baseline["edges"])
     assert counts.tolist() == score_baseline["counts"]
     assert (low, high) == (0.0, 0.999)
+
+
+def test_score_drift_alone_publishes_no_feature_psi(tmp_path: Path) -> None:
+    """A champion with a score baseline but no feature baseline: the scores are judged,
+    MaxFeaturePSI is not published as a made-up 0, and the score PSI is not folded into it."""
+    validation = np.arange(1000) / 1000
+    score_baseline = data_profile.score_baseline(validation)
+    predictions = _predictions(tmp_path / "predictions", [0.95] * 2_000)
+    document = drift.judge(
+        _profiles(tmp_path / "p", None, drift_level=0.0),
+        limits_json=LIMITS,
+        action="warn",
+        predictions_dir=predictions,
+        score_baseline=score_baseline,
+    )
+    assert document["verdict"] == "drift" and document["drifted"] == ["prediction_score"]
+    assert document["max_psi"] is None
+    names = [d["MetricName"] for d in drift.drift_metrics(document, "box", "inference-daily")]
+    assert names == ["DriftedFeatures", "DriftBlocked", "ScorePSI"]
