@@ -447,6 +447,8 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
         )
         decision_dir = compare.properties.ProcessingOutputConfig.Outputs["decision"]
         decision_uri = Join(on="", values=[decision_dir.S3Output.S3Uri, "decision.json"])
+        # the model report Compare writes beside decision.json (steps/model_report.py)
+        report_uri = Join(on="", values=[decision_dir.S3Output.S3Uri, "report.html"])
 
         # "name=value;..." as this run trained (CustomerMetadataProperties values <= 256).
         hyperparameters_text = Join(
@@ -499,6 +501,7 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
                         # its validation scores: inference's baseline for predicted scores
                         "score_baseline_s3_uri": score_baseline_uri,
                         "decision_s3_uri": decision_uri,
+                        "report_s3_uri": report_uri,
                         "gate_decision": verdict,
                         "pipeline_execution_arn": ExecutionVariables.PIPELINE_EXECUTION_ARN,
                     },

@@ -117,6 +117,7 @@ def test_registration_carries_what_compare_reads(training: dict[str, Built]) -> 
         assert "Parameters.MaxIter" in json.dumps(metadata["hyperparameters"])
         assert metadata["run_id"] == {"Get": "Parameters.RunId"}
         assert "decision_s3_uri" in metadata
+        assert metadata["report_s3_uri"]["Std:Join"]["Values"][-1] == "report.html"
         quality = args["ModelMetrics"]["ModelQuality"]["Statistics"]
         assert quality["S3Uri"] == metadata[compare.EVALUATION_URI_KEY]
         container = args["InferenceSpecification"]["Containers"][0]
