@@ -35,7 +35,7 @@ DEV_STAMP := $(VENV)/.dev-requirements
 NODE_STAMP := node_modules/.installed
 CDK_OUT := cdk.out
 
-.PHONY: help setup setup-dev lock synth diff test lint typecheck checks unit test-containers bench rehearse diagrams docs new-architecture clean
+.PHONY: help setup setup-dev browser lock synth diff test lint typecheck checks unit test-containers bench rehearse diagrams docs new-architecture clean
 
 help:
 	@echo "make synth   - set up (venv, Node, CDK CLI) and synthesize every environment to $(CDK_OUT)/"
@@ -46,7 +46,8 @@ help:
 	@echo "make diff ARGS='-c key=value' - what a configuration change does to each stack, offline"
 	@echo "make bench   - benchmarks (figures, not pass/fail)"
 	@echo "make rehearse - run the training and inference pipelines locally on generated data"
-	@echo "make diagrams - regenerate docs/*.mmd from the pipeline definitions, docs/dashboard.svg"
+	@echo "make diagrams - regenerate docs/*.mmd from the pipeline definitions, docs/dashboard.svg,"
+	@echo "               docs/model-report.png (a rehearsal's model report in headless Chromium)"
 	@echo "make docs     - regenerate the architecture tables in README.md and RUN_FILE.md"
 	@echo "make new-architecture NAME=<name> - scaffold pipeline_defs/architectures/<name>/"
 	@echo "make lock    - re-resolve requirements*.lock (hashed) after editing requirements*.txt"
@@ -73,6 +74,11 @@ $(DEV_STAMP): requirements-dev.lock pyproject.toml $(APP_STAMP)
 	$(call took,the test tools)
 	touch $@
 
+# Debian's Chromium for the browser checks (the model report), where it is missing and
+# this machine may install packages; otherwise `make test` says loudly that they did not run.
+browser: $(DEV_STAMP)
+	@python tools/browser.py --install
+
 $(NODE_STAMP): package.json package-lock.json $(APP_STAMP)
 	$(call say,installing the CDK CLI (package-lock.json))
 	npm ci --no-audit --no-fund --loglevel=error
@@ -89,7 +95,7 @@ lock: $(UV)
 
 setup: $(APP_STAMP) $(NODE_STAMP)
 
-setup-dev: setup $(DEV_STAMP)
+setup-dev: setup $(DEV_STAMP) browser
 
 synth: setup
 	rm -rf $(CDK_OUT)
@@ -108,7 +114,7 @@ typecheck: setup-dev
 		lambda_src/resolve_model lambda_src/notify
 
 unit: setup-dev
-	python -m pytest -n 2 -m "not containers"
+	python -m pytest -n 2 -m "not containers and not browser"
 
 # The images' Pythons (pyenv or $$PKGML_PYTHON_3_12 ...) and a sandbox (unshare: root).
 test-containers: setup-dev
@@ -119,16 +125,23 @@ test-containers: setup-dev
 # Every test in one pytest session on two workers: the container checks (when this machine
 # can run them) share the workers with the unit tests instead of running after them.
 checks: setup-dev
-	@if python -m containers.preflight --quiet; then \
-		python -m pytest -n 2 --dist loadgroup; \
-	else \
+	@skip=""; \
+	if ! python -m containers.preflight --quiet; then \
 		echo "######################################################################"; \
 		echo "# CONTAINER CHECKS NOT RUN: $$(python -m containers.preflight --reason)"; \
 		echo "# The models were NOT trained and served by the images' own toolkits."; \
 		echo "# Run 'make test-containers' on a machine that can (CI does)."; \
 		echo "######################################################################"; \
-		python -m pytest -n 2 --dist loadgroup -m "not containers"; \
-	fi
+		skip="not containers"; \
+	fi; \
+	if ! python tools/browser.py --check; then \
+		echo "######################################################################"; \
+		echo "# BROWSER CHECKS NOT RUN: $$(python tools/browser.py --reason)"; \
+		echo "# The model report was NOT opened in a real browser (CI does)."; \
+		echo "######################################################################"; \
+		skip="$${skip:+$$skip and }not browser"; \
+	fi; \
+	python -m pytest -n 2 --dist loadgroup $${skip:+-m "$$skip"}
 
 test: lint typecheck checks
 
@@ -145,6 +158,7 @@ diff: setup
 diagrams: setup-dev
 	python tools/diagrams.py --out docs
 	python tools/dashboard_layout.py --out docs/dashboard.svg
+	python -m tools.report_screenshot --out docs/model-report.png
 
 docs: setup-dev
 	python tools/docs.py

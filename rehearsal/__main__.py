@@ -97,6 +97,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--workdir", type=Path, help="work folder (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder afterwards")
+    parser.add_argument(
+        "--reports",
+        type=Path,
+        default=Path("reports/rehearsal"),
+        help="where each training run's model report is copied (default reports/rehearsal/)",
+    )
     parser.add_argument("--rows", type=int, default=3_000, help="products per training week")
     parser.add_argument(
         "--inference-rows", type=int, default=2_000, help="products per inference day"
@@ -138,6 +144,18 @@ def configs(args: argparse.Namespace, workdir: Path) -> list[tuple[str, Scenario
     return made
 
 
+def copy_reports(reports: list[Path], destination: Path) -> list[Path]:
+    """Copy each report folder (report.html, charts/) to <destination>/<run id>/; the
+    copies' report.html paths. A report is at .../<run id>/Compare/decision/report.html."""
+    copies = []
+    for page in reports:
+        target = destination / page.parents[2].name
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(page.parent, target)
+        copies.append(target / page.name)
+    return copies
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the scenario(s); 0 when every expectation held, 2 for unusable flags."""
     args = parse_args(argv)
@@ -154,7 +172,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for label, config in configs(args, workdir):
             config.workdir.mkdir(parents=True, exist_ok=True)
-            results.append((label, run_scenario(config)))
+            result = run_scenario(config)
+            results.append((label, result))
+            kept = copy_reports(result.reports, args.reports / label.replace(",", "-"))
+            if kept:
+                print(f"\nModel reports (open in a browser): {', '.join(map(str, kept))}")
     finally:
         if args.keep:
             print(f"work folder kept: {workdir}")

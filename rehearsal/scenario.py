@@ -353,6 +353,7 @@ class ScenarioResult:
     runs: list[tuple[str, ExecutionRecord]] = field(default_factory=list)
     expectations: list[Expectation] = field(default_factory=list)
     seconds: float = 0.0
+    reports: list[Path] = field(default_factory=list)  # each training run's report.html
 
     @property
     def ok(self) -> bool:
@@ -908,6 +909,7 @@ class _Rehearsal:
             ),
             None,
         )
+        self.expect_report(tag, package_type, registered)
         approved = (
             _status(record, "RegisterApproved") == "Succeeded"
             and _status(record, "RegisterRejected") == "Skipped"
@@ -946,6 +948,29 @@ class _Rehearsal:
             ", ".join(f"v{p['ModelPackageVersion']} {p['ModelApprovalStatus']}" for p in packages),
         )
         return champion
+
+    def expect_report(self, tag: str, package_type: str, version: Any) -> None:
+        """The registered package links the model report, and the report has its charts."""
+        package = next(
+            (
+                p
+                for p in self.aws.registry.packages(names(package_type)["group"])
+                if str(p.get("ModelPackageVersion")) == str(version)
+            ),
+            {},
+        )
+        uri = (package.get("CustomerMetadataProperties") or {}).get("report_s3_uri", "")
+        page = self.aws.s3.path(uri) if uri.startswith("s3://") else None
+        text = page.read_text() if page is not None and page.is_file() else ""
+        charts = sorted(p.stem for p in page.parent.glob("charts/*.png")) if page else []
+        if page is not None and text:
+            self.result.reports.append(page)
+            self.out(f"   model report: {page}")
+        self.expect(
+            f"{tag}: model report linked from v{version} ({len(charts)} charts)",
+            text.count("<svg") >= 6 and len(charts) >= 6,
+            f"report_s3_uri {uri!r}: {len(text)} characters, charts {charts}",
+        )
 
     def expect_champion_unchanged(
         self, package_type: str, champion: tuple[int, str] | None, detail: str | None = None

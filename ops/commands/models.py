@@ -22,6 +22,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -40,6 +41,8 @@ EVALUATION_URI_KEY = "evaluation_s3_uri"  # = pipeline_defs.steps.compare.EVALUA
 DECISION_KEY = "gate_decision"
 RUN_ID_KEY = "run_id"
 DECISION_URI_KEY = "decision_s3_uri"
+REPORT_URI_KEY = "report_s3_uri"
+REPORT_CHARTS = "charts"  # the PNGs beside report.html (pipeline_defs/steps/model_report.py)
 METRIC_COLUMNS = ("roc_auc", "pr_auc", "f1")
 MAX_DESCRIPTION = 1024
 
@@ -212,6 +215,13 @@ def add_parsers(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None
     models.add_argument(
         "--no-metrics", action="store_true", help="skip reading evaluation.json from S3"
     )
+    models.add_argument(
+        "--report",
+        action="store_true",
+        help="with show: download the version's model report (ROC, PR, calibration, lift, "
+        "gate checks, history) to --out/<group>-v<VERSION>/report.html",
+    )
+    models.add_argument("--out", type=Path, default=Path("reports"), help="folder (reports/)")
     models.set_defaults(handler=models_command)
 
     approve = subparsers.add_parser(
@@ -254,7 +264,9 @@ def models_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
             raise UsageError(
                 "models show needs a VERSION, e.g. `models show 7 --package-type mailer`"
             )
-        return show_command(ctx, args.version)
+        return show_command(ctx, args.version, report_to=args.out if args.report else None)
+    if args.report:
+        raise UsageError("--report goes with `models show VERSION`")
     if args.version is not None:
         raise UsageError(f"did you mean `models show {args.version}`?")
     groups: list[dict[str, Any]] = []
@@ -320,9 +332,34 @@ def _number(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
-def show_command(ctx: OpsContext, number: int) -> Result:
+def download_report(ctx: OpsContext, uri: str | None, folder: Path) -> tuple[Path | None, str]:
+    """Copy the model report (report.html and the charts/ beside it) from S3 into folder:
+    (the local report.html, '') or (None, why not)."""
+    if not uri:
+        return None, "no report_s3_uri on the model package (registered before reports existed)"
+    parsed = urlparse(uri)
+    bucket, key = parsed.netloc, parsed.path.lstrip("/")
+    prefix = key.rsplit("/", 1)[0] + "/" + REPORT_CHARTS + "/"
+    s3 = ctx.client("s3")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        page = folder / key.rsplit("/", 1)[-1]
+        s3.download_file(bucket, key, str(page))
+        for listed in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for item in listed.get("Contents", []):
+                name = item["Key"][len(prefix) :]
+                if name and "/" not in name:
+                    (folder / REPORT_CHARTS).mkdir(exist_ok=True)
+                    s3.download_file(bucket, item["Key"], str(folder / REPORT_CHARTS / name))
+    except ClientError as exc:
+        return None, f"cannot download {uri}: {exc}"
+    return page, ""
+
+
+def show_command(ctx: OpsContext, number: int, *, report_to: Path | None = None) -> Result:
     """One version: its gate decision (checks, reasons), its metrics next to the
-    champion's on the same validation rows, and its confusion matrix."""
+    champion's on the same validation rows, and its confusion matrix; with report_to,
+    its model report downloaded there."""
     package_type = ctx.single_package_type()
     group = ctx.group_name(package_type)
     versions = load_versions(ctx, package_type)
@@ -389,6 +426,7 @@ def show_command(ctx: OpsContext, number: int) -> Result:
             ]
     else:
         lines.append(f"Metrics: {evaluation_error or 'evaluation.json has no metrics object'}")
+    report_uri = target.metadata.get(REPORT_URI_KEY)
     data = {
         "environment": ctx.env_name,
         "group": group,
@@ -397,7 +435,21 @@ def show_command(ctx: OpsContext, number: int) -> Result:
         "decision_error": decision_error,
         "evaluation": evaluation,
         "evaluation_error": evaluation_error,
+        "report_s3_uri": report_uri,
     }
+    lines.append("")
+    if report_to is None:
+        lines.append(
+            f"Model report: {report_uri} (add --report to download it)"
+            if report_uri
+            else "Model report: none recorded (registered before reports existed)"
+        )
+    else:
+        page, why = download_report(ctx, report_uri, report_to / f"{group}-v{target.version}")
+        data["report_path"] = str(page) if page else None
+        if page is None:
+            raise OpsError(f"model report of {group} v{target.version}: {why}")
+        lines.append(f"Model report: {page} (open it in a browser)")
     return Result(data=data, text="\n".join(lines))
 
 

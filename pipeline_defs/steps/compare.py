@@ -45,9 +45,13 @@ are negative or not finite.
 
 Outputs: `--output-dir` (default /opt/ml/processing/output/decision)/decision.json:
 {"decision": "approve"|"reject", "reasons": [str], "checks": [check], "deviations": {...},
- "champion_model_package_arn": str|null, "tolerance": 1e-9, ...}; and CloudWatch metrics
+ "champion_model_package_arn": str|null, "tolerance": 1e-9, ...}; beside it the model
+report (`model_report`: report.html and charts/*.png, from Evaluate's curves.json, the
+decision and the group's last HISTORY_VERSIONS versions); and CloudWatch metrics
 (`pkgml_contracts.metrics`: namespace PackagingML/Gate, dimensions PackageType and
 ModelPackageGroup) that the monitoring stack's alarms read (skip with --no-metrics).
+The report is for people: if drawing it fails, the decision stands, the error goes to
+the job's log and report.html says what failed.
 """
 
 from __future__ import annotations
@@ -56,6 +60,8 @@ import argparse
 import json
 import math
 import os
+import sys
+import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -65,6 +71,14 @@ from urllib.parse import urlparse
 from pkgml_contracts import gate
 from pkgml_contracts import metrics as gate_metrics
 from pkgml_contracts.registry import latest_approved
+
+if __package__:
+    from . import model_report
+else:  # run as a script: the sibling modules sit in the script's own directory
+    _HERE = str(Path(__file__).resolve().parent)
+    if _HERE not in sys.path:
+        sys.path.insert(0, _HERE)
+    import model_report  # type: ignore[no-redef]
 
 EVALUATION_URI_KEY = "evaluation_s3_uri"
 STATISTICS_URI_KEY = "statistics_s3_uri"
@@ -594,6 +608,97 @@ def rejections_since_last_approval(sagemaker: Any, model_package_group: str) -> 
             return count
 
 
+HISTORY_VERSIONS = 12
+
+
+def group_history(
+    clients: AwsClients, model_package_group: str, *, metric: str, limit: int = HISTORY_VERSIONS
+) -> tuple[list[dict[str, Any]], str]:
+    """The group's newest `limit` versions, oldest first, as the report's rows (version,
+    status, created, gate, run, the primary metric from each evaluation.json, the champion
+    flagged), and a note naming what could not be read ('' when everything was)."""
+    sagemaker, s3 = clients.get("sagemaker"), clients.get("s3")
+    response = sagemaker.list_model_packages(
+        ModelPackageGroupName=model_package_group,
+        ModelPackageType="Versioned",
+        SortBy="CreationTime",
+        SortOrder="Descending",
+        MaxResults=limit,
+    )
+    champion = find_champion_arn(sagemaker, model_package_group)
+    rows: list[dict[str, Any]] = []
+    unread: list[str] = []
+    for summary in reversed(response.get("ModelPackageSummaryList") or []):
+        arn = str(summary["ModelPackageArn"])
+        version = summary.get("ModelPackageVersion")
+        label = f"v{version}" if version is not None else arn.rsplit("/", 1)[-1]
+        metadata = (
+            sagemaker.describe_model_package(ModelPackageName=arn).get("CustomerMetadataProperties")
+            or {}
+        )
+        score = None
+        if metadata.get(EVALUATION_URI_KEY):
+            try:
+                evaluation = _read_s3_json(s3, metadata[EVALUATION_URI_KEY], what=label)
+                score = (evaluation.get("metrics") or {}).get(metric)
+            except EvidenceError as error:
+                unread.append(str(error))
+        created = summary.get("CreationTime")
+        rows.append(
+            {
+                "label": label,
+                "status": summary.get("ModelApprovalStatus"),
+                "created": (
+                    created.isoformat(timespec="minutes")
+                    if hasattr(created, "isoformat")
+                    else (str(created)[:16] if created else None)
+                ),
+                "gate": metadata.get("gate_decision"),
+                "run_id": metadata.get("run_id"),
+                "score": score,
+                "champion": arn == champion,
+            }
+        )
+    note = f"Not read: {'; '.join(unread)}" if unread else ""
+    return rows, note
+
+
+def report(
+    args: argparse.Namespace,
+    clients: AwsClients,
+    evaluation: Mapping[str, Any],
+    decision: Mapping[str, Any],
+) -> Path:
+    """Write the model report beside decision.json; on any error, a page saying so."""
+    path = args.output_dir / model_report.REPORT_FILE
+    try:
+        metric = str(decision["criteria"]["primary_metric"])
+        history, note = group_history(clients, args.model_package_group, metric=metric)
+        history.append(
+            {
+                "label": "this run",
+                "status": f"gate: {decision['decision']}",
+                "gate": decision["decision"],
+                "score": decision.get("challenger_score"),
+            }
+        )
+        folder = args.evaluation_path
+        folder = folder if folder.is_dir() else folder.parent
+        curves = model_report.read_curves(folder / model_report.CURVES_FILE)
+        return model_report.write_report(
+            args.output_dir,
+            evaluation=evaluation,
+            curves=curves,
+            decision=decision,
+            history=history,
+            history_note=note,
+        )
+    except Exception as error:  # the report must never change or block the gate's verdict
+        traceback.print_exc(file=sys.stderr)
+        path.write_text(model_report.failure_page(error), encoding="utf-8")
+        return path
+
+
 def compared_champion_score(decision: Decision) -> float | None:
     """The champion's score the gate compared with: the same rows' when it used them."""
     if decision.comparison == "same_data" and decision.same_data:
@@ -724,6 +829,7 @@ def run(args: argparse.Namespace, clients: AwsClients | None = None) -> Decision
     }
     args.output_dir.mkdir(parents=True, exist_ok=True)
     (args.output_dir / "decision.json").write_text(json.dumps(document, indent=2))
+    report(args, clients, evaluation, document)
     if not args.no_metrics:
         earlier = rejections_since_last_approval(clients.get("sagemaker"), args.model_package_group)
         publish_metrics(

@@ -20,7 +20,10 @@ Output: `--output-dir` (default /opt/ml/processing/output/evaluation)/evaluation
 `{"metrics": {...}, "binary_classification_metrics": {...}}`; the second section follows the
 SageMaker model-quality layout so the file can be attached to the model package. Beside it,
 `score_baseline.json`: the distribution of the challenger's validation scores
-(`data_profile.score_baseline`), registered with the package as `score_baseline_s3_uri`.
+(`data_profile.score_baseline`), registered with the package as `score_baseline_s3_uri`;
+and `curves.json`: ROC, precision-recall, calibration, score histograms and lift of the
+challenger and of the champion on the same rows, and each feature's association with the
+challenger's score (`curves`), which Compare draws into the model report.
 """
 
 from __future__ import annotations
@@ -46,9 +49,11 @@ else:  # run as a script: the sibling modules sit in the script's own directory
     import split  # type: ignore[no-redef]
 
 if __package__:
-    from . import data_profile, paired
+    from . import curves, data_profile, features, paired
 else:
+    import curves  # type: ignore[no-redef]
     import data_profile  # type: ignore[no-redef]
+    import features  # type: ignore[no-redef]
     import paired  # type: ignore[no-redef]
 
 # The challenger's validation scores (data_profile.score_baseline): what inference compares
@@ -239,10 +244,22 @@ def champion_section(
     champion_dir is ScoreChampion's output: champion.json, and the champion's scores of
     the same validation rows in the same order (validation.csv.out).
     """
+    return _champion(validation, labels, challenger_scores, champion_dir, threshold=threshold)[0]
+
+
+def _champion(
+    validation: pa.Table,
+    labels: np.ndarray,
+    challenger_scores: np.ndarray,
+    champion_dir: Path,
+    *,
+    threshold: float,
+) -> tuple[dict[str, Any], tuple[np.ndarray, np.ndarray] | None]:
+    """(champion_section's document, the champion's (labels, scores) when it has a model)."""
     summary = json.loads((champion_dir / "champion.json").read_text())
     if not summary.get("model_package_arn"):
         reason = str(summary.get("reason") or "no champion")
-        return {"champion": None, "paired": None, "paired_unavailable": reason}
+        return {"champion": None, "paired": None, "paired_unavailable": reason}, None
     ids, scores = read_predictions(champion_dir / "validation.csv.out")
     try:
         champion_labels, champion_scores = align(validation, ids, scores)
@@ -254,11 +271,46 @@ def champion_section(
             "metrics": compute_metrics(champion_labels, champion_scores, threshold=threshold),
         }
     }
+    scored = (champion_labels, champion_scores)
     try:
         comparison = paired.compare_auc(labels, challenger_scores, champion_scores)
     except ValueError as error:
-        return {**section, "paired": None, "paired_unavailable": str(error)}
-    return {**section, "paired": comparison.to_dict()}
+        return {**section, "paired": None, "paired_unavailable": str(error)}, scored
+    return {**section, "paired": comparison.to_dict()}, scored
+
+
+def feature_columns(validation: pa.Table) -> dict[str, np.ndarray]:
+    """The model inputs of the validation rows: the engineered FEATURE_COLUMNS when the rows
+    carry the raw product columns, else the table's own numeric columns (id and label left out)."""
+    try:
+        matrix = features.compute_features(validation)
+    except ValueError:
+        return {
+            name: np.asarray(
+                validation.column(name).to_numpy(zero_copy_only=False), dtype=np.float64
+            )
+            for name in validation.schema.names
+            if name not in (ID_COLUMN, split.LABEL_COLUMN)
+            and (
+                pa.types.is_integer(validation.schema.field(name).type)
+                or pa.types.is_floating(validation.schema.field(name).type)
+            )
+        }
+    return {name: matrix[:, i] for i, name in enumerate(features.FEATURE_COLUMNS)}
+
+
+def curves_document(
+    validation: pa.Table,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    champion: tuple[np.ndarray, np.ndarray] | None,
+) -> dict[str, Any]:
+    """curves.json: both models' curves on the same rows and the features' association."""
+    return {
+        "challenger": curves.curve_data(labels, scores),
+        "champion": None if champion is None else curves.curve_data(*champion),
+        "feature_association": curves.feature_association(feature_columns(validation), scores),
+    }
 
 
 def evaluate(
@@ -281,16 +333,20 @@ def _evaluate(
     *,
     threshold: float,
     champion_dir: Path | None,
-) -> tuple[dict[str, Any], np.ndarray]:
-    """(the evaluation document, the challenger's validation scores)."""
+) -> tuple[dict[str, Any], np.ndarray, dict[str, Any]]:
+    """(the evaluation document, the challenger's validation scores, curves.json)."""
     validation, _ = split.read_parquet_input(validation_dir)
     ids, scores = read_predictions(predictions_dir)
     labels, aligned = align(validation, ids, scores)
     metrics = compute_metrics(labels, aligned, threshold=threshold)
     document = {"metrics": metrics, "binary_classification_metrics": model_quality_section(metrics)}
+    champion = None
     if champion_dir is not None:
-        document |= champion_section(validation, labels, aligned, champion_dir, threshold=threshold)
-    return document, aligned
+        section, champion = _champion(
+            validation, labels, aligned, champion_dir, threshold=threshold
+        )
+        document |= section
+    return document, aligned, curves_document(validation, labels, aligned, champion)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -316,10 +372,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: evaluate (threshold 0.5) and write evaluation.json and
-    score_baseline.json."""
+    """Entry point: evaluate (threshold 0.5) and write evaluation.json,
+    score_baseline.json and curves.json."""
     args = parse_args(argv)
-    document, scores = _evaluate(
+    document, scores, curve_document = _evaluate(
         args.validation_dir,
         args.predictions_dir,
         threshold=args.threshold,
@@ -330,6 +386,7 @@ def main(argv: list[str] | None = None) -> None:
     (args.output_dir / SCORE_BASELINE_FILE).write_text(
         json.dumps(data_profile.score_baseline(scores), indent=2)
     )
+    (args.output_dir / curves.CURVES_FILE).write_text(json.dumps(curve_document))
     print(json.dumps(document["metrics"]))
 
 

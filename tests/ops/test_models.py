@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -419,3 +420,48 @@ def test_models_show_says_what_is_missing(
     assert cli("models", "7", *MAILER).code == 2
     missing = cli("models", "show", "9", *MAILER)
     assert missing.code != 0 and "9" in missing.err
+
+
+def test_models_show_report_downloads_the_page_and_its_charts(
+    cli: Runner,
+    make_group: Callable[..., list[str]],
+    sagemaker: Any,
+    clients: Clients,
+    names: Names,
+    tmp_path: Path,
+) -> None:
+    make_group()  # the bucket and the group, no versions yet
+    page = _put(clients, names, "run-9/Compare/decision/report.html", "<html>r</html>")
+    _put(clients, names, "run-9/Compare/decision/charts/roc.png", "png")
+    _put(clients, names, "run-9/Compare/decision/charts/lift.png", "png")
+    _put(clients, names, "run-9/Compare/decision/decision.json", {"decision": "approve"})
+    sagemaker.create_model_package(
+        ModelPackageGroupName=names.group("mailer"),
+        ModelApprovalStatus="Approved",
+        InferenceSpecification={
+            "Containers": [{"Image": "example.invalid/sklearn:1"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+        CustomerMetadataProperties={"run_id": "r-9", "report_s3_uri": page},
+    )
+    listed = cli("models", "show", "1", *MAILER)
+    assert f"Model report: {page} (add --report to download it)" in listed.out
+
+    result = cli("models", "show", "1", *MAILER, "--report", "--out", str(tmp_path))
+    assert result.code == 0, result.err
+    folder = tmp_path / f"{names.group('mailer')}-v1"
+    assert f"Model report: {folder / 'report.html'} (open it in a browser)" in result.out
+    assert (folder / "report.html").read_text() == '"<html>r</html>"'  # _put writes JSON
+    assert sorted(p.name for p in (folder / "charts").iterdir()) == ["lift.png", "roc.png"]
+    assert not (folder / "decision.json").exists()
+
+
+def test_models_show_report_without_a_recorded_report_fails_and_says_why(
+    cli: Runner, make_group: Callable[..., list[str]], tmp_path: Path
+) -> None:
+    make_group("Approved")
+    result = cli("models", "show", "1", *MAILER, "--report", "--out", str(tmp_path))
+    assert result.code == 1
+    assert "no report_s3_uri on the model package" in result.err
+    assert cli("models", *MAILER, "--report").code == 2

@@ -722,3 +722,50 @@ def test_main_judges_the_same_rows_unless_told_stored(
     assert decision["champion_score"] == 0.90  # the stored score stays for the trend
     assert decision["same_data"]["champion_score"] == 0.84
     assert _metrics(aws)["ScoreDrop"] == pytest.approx(-0.02 if comparison == "same_data" else 0.04)
+
+
+# --- the model report beside decision.json ------------------------------------------------
+
+
+def test_the_report_shows_the_groups_history_and_this_run(
+    aws: dict[str, Any], tmp_path: Path
+) -> None:
+    _register(aws, "Approved", _evidence_docs(0.81, 200, 1_000, 10_000))
+    _register(aws, "Rejected", _evidence_docs(0.64, 200, 1_000, 10_000))
+    _register(aws, "Approved", _evidence_docs(0.83, 200, 1_000, 10_000))
+    decision = _run(aws, tmp_path, _evidence_docs(0.84, 200, 1_000, 10_000))
+    assert decision["decision"] == "approve"
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "<td>v1</td><td>Approved</td>" in page
+    assert "<td>v2</td><td>Rejected</td>" in page
+    assert "<td>v3 (champion)</td><td>Approved</td>" in page
+    assert "<td>this run</td><td>gate: approve</td>" in page
+    assert "<td>0.6400</td>" in page and "<td>0.8400</td>" in page
+    # no curves.json beside this evaluation: the page says so, the history is still drawn
+    assert "No curves: this run's Evaluate wrote no curves.json." in page
+    assert page.count("<svg") == 1
+    assert (tmp_path / "out" / "charts" / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_version_whose_evaluation_cannot_be_read_is_named_not_fatal(
+    aws: dict[str, Any], tmp_path: Path
+) -> None:
+    _register(aws, "Rejected", None, metadata={"evaluation_s3_uri": f"s3://{BUCKET}/gone.json"})
+    _run(aws, tmp_path, _evidence_docs(0.84, 200, 1_000, 10_000))
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert f"Not read: v1: cannot read s3://{BUCKET}/gone.json" in page
+    assert "<td>v1</td><td>Rejected</td>" in page
+
+
+def test_a_report_that_fails_to_draw_leaves_the_decision_and_says_why(
+    aws: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: Any, **__: Any) -> Path:
+        raise RuntimeError("no ink")
+
+    monkeypatch.setattr(compare.model_report, "write_report", broken)
+    decision = _run(aws, tmp_path, _evidence_docs(0.84, 200, 1_000, 10_000))
+    assert decision["decision"] == "approve"
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "The model report could not be drawn" in page
+    assert "RuntimeError: no ink" in page
