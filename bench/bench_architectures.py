@@ -116,7 +116,7 @@ REFERENCE_FITS: dict[str, Fit] = {"hgb": fit_hgb, "xgboost": fit_xgboost}
 
 def request_bodies(data: Path, inputs: tuple[str, ...]) -> tuple[list[str], list[int]]:
     """The validation rows as MultiRecord request bodies of at most MAX_PAYLOAD_MB."""
-    from pipeline_defs.common import MAX_PAYLOAD_MB
+    from pipeline_defs.step_builders import MAX_PAYLOAD_MB
     from tests.architectures import harness
 
     rows = harness.TransformInput.read(data, inputs).rows

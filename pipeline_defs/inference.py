@@ -34,20 +34,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline_defs.common import (
-    InferencePipelineInputs,
-    Placeholders,
+from pipeline_defs.inputs import InferencePipelineInputs
+from pipeline_defs.placeholders import Placeholders
+from pipeline_defs.sdk_session import pipeline_definition, prepare_sdk_environment, sdk_build
+from pipeline_defs.step_builders import (
     ScriptRun,
     cache_config,
     create_model_step,
     job_options_for,
     job_retry_policies,
-    pipeline_definition,
     predictions_uri,
-    prepare_sdk_environment,
     processing_step_args,
     s3_output_uri,
-    sdk_build,
     transform_step,
     vpc_config,
 )

@@ -32,12 +32,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline_defs.common import (
+from pipeline_defs.inputs import TrainingPipelineInputs
+from pipeline_defs.placeholders import Placeholders, architecture_code_uri
+from pipeline_defs.step_builders import (
     PROCESSING_ROOT,
-    Placeholders,
     ScriptRun,
-    TrainingPipelineInputs,
-    architecture_code_uri,
     cache_config,
     framework_image,
     job_options_for,
@@ -234,7 +233,7 @@ def build_train_steps(
         package = _package_step(inputs, session, previous, out, cached)
         steps.append(package)
         package_dir = package.properties.ProcessingOutputConfig.Outputs["model"].S3Output.S3Uri
-        # Output folders end with '/' (common.s3_output_uri): append the file name.
+        # Output folders end with '/' (step_builders.s3_output_uri): append the file name.
         model_data = Join(on="", values=[package_dir, MODEL_ARCHIVE])
     return TrainSteps(
         steps=steps,

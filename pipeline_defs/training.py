@@ -60,25 +60,23 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from pipeline_defs.common import (
+from pipeline_defs.inference import RESOLVE_OUTPUTS
+from pipeline_defs.inputs import TrainingPipelineInputs
+from pipeline_defs.placeholders import Placeholders
+from pipeline_defs.sdk_session import pipeline_definition, prepare_sdk_environment, sdk_build
+from pipeline_defs.step_builders import (
     MAX_PAYLOAD_MB,
-    Placeholders,
     ScriptRun,
-    TrainingPipelineInputs,
     cache_config,
     create_model_step,
     job_options_for,
     job_retry_policies,
-    pipeline_definition,
-    prepare_sdk_environment,
     processing_step_args,
     register_model_step,
     s3_output_uri,
-    sdk_build,
     transform_step,
     vpc_config,
 )
-from pipeline_defs.inference import RESOLVE_OUTPUTS
 from pipeline_defs.train_steps import (
     build_train_steps,
     hyperparameter_parameters,

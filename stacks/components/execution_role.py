@@ -48,6 +48,8 @@ class SageMakerExecutionRole(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
+        self._images: set[str] = set()
+        self._images_statement: iam.PolicyStatement | None = None
         self.role = iam.Role(
             self,
             "Role",
@@ -228,17 +230,25 @@ class SageMakerExecutionRole(Construct):
         )
 
     def allow_images(self, repository_arns: Iterable[str]) -> None:
-        """Allow pulling exactly these ECR repositories (the framework containers)."""
-        arns = sorted(set(repository_arns))
-        if arns:
-            self.role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    sid="PullFrameworkImages",
-                    actions=[
-                        "ecr:BatchCheckLayerAvailability",
-                        "ecr:BatchGetImage",
-                        "ecr:GetDownloadUrlForLayer",
-                    ],
-                    resources=arns,
-                )
+        """Allow pulling these ECR repositories (the framework containers) too.
+
+        One statement (`PullFrameworkImages`) holds every repository allowed so far: each
+        pipeline adds the images its definition names (`SageMakerPipeline`).
+        """
+        arns = sorted(set(repository_arns) - self._images)
+        if not arns:
+            return
+        self._images.update(arns)
+        if self._images_statement is None:
+            self._images_statement = iam.PolicyStatement(
+                sid="PullFrameworkImages",
+                actions=[
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                ],
+                resources=arns,
             )
+            self.role.add_to_principal_policy(self._images_statement)
+        else:
+            self._images_statement.add_resources(*arns)

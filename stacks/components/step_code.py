@@ -16,7 +16,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
-from pipeline_defs.common import ARCHITECTURE_BUNDLE_PREFIX
+from pipeline_defs.placeholders import ARCHITECTURE_BUNDLE_PREFIX
 from stacks.components.access import acknowledge_wildcard_resource, allow_key, allow_objects
 from stacks.components.staging import stage
 from stacks.naming import BOOTSTRAP_QUALIFIER, ArtifactPrefixes

@@ -78,7 +78,7 @@ def code_bundle(architecture: Architecture, target: Path) -> Path:
     declaration, the step modules they import; stacks.components.step_code)."""
     import shutil
 
-    from pipeline_defs.common import ARCHITECTURE_BUNDLE_PREFIX
+    from pipeline_defs.placeholders import ARCHITECTURE_BUNDLE_PREFIX
     from stacks.components.step_code import architecture_bundles, bundle_name
 
     target.mkdir(parents=True)

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from ops.runfiles import trigger_rules
 from pipeline_defs import training
-from pipeline_defs.common import GateDefaults
+from pipeline_defs.inputs import GateDefaults
 from pipeline_defs.steps import compare
 from pkgml_contracts import gate
 from stacks.settings import GateCriteria, GateSettings

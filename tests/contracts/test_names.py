@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_defs.common import pipeline_output_root
+from pipeline_defs.placeholders import pipeline_output_root
 from pkgml_contracts import names
 from pkgml_contracts.names import PipelineName
 from stacks import naming

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 
-from pipeline_defs.common import placeholder_values
+from pipeline_defs.placeholders import placeholder_values
 from stacks.components.step_code import bundle_hashes
 from stacks.naming import training_pipeline_name
 from tests.conftest import synthesize

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from pipeline_defs.architectures import architectures
-from pipeline_defs.common import (
+from pipeline_defs.inputs import (
     GateDefaults,
     InferencePipelineInputs,
     RedshiftTarget,
@@ -93,7 +93,11 @@ def test_builder_source_and_sdk_version_are_part_of_the_key(monkeypatch):
 def test_fingerprint_covers_every_builder_file_and_sdk_distribution():
     fingerprint = cache._fingerprint()
     builders = {
-        "pipeline_defs/common.py",
+        "pipeline_defs/inputs.py",
+        "pipeline_defs/placeholders.py",
+        "pipeline_defs/sdk_session.py",
+        "pipeline_defs/sdk_workarounds.py",
+        "pipeline_defs/step_builders.py",
         "pipeline_defs/training.py",
         "pipeline_defs/train_steps.py",
         "pipeline_defs/inference.py",

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from pipeline_defs.architectures import architectures
-from pipeline_defs.common import (
+from pipeline_defs.inputs import (
     GateDefaults,
     InferencePipelineInputs,
     RedshiftTarget,

@@ -1,53 +1,35 @@
-"""Helpers that read a parsed pipeline definition."""
+"""Helpers that read a parsed pipeline definition.
+
+The walk itself (every step including condition branches, `{"Get": ...}` references, the
+steps a step names) is `pipeline_defs.definition_graph`, shared with the rehearsal executor
+and the diagrams; it is re-exported here under the names the tests use.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
+from pipeline_defs.definition_graph import all_steps, gets, step_dependencies, steps_by_name
+
+__all__ = [
+    "JOB_TYPES",
+    "MODEL_TYPES",
+    "all_steps",
+    "gets",
+    "model_containers",
+    "step_references",
+    "steps_by_name",
+    "strings",
+]
+
 JOB_TYPES = ("Processing", "Training", "Transform")
 MODEL_TYPES = ("Model", "RegisterModel")
-_STEP_REF = re.compile(r"^Steps\.([A-Za-z0-9_-]+)\.(.*)$")
-
-
-def all_steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every step, including those nested in condition branches, in document order."""
-
-    def walk(steps: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        for step in steps:
-            yield step
-            if step["Type"] == "Condition":
-                yield from walk(step["Arguments"].get("IfSteps", []))
-                yield from walk(step["Arguments"].get("ElseSteps", []))
-
-    return list(walk(doc["Steps"]))
-
-
-def steps_by_name(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """{step name: step} over all steps."""
-    return {step["Name"]: step for step in all_steps(doc)}
-
-
-def gets(value: Any) -> Iterator[str]:
-    """Every {"Get": ...} reference inside a JSON value."""
-    if isinstance(value, dict):
-        if set(value) == {"Get"}:
-            yield value["Get"]
-        for item in value.values():
-            yield from gets(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from gets(item)
 
 
 def step_references(step: dict[str, Any]) -> set[str]:
     """Names of the steps a step reads from (its data dependencies), plus DependsOn."""
-    own = {k: v for k, v in step.items() if k not in ("IfSteps", "ElseSteps")}
-    if step["Type"] == "Condition":
-        own = {"Conditions": step["Arguments"]["Conditions"]}
-    names = {m.group(1) for ref in gets(own) if (m := _STEP_REF.match(ref))}
-    return names | set(step.get("DependsOn", []))
+    return step_dependencies(step)
 
 
 def strings(value: Any) -> Iterator[str]:

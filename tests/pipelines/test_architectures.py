@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from pipeline_defs.architectures import architectures
-from pipeline_defs.common import architecture_code_uri
+from pipeline_defs.placeholders import architecture_code_uri
 from pipeline_defs.train_steps import PACKAGE_STEP, packages_serving_code
 from pipeline_defs.training import build_training_pipeline, parameter_names, step_names
 from tests.pipelines.conftest import training_inputs
@@ -84,7 +84,7 @@ def test_models_serve_from_the_architectures_container(built):
     environment = container["Environment"]
     if architecture.serving_program is not None:
         # The program runs from the model's code/ (network isolation: no S3 download),
-        # installed offline by the serving stack (see common.serving_environment).
+        # installed offline by the serving stack (see step_builders.serving_environment).
         assert environment["SAGEMAKER_PROGRAM"] == architecture.serving_program
         assert environment["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/model/code"
         assert environment["PIP_NO_BUILD_ISOLATION"] == "false"

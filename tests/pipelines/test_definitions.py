@@ -13,14 +13,13 @@ from typing import Any
 
 import pytest
 
-from pipeline_defs.common import (
-    MAX_CONCURRENT_TRANSFORMS,
-    MAX_PAYLOAD_MB,
+from pipeline_defs.placeholders import (
     Placeholders,
     code_prefix_uri,
     code_uri,
     placeholder_values,
 )
+from pipeline_defs.step_builders import MAX_CONCURRENT_TRANSFORMS, MAX_PAYLOAD_MB
 from tests.pipelines.conftest import NETWORK_ATTEMPTS, REGIONS, Built
 from tests.pipelines.definition import (
     JOB_TYPES,

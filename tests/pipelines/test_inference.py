@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from pipeline_defs.common import Placeholders, RedshiftTarget
 from pipeline_defs.inference import PARAMETER_NAMES, STEP_NAMES, build_inference_pipeline
+from pipeline_defs.inputs import RedshiftTarget
+from pipeline_defs.placeholders import Placeholders
 from tests.pipelines.conftest import Built, inference_inputs
 from tests.pipelines.definition import all_steps, step_references, steps_by_name
 

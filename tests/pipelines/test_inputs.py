@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pipeline_defs.common import GateDefaults
+from pipeline_defs.inputs import GateDefaults
 from tests.pipelines.conftest import inference_inputs, training_inputs
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline_defs.architectures import architectures
-from pipeline_defs.common import Placeholders, architecture_code_uri
+from pipeline_defs.placeholders import Placeholders, architecture_code_uri
 from pipeline_defs.steps import compare
 from pipeline_defs.training import parameter_names, step_names
 from tests.pipelines.conftest import Built

@@ -558,8 +558,8 @@ def test_bad_criterion_argument_is_named(aws: dict[str, Any], tmp_path: Path) ->
 
 def test_runs_in_the_processing_job_layout(tmp_path: Path) -> None:
     """The entry script alone in input/code/, its bundle (with pkgml_contracts/) at the
-    lib folder on PYTHONPATH, as pipeline_defs.common.processing_step_args mounts them."""
-    from pipeline_defs.common import LIB_DIR
+    lib folder on PYTHONPATH, as pipeline_defs.step_builders.processing_step_args mounts them."""
+    from pipeline_defs.step_builders import LIB_DIR
     from stacks.components.step_code import bundle_name, code_bundles
 
     code, lib = tmp_path / "code", tmp_path / Path(LIB_DIR).relative_to("/")

@@ -24,7 +24,7 @@ import duckdb
 import pytest
 from botocore.stub import ANY, Stubber
 
-from pipeline_defs.common import LIB_DIR
+from pipeline_defs.step_builders import LIB_DIR
 from pipeline_defs.steps import load
 
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/pkgml-dev-mailer/3"
@@ -238,7 +238,7 @@ def test_runs_as_a_script_alone_in_its_code_folder(tmp_path: Path) -> None:
 # --- --create-table in the Processing job's real layout ------------------------------
 # SageMaker downloads the code file alone to /opt/ml/processing/input/code/ and runs it
 # from there; the script's whole bundle (with predictions_table.sql) is mounted at
-# LIB_DIR, which is on PYTHONPATH (pipeline_defs.common.processing_step_args).
+# LIB_DIR, which is on PYTHONPATH (pipeline_defs.step_builders.processing_step_args).
 
 
 class _DataApiServer:
