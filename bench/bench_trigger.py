@@ -39,7 +39,7 @@ ENV = {
         {p: {"hgb": f"pkgml-dev-{p}-training"} for p in PACKAGE_TYPES}
     ),
     "DEFAULT_ARCHITECTURES": json.dumps(dict.fromkeys(PACKAGE_TYPES, "hgb")),
-    "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:pkgml-dev-alerts",
+    "PROJECT": "pkgml",
     "LOG_LEVEL": "WARNING",  # the per-event INFO lines would measure the terminal
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "bench",
@@ -117,9 +117,9 @@ class FakeSageMaker:
         return {"PipelineExecutionSummaries": []}
 
 
-class FakeSNS:
-    def publish(self, **kwargs: Any) -> dict[str, str]:
-        return {"MessageId": "m"}
+class FakeEvents:
+    def put_events(self, **kwargs: Any) -> dict[str, Any]:
+        return {"FailedEntryCount": 0, "Entries": [{"EventId": "e"}]}
 
 
 # --- workload -----------------------------------------------------------------------------
@@ -236,7 +236,7 @@ def main() -> int:
 
     events = workload(fake_put, valid=150, bad=50)
     sagemaker = FakeSageMaker()
-    trigger = Trigger(settings, Clients(s3=s3, sagemaker=sagemaker, sns=FakeSNS()), quiet)
+    trigger = Trigger(settings, Clients(s3=s3, sagemaker=sagemaker, events=FakeEvents()), quiet)
     first_start = time.perf_counter()
     trigger.handle(events[0][1])
     first_event = time.perf_counter() - first_start
@@ -252,13 +252,14 @@ def main() -> int:
         import boto3
 
         clients = Clients(
-            s3=boto3.client("s3"), sagemaker=boto3.client("sagemaker"), sns=boto3.client("sns")
+            s3=boto3.client("s3"),
+            sagemaker=boto3.client("sagemaker"),
+            events=boto3.client("events"),
         )
         clients.s3.create_bucket(Bucket=BUCKET)
         clients.s3.put_bucket_versioning(
             Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"}
         )
-        clients.sns.create_topic(Name="pkgml-dev-alerts")
         for routes in json.loads(ENV["PIPELINES"]).values():
             for name in routes.values():
                 clients.sagemaker.create_pipeline(

@@ -8,7 +8,6 @@ from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from pipeline_defs.architectures import architectures
@@ -39,7 +38,6 @@ class IngestStack(Stack):
         data_bucket_name: str,
         key: kms.IKey,
         redshift_role: iam.IRole,
-        alerts_topic: sns.ITopic,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -47,6 +45,7 @@ class IngestStack(Stack):
         self.extract = ScheduledExtract(
             self,
             "Extract",
+            project=project,
             statement_prefix=f"{resource_prefix(project, environment.name)}-",
             environment_name=environment.name,
             package_types=package_types,
@@ -55,7 +54,6 @@ class IngestStack(Stack):
             unload_role=redshift_role,
             data_bucket_name=data_bucket_name,
             key=key,
-            alerts_topic=alerts_topic,
             removal_policy=removal,
         )
         known = architectures()
@@ -63,10 +61,10 @@ class IngestStack(Stack):
         self.trigger = PipelineTrigger(
             self,
             "Trigger",
+            project=project,
             environment_name=environment.name,
             data_bucket=data_bucket,
             key=key,
-            alerts_topic=alerts_topic,
             data_bucket_name=data_bucket_name,
             pipelines=pipelines_by_run_kind(project, environment.name, package_types),
             architecture_pipelines=architecture_pipelines(project, environment.name, deployed),

@@ -1,12 +1,17 @@
 """Monitoring of one environment: readable notifications, alarms, and a dashboard.
 
-- EventBridge rules send pipeline failures, failed steps and model decisions of this
-  environment to the notify Lambda, which publishes a readable message (what broke,
-  where, why, what to do next) to the alerts or decisions topic.
-- Every alarm has an SNS action on the alerts topic: pipeline execution failures,
-  each Lambda's errors and throttles, every dead-letter queue not empty, scheduler
-  target errors, no successful training for N days, gate deviations beyond bounds,
-  and rejections in a row.
+- EventBridge rules send pipeline failures, failed steps, model decisions, the trigger's
+  and the extract runner's events (`<project>.trigger`, `<project>.extract`) and the
+  state changes of this environment's alarms to the notify Lambda, which publishes a
+  readable message (what broke, where, why, what to do next) to the alerts or decisions
+  topic. Notify is the only writer of those messages.
+- The alarms: pipeline execution failures, each Lambda's errors and throttles, every
+  dead-letter queue not empty, scheduler target errors, no successful training for N
+  days, gate deviations beyond bounds, rejections in a row, input drift. They reach people
+  through notify (the alarm rule), except the alarms that watch the notifier itself
+  (`<prefix>-notifier-...`): those keep a direct SNS action on the alerts topic, so a
+  broken notifier cannot silence its own alarm. `pkgml_contracts.notifications.
+  through_notify` decides both, from the alarm's name.
 - A dashboard (cdk-monitoring-constructs): per package type a row of what the gate
   measured (both scores, each deviation with its alarm bound, the decisions), the
   SageMaker pipelines' executions and durations, each Lambda function, and one compact
@@ -22,7 +27,7 @@ from typing import Any
 
 import cdk_monitoring_constructs as monitoring
 import jsii
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
@@ -33,6 +38,16 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from pkgml_contracts import metrics as gate_metrics
+from pkgml_contracts.notifications import (
+    NOTIFIER,
+    ExtractFailed,
+    RunFileNotStarted,
+    RunFileQuarantined,
+    alarm_prefix,
+    event_source,
+    notifier_alarm_prefix,
+    through_notify,
+)
 from pkgml_contracts.runs import INFERENCE_KINDS, PIPELINE_KINDS
 from stacks.components.access import (
     READ,
@@ -72,9 +87,10 @@ class _Collect:
 
 
 class MonitoringStack(Stack):
-    """Rules -> notify Lambda -> topics; alarms -> alerts topic; one dashboard.
+    """Rules -> notify Lambda -> topics (alarms too, but the notifier's own, which act on
+    the alerts topic directly); one dashboard.
 
-    Exposes `notifier`, `alarms` ({name: alarm}) and `dashboard` (or None).
+    Exposes `notifier`, `alarms` ({name: alarm}), `rules` and `dashboard` (or None).
     """
 
     def __init__(
@@ -95,6 +111,12 @@ class MonitoringStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         env_name = environment.name
+        if NOTIFIER in package_types:
+            raise ValueError(
+                f"package type {NOTIFIER!r}: its alarms would read as the notifier's own "
+                f"({notifier_alarm_prefix(project, env_name)}...); choose another name"
+            )
+        self.project, self.environment_name = project, env_name
         self.prefix = resource_prefix(project, env_name)
         self.settings = environment.monitoring
         removal = self.removal = removal_policy(environment)
@@ -112,7 +134,7 @@ class MonitoringStack(Stack):
             decisions_topic,
             removal,
         )
-        self._rules(self.notifier)
+        self._rules(self.notifier, project, env_name)
 
         pipelines: dict[tuple[str, str], str] = {
             (package_type, kind): pipeline_name(project, env_name, kind, package_type)
@@ -128,10 +150,10 @@ class MonitoringStack(Stack):
         facade = monitoring.MonitoringFacade(
             self,
             "Facade",
+            # No action by default: `_alarm_actions` gives the notifier's own alarms theirs.
             alarm_factory_defaults=monitoring.AlarmFactoryDefaults(
                 actions_enabled=True,
                 alarm_name_prefix=self.prefix,
-                action=monitoring.SnsAlarmActionStrategy(on_alarm_topic=alerts_topic),
             ),
             metric_factory_defaults=monitoring.MetricFactoryDefaults(),
             dashboard_factory=(
@@ -153,35 +175,56 @@ class MonitoringStack(Stack):
         for function in [*functions, self.notifier]:
             # e.g. "Ingest-Trigger-Handler": unique, and readable in the alarm name
             friendly = "-".join(function.node.path.split("/")[1:])
+            own = function is self.notifier
             facade.monitor_lambda_function(
                 lambda_function=function.function,
-                alarm_friendly_name=friendly,
+                # the notifier's own alarms are named under `<prefix>-notifier-`
+                alarm_friendly_name=NOTIFIER if own else friendly,
                 human_readable_name=f"{self.prefix} {friendly}",
-                add_fault_count_alarm={"Errors": monitoring.ErrorCountThreshold(max_error_count=0)},
+                add_fault_count_alarm={
+                    "Errors": monitoring.ErrorCountThreshold(
+                        max_error_count=0,
+                        alarm_description_override=(
+                            self._notifier_runbook("Errors") if own else None
+                        ),
+                    )
+                },
                 add_throttles_count_alarm={
-                    "Throttles": monitoring.ErrorCountThreshold(max_error_count=0)
+                    "Throttles": monitoring.ErrorCountThreshold(
+                        max_error_count=0,
+                        alarm_description_override=(
+                            self._notifier_runbook("Throttles") if own else None
+                        ),
+                    )
                 },
             )
-        queues = {
-            **dead_letter_queues,
+        own_queues = {
             "notify-failed-invocations": self.notifier.dead_letter_queue,
             "notify-undelivered-events": self.rule_dead_letter_queue,
         }
+        queues = {**dead_letter_queues, **own_queues}
         queue_alarms: list[cloudwatch.IAlarm] = []
         for name, queue in sorted(queues.items()):
+            own = name in own_queues
             # The alarms as the library makes them; on the dashboard, one compact row.
             facade.monitor_sqs_queue(
                 queue=queue,
                 human_readable_name=f"{self.prefix} {name}",
-                alarm_friendly_name=f"{name}",
+                alarm_friendly_name=name.replace("notify-", f"{NOTIFIER}-") if own else name,
                 add_queue_max_size_alarm={
-                    "NotEmpty": monitoring.MaxMessageCountThreshold(max_message_count=0)
+                    "NotEmpty": monitoring.MaxMessageCountThreshold(
+                        max_message_count=0,
+                        alarm_description_override=(
+                            self._notifier_queue_runbook(queue) if own else None
+                        ),
+                    )
                 },
                 add_to_detail_dashboard=False,
                 use_created_alarms=_Collect(queue_alarms),
             )
         self._health_row(facade, queues, queue_alarms)
         self.dashboard = facade.created_dashboard() if self.settings.dashboard else None
+        self._alarm_actions(project, env_name)
 
     # ------------------------------------------------------------------ notifications
 
@@ -201,7 +244,7 @@ class MonitoringStack(Stack):
             "Notify",
             folder="notify",
             handler="notify_handler.handler",
-            description=f"{env_name}: readable notifications for pipeline and model events",
+            description=f"{env_name}: the platform's readable notifications (events, alarms)",
             encryption_key=key,
             removal_policy=removal,
             timeout_seconds=30,
@@ -275,15 +318,46 @@ class MonitoringStack(Stack):
         allow_key(notifier.role, key, encrypt=False)
         return notifier
 
-    def _rules(self, notifier: PlatformFunction) -> None:
+    def _notifier_runbook(self, metric: str) -> str:
+        """What to do when the notifier itself fails: its alarms reach people as CloudWatch's
+        own e-mail (the notifier cannot word them), so their description says it."""
+        what = {
+            "Errors": "The notify function failed: notifications may be missing",
+            "Throttles": "The notify function was throttled: notifications are late",
+        }[metric]
+        return (
+            f"{what} ({self.prefix}). Read its log: aws logs tail "
+            f"{self.notifier.log_group.log_group_name} --since 1h . Events it could not "
+            "handle wait in its failed-invocations queue (alarm "
+            f"{notifier_alarm_prefix(self.project, self.environment_name)}failed-invocations"
+            "-...); the pipelines and models are not affected."
+        )
+
+    def _notifier_queue_runbook(self, queue: sqs.IQueue) -> str:
+        """What to do when events wait in one of the notifier's dead-letter queues."""
+        return (
+            f"Events the notify function ({self.prefix}) could not handle or receive wait in "
+            "this queue (14 days): their notifications were NOT sent. Read them: aws sqs "
+            f"receive-message --queue-url {queue.queue_url} --max-number-of-messages 10 "
+            "--visibility-timeout 0 . Each message is an event whose notification is missing; "
+            "fix the notifier (its Errors alarm, its log) and read what each event says."
+        )
+
+    def _rules(self, notifier: PlatformFunction, project: str, env_name: str) -> None:
         pipeline_arn_prefix = self.format_arn(
             service="sagemaker", resource="pipeline", resource_name=f"{self.prefix}-"
+        )
+        alarm_arn_prefix = self.format_arn(
+            service="cloudwatch",
+            resource="alarm",
+            resource_name=alarm_prefix(project, env_name),
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
         self.rule_dead_letter_queue = dead_letter_queue(
             self,
             "UndeliveredEvents",
             removal_policy=self.removal,
-            holds="pipeline and model events EventBridge could not deliver to the notifier",
+            holds="the events EventBridge could not deliver to the notifier",
             key=self.key,
         )
         patterns = {
@@ -320,6 +394,30 @@ class MonitoringStack(Stack):
                     "ModelApprovalStatus": ["Approved", "Rejected"],
                 },
             ),
+            # pkgml_contracts.notifications: the trigger's and the extract runner's events
+            "TriggerEvents": events.EventPattern(
+                source=[event_source(project, "trigger")],
+                detail_type=[RunFileQuarantined.DETAIL_TYPE, RunFileNotStarted.DETAIL_TYPE],
+                detail={"environment": [env_name]},
+            ),
+            "ExtractEvents": events.EventPattern(
+                source=[event_source(project, "extract")],
+                detail_type=[ExtractFailed.DETAIL_TYPE],
+                detail={"environment": [env_name]},
+            ),
+            # This environment's alarms (their ARN: this account, region and name prefix),
+            # but the notifier's own: those act on the alerts topic (`through_notify`).
+            "AlarmStateChange": events.EventPattern(
+                source=["aws.cloudwatch"],
+                detail_type=["CloudWatch Alarm State Change"],
+                resources=events.Match.prefix(alarm_arn_prefix),
+                detail={
+                    "alarmName": [
+                        {"anything-but": {"prefix": notifier_alarm_prefix(project, env_name)}}
+                    ],
+                    "state": {"value": ["ALARM", "OK"]},
+                },
+            ),
         }
         self.rules = {
             name: events.Rule(
@@ -338,9 +436,21 @@ class MonitoringStack(Stack):
         alarm = cloudwatch.Alarm(
             self, construct_id, alarm_name=f"{self.prefix}-{construct_id}", **props
         )
-        alarm.add_alarm_action(self.alarm_action)
         self.alarms[construct_id] = alarm
         return alarm
+
+    def _alarm_actions(self, project: str, env_name: str) -> None:
+        """An SNS action on the alerts topic for exactly the alarms that do not reach people
+        through notify (`through_notify`: the notifier's own); every other alarm of this
+        stack is this environment's and its state changes go to notify through the rule."""
+        for construct in self.node.find_all():
+            if not isinstance(construct, cloudwatch.Alarm):
+                continue
+            name = typing.cast(cloudwatch.CfnAlarm, construct.node.default_child).alarm_name
+            if not isinstance(name, str) or not name.startswith(alarm_prefix(project, env_name)):
+                raise ValueError(f"alarm {construct.node.path}: named {name!r}, outside the rule")
+            if not through_notify(name, project, env_name):
+                construct.add_alarm_action(self.alarm_action)
 
     def _pipeline_alarms(self, pipelines: Mapping[tuple[str, str], str]) -> None:
         days = self.settings.missing_training_days
@@ -482,8 +592,8 @@ class MonitoringStack(Stack):
                 f"{package_type}-drift-blocked",
                 alarm_description=(
                     f"A drifted '{package_type}' batch was NOT loaded (drift action block): "
-                    "the table keeps the previous predictions. Review drift.json, then "
-                    "`python -m ops drift accept --execution-arn <arn> --reason ...` loads it."
+                    "the table keeps the previous predictions until someone reviews the "
+                    "batch's drift.json and loads it."
                 ),
                 metric=self._drift_metric(package_type, gate_metrics.DRIFT_BLOCKED, "Maximum"),
                 threshold=0,

@@ -1,4 +1,7 @@
-"""Notification topics of one environment: alerts (failures) and model decisions."""
+"""Notification topics of one environment: alerts (failures) and model decisions.
+
+The notify function writes every message; CloudWatch publishes to the alerts topic only
+for the alarms that watch the notifier itself (a broken notifier cannot report itself)."""
 
 from __future__ import annotations
 
@@ -38,6 +41,7 @@ class NotificationsStack(Stack):
             encryption_key,
             settings.alert_emails,
             settings.https_endpoint,
+            alarms_publish=True,
         )
         self.decisions_topic = self._topic(
             "Decisions",
@@ -46,6 +50,7 @@ class NotificationsStack(Stack):
             encryption_key,
             settings.decision_emails,
             settings.https_endpoint,
+            alarms_publish=False,
         )
 
     def _topic(
@@ -56,6 +61,8 @@ class NotificationsStack(Stack):
         key: kms.IKey,
         emails: tuple[str, ...],
         https_endpoint: str | None,
+        *,
+        alarms_publish: bool,
     ) -> sns.Topic:
         topic = sns.Topic(
             self,
@@ -69,7 +76,8 @@ class NotificationsStack(Stack):
             topic.add_subscription(subscriptions.EmailSubscription(address))
         if https_endpoint:
             topic.add_subscription(subscriptions.UrlSubscription(https_endpoint))
-        # CloudWatch alarms and EventBridge rules publish to these topics.
-        for service in ("cloudwatch.amazonaws.com", "events.amazonaws.com"):
-            topic.grant_publish(iam.ServicePrincipal(service))
+        # The notify function publishes (its role's grant); CloudWatch only for the alarms
+        # that watch the notifier itself (pkgml_contracts.notifications), on the alerts topic.
+        if alarms_publish:
+            topic.grant_publish(iam.ServicePrincipal("cloudwatch.amazonaws.com"))
         return topic

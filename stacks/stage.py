@@ -83,7 +83,6 @@ class PlatformStage(Stage):
             data_bucket_name=self.data.data_bucket_name,
             key=self.data.key,
             redshift_role=self.data.redshift_role,
-            alerts_topic=self.notifications.alerts_topic,
         )
         # Pipelines exist before anything can start them.
         self.ingest.add_stack_dependency(self.ml)

@@ -21,8 +21,10 @@ See `extract_service.py` for the flow and `extract_sweep.py` for the sweep.
 Environment variables (validated at import; a bad value fails init naming the variable):
 
     ENVIRONMENT               required  environment name, e.g. "dev"
+    PROJECT                   required  project name, e.g. "pkgml": an extract that wrote no
+                                        run file puts an "Extract Failed" event (source
+                                        "<PROJECT>.extract") for the notify function
     DATA_BUCKET               required  unload target, run files, extract state
-    ALERT_TOPIC_ARN           required  SNS topic for failed extracts
     PACKAGE_TYPES             required  JSON list, e.g. ["mailer","bag","box","sioc"]
     REDSHIFT_UNLOAD_ROLE_ARN  required  role Redshift assumes to write the UNLOAD (IAM_ROLE)
     UNLOAD_KMS_KEY_ARN        required  the environment's KMS key: UNLOAD ... ENCRYPTED
@@ -46,6 +48,7 @@ Environment variables (validated at import; a bad value fails init naming the va
     SWEEP_AFTER_SECONDS       optional  age after which the sweeper asks DescribeStatement
                                         about a submitted statement (default 900)
     LOG_LEVEL                 optional  DEBUG | INFO | WARNING | ERROR (default INFO)
+    AWS_LAMBDA_FUNCTION_NAME  (set by Lambda) named in the event, for the re-run command
 """
 
 from __future__ import annotations
@@ -69,7 +72,7 @@ _CONFIG = Config(
 CLIENTS = Clients(
     s3=boto3.client("s3", config=_CONFIG),
     redshift_data=boto3.client("redshift-data", config=_CONFIG),
-    sns=boto3.client("sns", config=_CONFIG),
+    events=boto3.client("events", config=_CONFIG),
 )
 EXTRACTOR = Extractor(SETTINGS, CLIENTS, LOGGER)
 SWEEPER = Sweeper(EXTRACTOR)

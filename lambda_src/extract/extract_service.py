@@ -12,8 +12,8 @@
         already settled -> ignore (duplicate event)
         FINISHED        -> manifest has entries -> runs/<kind>/<run_id>.json (If-None-Match)
                            no rows (empty manifest, or none and ResultRows == 0) -> "empty":
-                           quiet for inference-daily, an alert for the other kinds
-        FAILED/ABORTED  -> DescribeStatement's Error -> alert; claim "failed"
+                           quiet for inference-daily, an event for the other kinds
+        FAILED/ABORTED  -> DescribeStatement's Error -> event; claim "failed"
     sweep  (hourly; extract_sweep.py) settles what a lost event or a crashed start left.
 
 A claim (starting -> submitted -> finished | empty | failed) may be taken over, see
@@ -22,6 +22,11 @@ Data API returns the statement it may already have started, never a second UNLOA
 the same prefix); a failed run by any start; a statement older than the Data API's 24 h
 retention by any start; an empty or finished day only by an explicit re-run
 ({"kind", "run_date"}). Every claim write is conditional: two writers never both win.
+
+An extract that writes no run file (failed, lost, or empty where rows are expected) puts
+an "Extract Failed" event on the default bus (`pkgml_contracts.notifications`); the notify
+function words the alert. The event goes out before the claim settles: if EventBridge does
+not take it, the settlement raises and is retried.
 
 Values rendered into the SQL are validated (extract_sql.py); nothing from an event is.
 """
@@ -45,7 +50,7 @@ from extract_store import Store, error_code
 from pkgml_log import log_event
 
 from pkgml_contracts.names import DataPrefixes
-from pkgml_contracts.notifications import encodable, sns_subject
+from pkgml_contracts.notifications import ExtractFailed, ExtractOutcome, put_event
 from pkgml_contracts.runs import RUN_KINDS, SCHEDULED_RUN_ID, scheduled_run_id
 
 UNLOAD_PREFIX = DataPrefixes.UNLOAD
@@ -74,7 +79,7 @@ class Clients:
 
     s3: Any
     redshift_data: Any
-    sns: Any
+    events: Any  # EventBridge: extracts that wrote no run file, for the notify function
 
 
 @dataclass(frozen=True)
@@ -331,7 +336,7 @@ class Extractor:
     # --- finish --------------------------------------------------------------------------
 
     def finish(self, event: Any) -> dict[str, Any]:
-        """Settle one statement status change: write the run file, or alert."""
+        """Settle one statement status change: write the run file, or put an event."""
         detail = event.get("detail") if isinstance(event, dict) else None
         if not isinstance(detail, dict) or not isinstance(detail.get("statementId"), str):
             raise InputError("detail.statementId: a Redshift Data Statement Status Change event")
@@ -394,7 +399,7 @@ class Extractor:
         fields = self._fields(pending, "UNKNOWN")
         problem = ("its outcome is unknown: no status event arrived and the Data API no "
                    "longer has the statement (it keeps statements 24 hours)")  # fmt: skip
-        self._alert(pending, problem)
+        self._no_run_file(pending, problem)
         self._settle(pending, "failed", error=problem)
         log_event(self.logger, "extract.lost", logging.ERROR, **fields)
         return {"status": "lost", **fields}
@@ -437,8 +442,10 @@ class Extractor:
             if entries == 0 or rows == 0:
                 return self._empty(pending, fields)
             unloaded = "an unknown number of rows" if rows is None else f"{rows} rows"
-            self._alert(pending, f"finished ({unloaded} unloaded) but its manifest {manifest} "
-                        "is missing or invalid")  # fmt: skip
+            self._no_run_file(
+                pending,
+                f"finished ({unloaded} unloaded) but its manifest {manifest} is missing or invalid",
+            )
             self._settle(pending, "failed", error="manifest missing or invalid", rows=rows)
             log_event(self.logger, "extract.failed", logging.ERROR, **fields, rows=rows,
                       error="manifest missing or invalid")  # fmt: skip
@@ -459,8 +466,9 @@ class Extractor:
         if pending["kind"] in EMPTY_IS_NORMAL:
             log_event(self.logger, "extract.empty", **fields)
         else:
-            self._alert(pending, "finished but unloaded no rows; no run file was written",
-                        outcome="empty")  # fmt: skip
+            self._no_run_file(
+                pending, "finished but unloaded no rows; no run file was written", "empty"
+            )
             log_event(self.logger, "extract.empty", logging.WARNING, **fields)
         self._settle(pending, "empty")
         return {"status": "empty", **fields}
@@ -472,32 +480,26 @@ class Extractor:
         if described is None:
             described, problem = self._describe(pending["statement_id"])
         error = str(described.get("Error") or problem or "(Redshift reported no error text)")
-        self._alert(pending, f"{fields['state']}: {error}")
+        self._no_run_file(pending, f"{fields['state']}: {error}")
         self._settle(pending, "failed", error=error)
         log_event(self.logger, "extract.failed", logging.ERROR, **fields, error=error)
         return {"status": "failed", "error": error, **fields}
 
-    def _alert(self, pending: dict[str, Any], problem: str, outcome: str = "failed") -> None:
+    def _no_run_file(
+        self, pending: dict[str, Any], problem: str, outcome: ExtractOutcome = "failed"
+    ) -> None:
+        """Tell people (an "Extract Failed" event for notify) that no run file was written."""
         s = self.settings
-        kind, run_id, run_date = pending["kind"], pending["run_id"], pending.get("run_date")
-        message = "\n".join(
-            [
-                f"The {kind} extract {run_id} in {s.environment} did not produce a run file.",
-                "",
-                f"Kind:       {kind}",
-                f"Run id:     {run_id}",
-                f"Run date:   {run_date}",
-                f"Statement:  {pending['statement_id']} ({pending.get('statement_name')})",
-                f"Started at: {pending.get('started_at')}",
-                f"Problem:    {problem}",
-                "",
-                "No pipeline was started. To run this date again, invoke the extract function",
-                f'with {{"kind": "{kind}", "run_date": "{run_date}"}} (an explicit run date',
-                "re-runs a failed or empty day).",
-            ]
+        event = ExtractFailed(
+            environment=s.environment,
+            kind=str(pending["kind"]),
+            run_id=str(pending["run_id"]),
+            problem=problem,
+            outcome=outcome,
+            run_date=pending.get("run_date"),
+            statement_id=pending.get("statement_id"),
+            statement_name=pending.get("statement_name"),
+            started_at=pending.get("started_at"),
+            function_name=s.function_name,
         )
-        self.clients.sns.publish(
-            TopicArn=s.alert_topic_arn,
-            Subject=sns_subject(f"[{s.environment}] extract {outcome}: {kind} {run_id}"),
-            Message=encodable(message),
-        )
+        put_event(self.clients.events, s.project, event)

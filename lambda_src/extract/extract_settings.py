@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pkgml_env import (
     BUCKET,
     NAME,
-    TOPIC_ARN,
     ConfigError,
     get,
     integer,
@@ -44,8 +43,8 @@ class Settings:
     """Validated extract-runner configuration."""
 
     environment: str
+    project: str
     data_bucket: str
-    alert_topic_arn: str
     unload_role_arn: str
     kms_key_arn: str
     database: str
@@ -61,6 +60,7 @@ class Settings:
     claim_lease_seconds: int = 900
     sweep_after_seconds: int = 900
     log_level: str = "INFO"
+    function_name: str | None = None  # this runner (Lambda's AWS_LAMBDA_FUNCTION_NAME)
 
     def statement_name(self, run_id: str, attempt: str) -> str:
         """StatementName of one attempt of a run's UNLOAD:
@@ -106,8 +106,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
 
     return Settings(
         environment=environment,
+        project=matching(env, "PROJECT", NAME, "a lowercase name, e.g. 'pkgml'"),
         data_bucket=matching(env, "DATA_BUCKET", BUCKET, "an S3 bucket name"),
-        alert_topic_arn=matching(env, "ALERT_TOPIC_ARN", TOPIC_ARN, "an SNS topic ARN"),
         unload_role_arn=matching(env, "REDSHIFT_UNLOAD_ROLE_ARN", ROLE_ARN, "an IAM role ARN"),
         kms_key_arn=matching(env, "UNLOAD_KMS_KEY_ARN", KMS_KEY_ARN, "a KMS key ARN"),
         database=matching(env, "REDSHIFT_DATABASE", _DB_NAME, "a database name, e.g. 'dev'"),
@@ -123,4 +123,5 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         claim_lease_seconds=integer(env, "CLAIM_LEASE_SECONDS", 900, 60, 86400),
         sweep_after_seconds=integer(env, "SWEEP_AFTER_SECONDS", 900, 60, 86400),
         log_level=level,
+        function_name=get(env, "AWS_LAMBDA_FUNCTION_NAME"),
     )

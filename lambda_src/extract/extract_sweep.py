@@ -10,7 +10,7 @@ SWEEP_LOOKBACK_SECONDS:
         FINISHED / FAILED / ABORTED      -> settled as the status event would have ("finished",
                                             "empty", "failed", ...)
         still running                    -> left alone ("running")
-        unknown after the 24 h retention -> alert, claim "failed" ("lost")
+        unknown after the 24 h retention -> event, claim "failed" ("lost")
         pending record already settled   -> the claim catches up ("repaired")
     starting, for CLAIM_LEASE_SECONDS  -> ListStatements by the claim's statement name
         found                            -> linked, settled if it has ended ("adopted")

@@ -33,7 +33,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from notify_format import NO_LOOKUP, Lookup
+from notify_core import NO_LOOKUP, Lookup
 from notify_lookup import AwsLookup, lookup_config
 from notify_service import Notifier
 from notify_settings import load_settings

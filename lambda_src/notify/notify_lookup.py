@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from botocore.config import Config
-from notify_format import DriftNews, GateDecision, StepFailure, decision_scores
+from notify_core import DriftNews, GateDecision, StepFailure, decision_scores
 from pkgml_log import log_event
 
 from pkgml_contracts.names import pipeline_outputs_prefix

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from notify_format import Lookup, Notification, format_event, route
+from notify_core import Lookup, Notification
+from notify_format import format_event, route
 from notify_settings import Settings
 from pkgml_log import log_event
 

@@ -2,17 +2,18 @@
 
 Invoked by S3 ObjectCreated notifications on `<RUNS_PREFIX>` of the data bucket (or the
 EventBridge "Object Created" event). Starts one SageMaker pipeline execution per package
-type for each valid run file; quarantines and alerts on invalid ones. See
+type for each valid run file; quarantines invalid ones. What people must hear (a
+quarantined file, a run not started) is an EventBridge event for the notify function. See
 `trigger_service.py` for the flow and `RUN_FILE.md` for the schema.
 
 Environment variables (validated at import; a bad value fails init naming the variable):
 
-    ENVIRONMENT          required  environment name, e.g. "dev" (alerts, reports)
+    ENVIRONMENT          required  environment name, e.g. "dev" (events, reports)
+    PROJECT              required  project name, e.g. "pkgml": events' source "<PROJECT>.trigger"
     DATA_BUCKET          required  the data bucket: run files, manifests, quarantine, claims
     PIPELINES            required  JSON {"<run kind>": {"<package type>": "<pipeline name>"}}
                                    for all of training, inference-daily, inference-monthly
     PACKAGE_TYPES        required  JSON list, e.g. ["mailer","bag","box","sioc"]
-    ALERT_TOPIC_ARN      required  SNS topic for rejected run files
     ARCHITECTURE_PIPELINES  required  JSON {"<package type>": {"<architecture>": "<training
                                    pipeline name>"}}: every deployed architecture of every
                                    package type (each in the catalog; names distinct)
@@ -53,7 +54,7 @@ _CONFIG = Config(
 CLIENTS = Clients(
     s3=boto3.client("s3", config=_CONFIG),
     sagemaker=boto3.client("sagemaker", config=_CONFIG),
-    sns=boto3.client("sns", config=_CONFIG),
+    events=boto3.client("events", config=_CONFIG),
 )
 TRIGGER = Trigger(SETTINGS, CLIENTS, LOGGER)
 

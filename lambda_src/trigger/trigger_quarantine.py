@@ -1,4 +1,4 @@
-"""Quarantine of a rejected run file: copy, alert, report; each step safe to repeat.
+"""Quarantine of a rejected run file: copy, event, report; each step safe to repeat.
 
     quarantine/<sha256 of the key>/<tail of the key>              the copy
     quarantine/<sha256 of the key>/<tail of the key>.error.json   the report
@@ -9,10 +9,12 @@ file land in the same place, and two keys never share a folder. The report recor
 original key in full.
 
 Order: report already there for this version -> done (a duplicate delivery). Else copy
-(skipped if the copy of this version is there already), alert, then write the report.
-Any failure raises, so Lambda retries; the retry finds the copy and does not make another,
-and alerts because the report is missing. If only the report write failed, the retry
-alerts a second time: a duplicate alert rather than none.
+(skipped if the copy of this version is there already), put the "Run File Quarantined"
+event (`pkgml_contracts.notifications`: the notify function words the alert), then write
+the report, whose JSON is the event's detail. Any failure raises (an event EventBridge did
+not take too), so Lambda retries; the retry finds the copy and does not make another, and
+puts the event because the report is missing. If only the report write failed, the retry
+puts the event a second time: a duplicate alert rather than none.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from pkgml_log import log_event
 from runfile import RunFileError
 from trigger_settings import Settings
 
-from pkgml_contracts.notifications import encodable, sns_subject
+from pkgml_contracts.notifications import RunFileQuarantined, put_event
 
 S3_KEY_MAX_BYTES = 1024
 REPORT_SUFFIX = ".error.json"
@@ -71,32 +73,6 @@ def quarantine_key(prefix: str, key: str) -> str:
     return f"{prefix}{digest}/{tail}"
 
 
-def alert_subject(environment: str, reason: str, key: str) -> str:
-    """SNS subject: printable ASCII, one line, fewer than 100 characters."""
-    return sns_subject(f"[{environment}] run file rejected ({reason}): {key}")
-
-
-def alert_body(report: dict[str, Any]) -> str:
-    """A plain-text alert: what was rejected, why, where the copy is, what to do."""
-    original = report["original"]
-    lines = [
-        f"A run file was rejected in {report['environment']}; no pipeline was started.",
-        "",
-        f"File:    s3://{original['bucket']}/{original['key']}",
-        f"Version: {original['version']}",
-        f"Reason:  {report['reason']}",
-        f"Field:   {report['field'] or '(whole file)'}",
-        f"Problem: {report['message']}",
-        f"Copy:    {report['quarantined_copy'] or '(not copied: too large to copy)'}",
-        f"Report:  {report['report']}",
-        f"Time:    {report['time']}",
-        "",
-        "The original file is kept. Fix it and upload it again to the same key (a new",
-        "version is processed afresh). The schema is in lambda_src/trigger/RUN_FILE.md.",
-    ]
-    return encodable("\n".join(lines))
-
-
 def iso_time(epoch: float | None = None) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
@@ -108,20 +84,20 @@ class Quarantine:
         self,
         settings: Settings,
         s3: Any,
-        sns: Any,
+        events: Any,
         logger: logging.Logger,
         absent: Absent,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.s3 = s3
-        self.sns = sns
+        self.events = events
         self.logger = logger
         self.absent = absent
         self.clock = clock
 
     def __call__(self, rejected: Rejected, error: RunFileError) -> None:
-        """Copy, alert, report (see the module docstring); keep the original."""
+        """Copy, event, report (see the module docstring); keep the original."""
         s = self.settings
         copy_key = quarantine_key(s.quarantine_prefix, rejected.key)
         report_key = f"{copy_key}{REPORT_SUFFIX}"
@@ -133,32 +109,26 @@ class Quarantine:
         copied = rejected.size <= MAX_COPY_BYTES
         if copied and not self._copied(copy_key, rejected.version):
             self._copy(rejected, copy_key)
-        report = {
-            "reason": error.reason,
-            "message": encodable(error.message),
-            "field": encodable(error.field),
-            "original": {
-                "bucket": rejected.bucket,
-                "key": encodable(rejected.key),
-                "version": rejected.version,
-                "etag": rejected.etag,
-            },
-            "quarantined_copy": f"s3://{s.data_bucket}/{copy_key}" if copied else None,
-            "report": f"s3://{s.data_bucket}/{report_key}",
-            "environment": s.environment,
-            "time": iso_time(self.clock()),
-        }
-        # Alert before the report: if the report write fails, the retry alerts again
-        # (a duplicate alert) rather than never.
-        self.sns.publish(
-            TopicArn=s.alert_topic_arn,
-            Subject=alert_subject(s.environment, error.reason, rejected.key),
-            Message=alert_body(report),
+        event = RunFileQuarantined(
+            environment=s.environment,
+            reason=error.reason,
+            message=error.message,
+            field=error.field or None,
+            bucket=rejected.bucket,
+            key=rejected.key,
+            version=rejected.version,
+            etag=rejected.etag,
+            quarantined_copy=f"s3://{s.data_bucket}/{copy_key}" if copied else None,
+            report=f"s3://{s.data_bucket}/{report_key}",
+            time=iso_time(self.clock()),
         )
+        # The event before the report: if the report write fails, the retry puts the event
+        # again (a duplicate alert) rather than never.
+        put_event(self.events, s.project, event)
         self.s3.put_object(
             Bucket=s.data_bucket,
             Key=report_key,
-            Body=json.dumps(report, indent=2, ensure_ascii=False).encode("utf-8"),
+            Body=json.dumps(event.detail(), indent=2, ensure_ascii=False).encode("utf-8"),
             ContentType="application/json",
         )
         log_event(self.logger, "run_file.quarantined", logging.WARNING, **fields,

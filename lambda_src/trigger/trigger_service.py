@@ -3,13 +3,15 @@
 event -> object refs -> for each ref:
     outside DATA_BUCKET/RUNS_PREFIX, deleted since, zero-byte folder marker -> ignored
     (an EventBridge key that does not exist is tried URL-decoded before "deleted since")
-    key, size, UTF-8, JSON, schema, manifest  --bad-->  quarantine + alert (no start;
+    key, size, UTF-8, JSON, schema, manifest  --bad-->  quarantine + event (no start;
                                                         trigger_quarantine.py)
     for each package type: claim marker (S3 If-None-Match) -> StartPipelineExecution
                            -> marker records the execution ARN
 Training runs start, per package type, the training pipeline of the architecture the run
 trains (`model.architecture`, else the type's configured one; Settings.pipeline), with that
 architecture's parameters (runfile.pipeline_parameters(run, package_type)).
+A package type whose run is still executing is not started again: the "Run File Not
+Started" event says so (the notify function words it; pkgml_contracts.notifications).
 Only bad input (RunFileError) is quarantined. Unexpected errors (throttling, outages,
 access, bugs) are collected and re-raised after the batch, so Lambda retries the event
 (and, in the end, the failed-invocations queue gets it); claims make the retry skip what
@@ -39,10 +41,10 @@ from runfile import (
     pipeline_parameters,
     validate_manifest,
 )
-from trigger_quarantine import Quarantine, Rejected, alert_subject, iso_time
+from trigger_quarantine import Quarantine, Rejected, iso_time
 from trigger_settings import Settings
 
-from pkgml_contracts.notifications import encodable
+from pkgml_contracts.notifications import RunFileNotStarted, put_event
 from pkgml_contracts.runs import execution_display_name as display_name
 
 _NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchVersion"})
@@ -100,7 +102,7 @@ class Clients:
 
     s3: Any
     sagemaker: Any
-    sns: Any
+    events: Any  # EventBridge: what people must hear, for the notify function
 
 
 @dataclass
@@ -193,7 +195,7 @@ class Trigger:
         self.logger = logger
         self.clock = clock
         self._quarantine = Quarantine(
-            settings, clients.s3, clients.sns, logger, self._absent, lambda: self.clock()
+            settings, clients.s3, clients.events, logger, self._absent, lambda: self.clock()
         )
 
     def _absent(self, exc: ClientError, bucket: str, key: str) -> bool:
@@ -364,7 +366,7 @@ class Trigger:
         if failures:
             raise failures[0]
         if outcome.concurrent:
-            self._alert_concurrent(ref, run, outcome.concurrent)
+            self._not_started(ref, version, run, outcome.concurrent)
         if not outcome.executions:
             outcome.status = "concurrent" if outcome.concurrent else "duplicate"
         return outcome
@@ -381,23 +383,22 @@ class Trigger:
                 return str(summary["PipelineExecutionArn"])
         return None
 
-    def _alert_concurrent(self, ref: ObjectRef, run: RunFile, running: dict[str, str]) -> None:
-        """Tell people a re-uploaded run file was not started beside its running execution."""
+    def _not_started(
+        self, ref: ObjectRef, version: str, run: RunFile, running: dict[str, str]
+    ) -> None:
+        """Tell people (an event for notify) that a re-uploaded run file was not started
+        beside its running execution: two executions of one run write the same folders."""
         s = self.settings
-        lines = [
-            f"Run file s3://{ref.bucket}/{ref.key} (run {run.run_id}) was NOT started for "
-            "these package types, because an execution of the same run is still running; "
-            "two executions of one run would write the same output folders.",
-            "",
-            *(f"  {package_type}: {arn}" for package_type, arn in sorted(running.items())),
-            "",
-            "NEXT ACTION: wait for it to finish (or stop it), then upload the run file again.",
-        ]
-        self.clients.sns.publish(
-            TopicArn=s.alert_topic_arn,
-            Subject=alert_subject(s.environment, "run_in_progress", ref.key),
-            Message=encodable("\n".join(lines)),
+        event = RunFileNotStarted(
+            environment=s.environment,
+            run_id=run.run_id,
+            bucket=ref.bucket,
+            key=ref.key,
+            version=version,
+            running=running,
+            time=iso_time(self.clock()),
         )
+        put_event(self.clients.events, s.project, event)
         log_event(self.logger, "run_file.concurrent", logging.WARNING, key=ref.key,
                   run_id=run.run_id, running=running)  # fmt: skip
 

@@ -19,7 +19,6 @@ from typing import Any
 from pkgml_env import (
     BUCKET,
     NAME,
-    TOPIC_ARN,
     ConfigError,
     integer,
     key_prefix,
@@ -43,10 +42,10 @@ class Settings:
     """Validated trigger configuration."""
 
     environment: str
+    project: str
     data_bucket: str
     pipelines: Mapping[str, Mapping[str, str]]
     package_types: tuple[str, ...]
-    alert_topic_arn: str
     # {package type: {architecture: training pipeline}}: every deployed architecture
     architecture_pipelines: Mapping[str, Mapping[str, str]]
     deployment: Deployment
@@ -219,10 +218,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
 
     return Settings(
         environment=matching(env, "ENVIRONMENT", NAME, "a lowercase name, e.g. 'dev'"),
+        project=matching(env, "PROJECT", NAME, "a lowercase name, e.g. 'pkgml'"),
         data_bucket=matching(env, "DATA_BUCKET", BUCKET, "an S3 bucket name"),
         pipelines={k: dict(v) for k, v in pipelines.items()},
         package_types=types,
-        alert_topic_arn=matching(env, "ALERT_TOPIC_ARN", TOPIC_ARN, "an SNS topic ARN"),
         architecture_pipelines={p: dict(r) for p, r in architecture_pipelines.items()},
         deployment=deployment,
         max_run_file_bytes=integer(env, "MAX_RUN_FILE_BYTES", 65536, 64, 10 * 1024 * 1024),

@@ -8,7 +8,7 @@ AwsSolutions-IAM5, so each such grant acknowledges that one finding on that one 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from aws_cdk import Acknowledgment, Stack, Token, Validations
 from aws_cdk import aws_iam as iam
@@ -88,3 +88,24 @@ def allow_publish(role: iam.Role, topic: sns.ITopic, key: kms.IKey) -> None:
         iam.PolicyStatement(actions=["sns:Publish"], resources=[topic.topic_arn])
     )
     allow_key(role, key, encrypt=True, decrypt=True)
+
+
+def allow_put_events(role: iam.Role, *, source: str, detail_types: Sequence[str]) -> None:
+    """Allow events:PutEvents on the account's default event bus (the `event-bus` resource
+    type), for events of `source` with one of `detail_types` only (the `events:source` and
+    `events:detail-type` condition keys): the role cannot speak for another emitter."""
+    stack = Stack.of(role)
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["events:PutEvents"],
+            resources=[
+                stack.format_arn(service="events", resource="event-bus", resource_name="default")
+            ],
+            conditions={
+                "StringEquals": {
+                    "events:source": source,
+                    "events:detail-type": sorted(detail_types),
+                }
+            },
+        )
+    )

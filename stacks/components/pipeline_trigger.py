@@ -9,15 +9,16 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from pkgml_contracts.notifications import detail_types, event_source
 from stacks.components.access import (
     READ,
     READ_WRITE,
+    allow_key,
     allow_listing,
     allow_objects,
-    allow_publish,
+    allow_put_events,
 )
 from stacks.components.function import PlatformFunction
 from stacks.components.queues import dead_letter_queue
@@ -28,7 +29,8 @@ class PipelineTrigger(Construct):
     """Lambda `lambda_src/trigger` behind an EventBridge rule on the data bucket's run files.
 
     The function may read run files and manifests, write quarantine copies and
-    de-duplication claims, start exactly `pipelines` (names), and publish alerts.
+    de-duplication claims, start exactly `pipelines` (names), and put its own events
+    (`<project>.trigger`) on the default bus for the notify function.
     Failed deliveries land in `rule_dead_letter_queue`; failed invocations in the
     function's own queue.
     """
@@ -38,11 +40,11 @@ class PipelineTrigger(Construct):
         scope: Construct,
         construct_id: str,
         *,
+        project: str,
         environment_name: str,
         data_bucket: s3.IBucket,
         data_bucket_name: str,
         key: kms.IKey,
-        alerts_topic: sns.ITopic,
         pipelines: dict[str, dict[str, str]],
         architecture_pipelines: dict[str, dict[str, str]],
         architecture_catalog: str,
@@ -64,10 +66,10 @@ class PipelineTrigger(Construct):
             timeout_seconds=120,
             environment={
                 "ENVIRONMENT": environment_name,
+                "PROJECT": project,
                 "DATA_BUCKET": data_bucket_name,
                 "PIPELINES": json.dumps(pipelines, sort_keys=True, separators=(",", ":")),
                 "PACKAGE_TYPES": json.dumps(list(package_types), separators=(",", ":")),
-                "ALERT_TOPIC_ARN": alerts_topic.topic_arn,
                 "MAX_RUN_FILE_BYTES": str(max_run_file_bytes),
                 "RUNS_PREFIX": DataPrefixes.RUNS,
                 "QUARANTINE_PREFIX": DataPrefixes.QUARANTINE,
@@ -124,7 +126,10 @@ class PipelineTrigger(Construct):
                 DataPrefixes.TRIGGER_STATE,
             ],
         )
-        allow_publish(role, alerts_topic, key)
+        allow_key(role, key)  # the data bucket is SSE-KMS
+        allow_put_events(
+            role, source=event_source(project, "trigger"), detail_types=detail_types("trigger")
+        )
         stack = Stack.of(self)
         pipeline_arns = sorted(
             stack.format_arn(service="sagemaker", resource="pipeline", resource_name=name)

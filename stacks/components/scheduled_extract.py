@@ -16,9 +16,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
-from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from pkgml_contracts.notifications import detail_types, event_source
 from pkgml_contracts.runs import RUN_KINDS, setting_key
 from stacks.components.access import (
     READ,
@@ -27,7 +27,7 @@ from stacks.components.access import (
     allow_key,
     allow_listing,
     allow_objects,
-    allow_publish,
+    allow_put_events,
 )
 from stacks.components.function import PlatformFunction
 from stacks.components.queues import dead_letter_queue
@@ -45,7 +45,8 @@ class ScheduledExtract(Construct):
     `runner` renders the versioned SQL for a run kind and submits it with
     `WithEvent=True`, encrypted with `key` (SSE-KMS); the Data API's "statement status
     change" event invokes the same function again, which writes
-    `runs/<kind>/<run_id>.json` on success and alerts on failure. Nothing waits on
+    `runs/<kind>/<run_id>.json` on success, and on failure puts an "Extract Failed" event
+    (`<project>.extract`) on the default bus for the notify function. Nothing waits on
     Redshift. Those events are best-effort, so `sweep_schedule` (default hourly,
     `sweep_expression`) invokes the function with {"action": "sweep"}: statements
     submitted more than `sweep_after_minutes` (default 15) ago are settled through
@@ -58,6 +59,7 @@ class ScheduledExtract(Construct):
         scope: Construct,
         construct_id: str,
         *,
+        project: str,
         statement_prefix: str,
         environment_name: str,
         package_types: tuple[str, ...],
@@ -66,7 +68,6 @@ class ScheduledExtract(Construct):
         unload_role: iam.IRole,
         data_bucket_name: str,
         key: kms.IKey,
-        alerts_topic: sns.ITopic,
         removal_policy: RemovalPolicy,
         sweep_expression: str = "rate(1 hour)",
         sweep_after_minutes: int = 15,
@@ -96,8 +97,8 @@ class ScheduledExtract(Construct):
             removal_policy=removal_policy,
             environment={
                 "ENVIRONMENT": environment_name,
+                "PROJECT": project,
                 "DATA_BUCKET": data_bucket_name,
-                "ALERT_TOPIC_ARN": alerts_topic.topic_arn,
                 "STATEMENT_PREFIX": statement_prefix,
                 "PACKAGE_TYPES": json.dumps(list(package_types), separators=(",", ":")),
                 **connection,
@@ -127,7 +128,10 @@ class ScheduledExtract(Construct):
             bucket_name=data_bucket_name,
             prefixes=[DataPrefixes.EXTRACT_STATE, DataPrefixes.RUNS, DataPrefixes.UNLOAD],
         )
-        allow_publish(role, alerts_topic, key)
+        allow_key(role, key)  # the data bucket is SSE-KMS
+        allow_put_events(
+            role, source=event_source(project, "extract"), detail_types=detail_types("extract")
+        )
 
         self.statement_events_dead_letter_queue = dead_letter_queue(
             self,

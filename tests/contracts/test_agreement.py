@@ -32,7 +32,7 @@ for folder in ("shared", "notify"):
     if str(LAMBDA_SRC / folder) not in sys.path:
         sys.path.insert(0, str(LAMBDA_SRC / folder))
 
-import notify_format  # noqa: E402
+import notify_core  # noqa: E402
 from notify_settings import Settings  # noqa: E402
 
 MetricRead = tuple[str, str, frozenset[tuple[str, str]]]  # namespace, name, dimensions
@@ -212,7 +212,7 @@ def test_every_pipeline_name_parses_back_with_the_notify_parser(synthesized, sta
         s = notify_settings(synthesized, env)
         for name, expected in made.items():
             for seen in (name, name.lower()):  # events carry names lowercased in ARNs
-                parsed = notify_format.parse_pipeline_name(seen, s)
+                parsed = notify_core.parse_pipeline_name(seen, s)
                 assert parsed is not None, name
                 assert (parsed.package_type, parsed.kind, parsed.architecture) == expected
         if env == "dev":  # dev deploys extra architectures (cdk.json ml.extra_architectures)
@@ -223,7 +223,7 @@ def test_every_group_name_parses_back_with_the_notify_parser(synthesized, stages
     for env, stage in stages.items():
         s = notify_settings(synthesized, env)
         for package_type, group in groups_of(stage).items():
-            assert notify_format._group_package_type(group, s) == package_type
+            assert notify_core.group_package_type(group, s) == package_type
 
 
 def test_the_triggers_routing_table_names_created_pipelines_of_the_right_kind(stages):

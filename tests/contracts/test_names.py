@@ -20,7 +20,7 @@ for folder in ("shared", "notify"):
     if str(LAMBDA_SRC / folder) not in sys.path:
         sys.path.insert(0, str(LAMBDA_SRC / folder))
 
-import notify_format  # noqa: E402
+import notify_core  # noqa: E402
 from notify_settings import Settings  # noqa: E402
 
 
@@ -129,13 +129,13 @@ def notify_settings(package_types: tuple[str, ...] = ("mailer", "small-box")) ->
 def test_the_notify_parser_reads_the_contracts_names() -> None:
     s = notify_settings()
     built = names.training_pipeline_name("pkgml", "dev", "small-box", "xgboost", "hgb")
-    parsed = notify_format.parse_pipeline_name(built, s)
+    parsed = notify_core.parse_pipeline_name(built, s)
     assert parsed is not None
     assert (parsed.package_type, parsed.kind, parsed.architecture) == (
         "small-box",
         "training",
         "xgboost",
     )
-    assert notify_format.parse_pipeline_name("pkgml-prod-mailer-training", s) is None
-    unknown = notify_format.parse_pipeline_name("pkgml-dev-sioc-training", s)
+    assert notify_core.parse_pipeline_name("pkgml-prod-mailer-training", s) is None
+    unknown = notify_core.parse_pipeline_name("pkgml-dev-sioc-training", s)
     assert unknown is not None and unknown.package_type is None and unknown.kind is None

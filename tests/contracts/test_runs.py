@@ -126,7 +126,7 @@ def test_what_the_extract_writes_the_trigger_accepts(kind: str, runfile: ModuleT
         {
             "ENVIRONMENT": "dev",
             "DATA_BUCKET": BUCKET,
-            "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:pkgml-dev-alerts",
+            "PROJECT": "pkgml",
             "PACKAGE_TYPES": '["mailer"]',
             "REDSHIFT_UNLOAD_ROLE_ARN": "arn:aws:iam::123456789012:role/unload",
             "UNLOAD_KMS_KEY_ARN": (
@@ -141,7 +141,7 @@ def test_what_the_extract_writes_the_trigger_accepts(kind: str, runfile: ModuleT
     )
     extractor = extract_service.Extractor(
         settings,
-        extract_service.Clients(s3=None, redshift_data=None, sns=None),
+        extract_service.Clients(s3=None, redshift_data=None, events=None),
         logging.getLogger("test"),
     )
     key = runfile.parse_run_key(extractor.run_file_key(kind, request.run_id), settings.runs_prefix)

@@ -1,10 +1,10 @@
 """Fixtures for the Lambda functions: asset folders on sys.path, moto, settings, fakes.
 
-Each function is its own asset folder (lambda_src/trigger, lambda_src/extract), deployed
-as the code root together with lambda_src/shared, so its modules import each other (and
-the shared ones) as top-level modules. Module names are
-unique across the folders (runfile, trigger_*, extract_*), so both folders can share
-sys.path in one test session without colliding in sys.modules.
+Each function is its own asset folder (lambda_src/trigger, lambda_src/extract,
+lambda_src/notify), deployed as the code root together with lambda_src/shared, so its
+modules import each other (and the shared ones) as top-level modules. Module names are
+unique across the folders (runfile, trigger_*, extract_*, notify_*), so the folders can
+share sys.path in one test session without colliding in sys.modules.
 """
 
 from __future__ import annotations
@@ -28,10 +28,11 @@ from stacks.naming import pipelines_by_run_kind, training_pipeline_name
 REPO = Path(__file__).resolve().parents[2]
 TRIGGER_DIR = REPO / "lambda_src" / "trigger"
 EXTRACT_DIR = REPO / "lambda_src" / "extract"
+NOTIFY_DIR = REPO / "lambda_src" / "notify"
 SHARED_DIR = REPO / "lambda_src" / "shared"  # staged beside each function's own modules
 EXAMPLES_DIR = REPO / "examples" / "run_files"
 ARCHITECTURES_DIR = REPO / "pipeline_defs" / "architectures"
-for folder in (SHARED_DIR, TRIGGER_DIR, EXTRACT_DIR):
+for folder in (SHARED_DIR, TRIGGER_DIR, EXTRACT_DIR, NOTIFY_DIR):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
@@ -39,8 +40,15 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 BUCKET = "pkgml-dev-data"  # the examples' manifests name this bucket
 PACKAGE_TYPES = ("mailer", "bag", "box", "sioc")
-TOPIC_NAME = "pkgml-dev-alerts"
-TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:{TOPIC_NAME}"
+# What the notify function's rules would receive: the platform's events, read back from an
+# SQS queue that a moto rule on the default bus (EVENTS.md's patterns) delivers them to.
+INBOX = "pkgml-dev-notify-inbox"
+NOTIFY_PATTERNS = (
+    {"source": ["pkgml.trigger"], "detail-type": ["Run File Quarantined", "Run File Not Started"],
+     "detail": {"environment": ["dev"]}},
+    {"source": ["pkgml.extract"], "detail-type": ["Extract Failed"],
+     "detail": {"environment": ["dev"]}},
+)  # fmt: skip
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/pkgml-dev-redshift-unload"
 PIPELINE_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/pkgml-dev-sagemaker"
 
@@ -99,7 +107,7 @@ TRIGGER_ENV = {
     "DATA_BUCKET": BUCKET,
     "PIPELINES": json.dumps(PIPELINES),
     "PACKAGE_TYPES": json.dumps(PACKAGE_TYPES),
-    "ALERT_TOPIC_ARN": TOPIC_ARN,
+    "PROJECT": "pkgml",
     "ARCHITECTURE_PIPELINES": json.dumps(ARCHITECTURE_PIPELINES),
     "DEFAULT_ARCHITECTURES": json.dumps(DEFAULT_ARCHITECTURES),
     # "ARCHITECTURES_FILE": set by the session fixture `architectures_file` below
@@ -127,7 +135,7 @@ def architectures_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
 EXTRACT_ENV = {
     "ENVIRONMENT": "dev",
     "DATA_BUCKET": BUCKET,
-    "ALERT_TOPIC_ARN": TOPIC_ARN,
+    "PROJECT": "pkgml",
     "PACKAGE_TYPES": json.dumps(PACKAGE_TYPES),
     "REDSHIFT_UNLOAD_ROLE_ARN": ROLE_ARN,
     "REDSHIFT_DATABASE": "analytics",
@@ -144,37 +152,63 @@ def clients() -> dict[str, Any]:
     because moto is imported before they are created."""
     return {
         name: boto3.client(name, region_name=REGION)
-        for name in ("s3", "sns", "sagemaker", "redshift-data")
+        for name in ("s3", "events", "sqs", "sagemaker", "redshift-data")
     }
 
 
 @pytest.fixture
 def aws(clients: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """A fresh moto account for S3, SageMaker, SNS, Redshift Data: a versioned data bucket,
-    the alert topic, and every pipeline the trigger routes to."""
+    """A fresh moto account for S3, SageMaker, EventBridge, Redshift Data: a versioned data
+    bucket, every pipeline the trigger routes to, and the notify rules' inbox."""
     with mock_aws():
-        s3, sagemaker = clients["s3"], clients["sagemaker"]
+        s3, sagemaker, events, sqs = (clients[n] for n in ("s3", "sagemaker", "events", "sqs"))
         s3.create_bucket(Bucket=BUCKET)
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-        clients["sns"].create_topic(Name=TOPIC_NAME)
+        url = sqs.create_queue(QueueName=INBOX)["QueueUrl"]
+        inbox = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        for index, pattern in enumerate(NOTIFY_PATTERNS):
+            events.put_rule(Name=f"notify-{index}", EventPattern=json.dumps(pattern))
+            events.put_targets(
+                Rule=f"notify-{index}",
+                Targets=[{"Id": "inbox", "Arn": inbox["Attributes"]["QueueArn"]}],
+            )
         for name in all_pipeline_names():
             sagemaker.create_pipeline(
                 PipelineName=name, PipelineDefinition="{}", RoleArn=PIPELINE_ROLE_ARN
             )
         yield {
             "s3": s3,
-            "sns": clients["sns"],
+            "events": events,
             "sagemaker": sagemaker,
             "redshift_data": clients["redshift-data"],
         }
 
 
-def alerts() -> list[tuple[str | None, str]]:
-    """(subject, message) of every SNS publish to the alert topic, oldest first."""
-    from moto.sns.models import sns_backends
+def sent_events(detail_type: str | None = None) -> list[dict[str, Any]]:
+    """Every event the notify rules received (the whole EventBridge envelope, as the notify
+    function gets it), oldest first; only `detail_type`'s if given. Read without consuming."""
+    from moto.sqs.models import sqs_backends
 
-    topic = sns_backends[ACCOUNT][REGION].topics[TOPIC_ARN]
-    return [(subject, message) for _, message, subject, _, _ in topic.sent_notifications]
+    queue = sqs_backends[ACCOUNT][REGION].get_queue(INBOX)
+    found = [json.loads(message.body) for message in queue._messages]
+    return [e for e in found if detail_type is None or e["detail-type"] == detail_type]
+
+
+def notified(sent: dict[str, Any]) -> Any:
+    """What the notify function makes of a sent event (dev settings, no lookups): the
+    emitters' events are read by the same contract classes, end to end."""
+    from notify_format import format_event
+    from notify_settings import load_settings as notify_settings
+
+    settings = notify_settings(
+        {"ENVIRONMENT": "dev", "PROJECT": "pkgml", "REGION": REGION,
+         "ALERTS_TOPIC_ARN": f"arn:aws:sns:{REGION}:{ACCOUNT}:pkgml-dev-alerts",
+         "DECISIONS_TOPIC_ARN": f"arn:aws:sns:{REGION}:{ACCOUNT}:pkgml-dev-model-decisions",
+         "PACKAGE_TYPES": json.dumps(PACKAGE_TYPES)}
+    )  # fmt: skip
+    notification = format_event(sent, settings)
+    assert notification is not None and notification.kind != "unrecognised_event", sent
+    return notification
 
 
 def executions(sagemaker: Any, name: str) -> list[dict[str, Any]]:

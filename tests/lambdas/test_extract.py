@@ -1,6 +1,8 @@
 """Extract runner: SQL rendering (escaping, no injection, the environment's KMS key), start
 against moto's Data API, finish on FINISHED / FAILED / ABORTED / empty / unknown statements
-(Stubber for DescribeStatement, because moto's statements never leave STARTED), SNS rules.
+(Stubber for DescribeStatement, because moto's statements never leave STARTED), the
+"Extract Failed" event for the notify function (moto's EventBridge; PutEvents' request
+shape and a refused entry with Stubber).
 
 Recovery (sweeper, lost events, crashed starts, takeovers, tokens): test_extract_recovery.py.
 """
@@ -15,7 +17,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import boto3
-import extract_service
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
@@ -32,11 +33,12 @@ from tests.lambdas.conftest import (
     REGION,
     ROLE_ARN,
     NoListBucketS3,
-    alerts,
     deployment,
     fresh_import,
     keys,
+    notified,
     put_manifest,
+    sent_events,
 )
 
 NOW = datetime(2026, 11, 23, 3, 0, 5, tzinfo=UTC).timestamp()
@@ -70,11 +72,12 @@ def make_extractor(
     *,
     clock: Callable[[], float] = lambda: NOW,
     s3: Any = None,
+    events: Any = None,
     **env: str,
 ) -> Extractor:
     settings = load_settings({**ENV, **env})
     clients = Clients(s3=s3 or aws["s3"], redshift_data=data_api or aws["redshift_data"],
-                      sns=aws["sns"])  # fmt: skip
+                      events=events or aws["events"])  # fmt: skip
     return Extractor(settings, clients, logging.getLogger("test.extract"), clock=clock)
 
 
@@ -312,7 +315,7 @@ def test_finished_writes_a_valid_run_file_once(aws: dict[str, Any]) -> None:
     duplicate = extractor.finish(status_event(statement_id, "FINISHED"))
     assert duplicate["status"] == "ignored"
     versions = aws["s3"].list_object_versions(Bucket=BUCKET, Prefix=key)["Versions"]
-    assert len(versions) == 1 and alerts() == []
+    assert len(versions) == 1 and sent_events() == []
 
 
 def test_finished_never_overwrites_a_run_file_dropped_by_hand(aws: dict[str, Any]) -> None:
@@ -330,8 +333,9 @@ def test_finished_without_manifest_alerts_and_writes_nothing(aws: dict[str, Any]
     result = make_extractor(aws).finish(status_event(statement_id, "FINISHED"))
     assert result["reason"] == "manifest_missing"
     assert keys(aws["s3"], "runs/") == []
-    [(subject, message)] = alerts()
-    assert "training-2026-11-23" in str(subject) and "manifest" in message
+    [sent] = sent_events()
+    assert sent["detail"]["run_id"] == "training-2026-11-23"
+    assert sent["detail"]["outcome"] == "failed" and "manifest" in sent["detail"]["problem"]
 
 
 @pytest.mark.parametrize(("kind", "alerted"), [("inference-daily", 0), ("training", 1)])
@@ -339,7 +343,7 @@ def test_empty_extract_writes_no_run_file(aws: dict[str, Any], kind: str, alerte
     statement_id = started(aws, kind)
     put_manifest(aws["s3"], f"s3://{BUCKET}/unload/{kind}/{kind}-2026-11-23/manifest", entries=0)
     assert make_extractor(aws).finish(status_event(statement_id, "FINISHED"))["status"] == "empty"
-    assert keys(aws["s3"], "runs/") == [] and len(alerts()) == alerted
+    assert keys(aws["s3"], "runs/") == [] and len(sent_events()) == alerted
 
 
 def describing(statement_id: str, **described: Any) -> Any:
@@ -362,7 +366,7 @@ def test_empty_day_without_manifest_is_a_quiet_no_op(aws: dict[str, Any]) -> Non
     data_api = describing(statement_id, Status="FINISHED", ResultRows=0)
     result = make_extractor(aws, data_api).finish(status_event(statement_id, "FINISHED"))
     assert result["status"] == "empty"
-    assert keys(aws["s3"], "runs/") == [] and alerts() == []
+    assert keys(aws["s3"], "runs/") == [] and sent_events() == []
     assert claim_of(aws, "inference-daily-2026-11-23")["status"] == "empty"
     assert read_json(aws["s3"], f"extract-state/{statement_id}.json")["status"] == "empty"
 
@@ -372,8 +376,9 @@ def test_zero_row_training_without_manifest_alerts_that_it_is_empty(aws: dict[st
     data_api = describing(statement_id, Status="FINISHED", ResultRows=0)
     result = make_extractor(aws, data_api).finish(status_event(statement_id, "FINISHED"))
     assert result["status"] == "empty"
-    [(subject, message)] = alerts()
-    assert "empty" in str(subject) and "no rows" in message
+    [sent] = sent_events()
+    assert sent["detail"]["outcome"] == "empty" and "no rows" in sent["detail"]["problem"]
+    assert notified(sent).subject == "[dev] EXTRACT EMPTY: training training-2026-11-23"
     assert claim_of(aws, "training-2026-11-23")["status"] == "empty"
 
 
@@ -382,24 +387,80 @@ def test_missing_manifest_after_unloading_rows_is_a_failure(aws: dict[str, Any])
     data_api = describing(statement_id, Status="FINISHED", ResultRows=1234)
     result = make_extractor(aws, data_api).finish(status_event(statement_id, "FINISHED"))
     assert result["status"] == "failed" and result["reason"] == "manifest_missing"
-    [(subject, message)] = alerts()
-    assert "extract failed" in str(subject) and "1234" in message
+    [sent] = sent_events()
+    assert sent["detail"]["outcome"] == "failed" and "1234 rows" in sent["detail"]["problem"]
     assert claim_of(aws, "inference-daily-2026-11-23")["status"] == "failed"
 
 
-def test_alerts_use_the_shared_sns_rules(
-    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The subject goes through pkgml_contracts.notifications.sns_subject (fewer than 100
-    # characters); a body that UTF-8 cannot encode (a lone surrogate from Redshift's error
-    # text) is escaped by encodable() instead of breaking the publish.
-    monkeypatch.setattr(extract_service, "sns_subject", lambda text: f"<{text[:20]}>")
+def test_an_unencodable_redshift_error_is_escaped_in_the_event(aws: dict[str, Any]) -> None:
+    # A lone surrogate in Redshift's error text cannot be encoded: the contract escapes it
+    # (encodable) instead of breaking the PutEvents call.
     statement_id = started(aws)
     data_api = describing(statement_id, Status="FAILED", Error="bad name \udc80 in relation")
     make_extractor(aws, data_api).finish(status_event(statement_id, "FAILED"))
-    [(subject, message)] = alerts()
-    assert subject == "<[dev] extract failed>"
-    assert "bad name \\udc80 in relation" in message
+    [sent] = sent_events()
+    assert sent["detail"]["problem"] == "FAILED: bad name \\udc80 in relation"
+    assert "bad name \\udc80 in relation" in notified(sent).body
+
+
+def test_put_events_request_is_one_entry_on_the_default_bus(aws: dict[str, Any]) -> None:
+    """The exact PutEvents request (Stubber: botocore validates it against the API model)."""
+    statement_id = started(aws)
+    data_api = describing(statement_id, Status="ABORTED", Error="cancelled by the user")
+    events = boto3.client("events", region_name=REGION)
+    detail = {
+        "environment": "dev",
+        "function_name": "pkgml-dev-extract-runner",
+        "kind": "training",
+        "outcome": "failed",
+        "problem": "ABORTED: cancelled by the user",
+        "run_date": "2026-11-23",
+        "run_id": "training-2026-11-23",
+        "started_at": "2026-11-23T03:00:05Z",
+        "statement_id": statement_id,
+        "statement_name": claim_of(aws, "training-2026-11-23")["statement_name"],
+    }
+    with Stubber(events) as stub:
+        stub.add_response(
+            "put_events",
+            {"FailedEntryCount": 0, "Entries": [{"EventId": "11111111-2222-3333-4444-5555"}]},
+            {"Entries": [{"Source": "pkgml.extract", "DetailType": "Extract Failed",
+                          "Detail": json.dumps(detail, sort_keys=True)}]},
+        )  # fmt: skip
+        extractor = make_extractor(
+            aws, data_api, events=events, AWS_LAMBDA_FUNCTION_NAME="pkgml-dev-extract-runner"
+        )
+        assert extractor.finish(status_event(statement_id, "ABORTED"))["status"] == "failed"
+        stub.assert_no_pending_responses()
+
+
+def test_an_event_eventbridge_refuses_raises_and_the_claim_stays_unsettled(
+    aws: dict[str, Any],
+) -> None:
+    """PutEvents answers 200 with FailedEntryCount 1: the finish raises (EventBridge retries
+    the status event, then its dead-letter queue keeps it); nothing is marked failed."""
+    from pkgml_contracts.notifications import EventNotSent
+
+    statement_id = started(aws)
+    events = boto3.client("events", region_name=REGION)
+    with Stubber(events) as stub:
+        stub.add_response(
+            "put_events",
+            {"FailedEntryCount": 1,
+             "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "try again"}]},
+        )  # fmt: skip
+        data_api = describing(statement_id, Status="FAILED", Error="ERROR: disk full")
+        with pytest.raises(EventNotSent, match="InternalFailure: try again"):
+            make_extractor(aws, data_api, events=events).finish(
+                status_event(statement_id, "FAILED")
+            )
+    assert read_json(aws["s3"], f"extract-state/{statement_id}.json")["status"] == "submitted"
+    assert claim_of(aws, "training-2026-11-23")["status"] == "submitted"
+    # the retry puts the event and settles
+    data_api = describing(statement_id, Status="FAILED", Error="ERROR: disk full")
+    make_extractor(aws, data_api).finish(status_event(statement_id, "FAILED"))
+    assert [e["detail"]["problem"] for e in sent_events()] == ["FAILED: ERROR: disk full"]
+    assert claim_of(aws, "training-2026-11-23")["status"] == "failed"
 
 
 @pytest.mark.parametrize("state", ["FAILED", "ABORTED"])
@@ -415,15 +476,28 @@ def test_failed_or_aborted_alerts_with_redshift_error(aws: dict[str, Any], state
 
     assert result["status"] == "failed" and result["error"] == error
     assert keys(aws["s3"], "runs/") == []
-    [(subject, message)] = alerts()
-    assert subject == "[dev] extract failed: training training-2026-11-23"
-    assert error in message and state in message and statement_id in message
+    [sent] = sent_events()
+    assert (sent["source"], sent["detail-type"]) == ("pkgml.extract", "Extract Failed")
+    claim = claim_of(aws, "training-2026-11-23")
+    assert sent["detail"] == {
+        "environment": "dev",
+        "kind": "training",
+        "run_id": "training-2026-11-23",
+        "outcome": "failed",
+        "problem": f"{state}: ERROR: permission denied for relation package_labels",
+        "run_date": "2026-11-23",
+        "statement_id": statement_id,
+        "statement_name": claim["statement_name"],
+        "started_at": "2026-11-23T03:00:05Z",
+        "function_name": None,  # outside Lambda: AWS_LAMBDA_FUNCTION_NAME unset
+    }
+    assert notified(sent).subject == "[dev] EXTRACT FAILED: training training-2026-11-23"
     claim = read_json(aws["s3"], "extract-state/runs/training-2026-11-23.json")
     assert claim["status"] == "failed"
 
     # the same event again: no second alert
     make_extractor(aws, stubbed).finish(status_event(statement_id, state))
-    assert len(alerts()) == 1
+    assert len(sent_events()) == 1
     # a re-fired schedule may now run the extract again
     assert (
         make_extractor(aws).start({"kind": "training", "run_date": "2026-11-23"})["status"]
@@ -437,7 +511,7 @@ def test_describe_failure_still_alerts(aws: dict[str, Any]) -> None:
     with Stubber(stubbed) as stub:
         stub.add_client_error("describe_statement", "ResourceNotFoundException")
         result = make_extractor(aws, stubbed).finish(status_event(statement_id, "FAILED"))
-    assert "ResourceNotFoundException" in result["error"] and len(alerts()) == 1
+    assert "ResourceNotFoundException" in result["error"] and len(sent_events()) == 1
 
 
 def test_unknown_statement_is_ignored(aws: dict[str, Any]) -> None:
@@ -445,17 +519,17 @@ def test_unknown_statement_is_ignored(aws: dict[str, Any]) -> None:
         status_event("dd2e1ec9-2ee3-49a0-819f-905fa7d75a4a", "FINISHED")
     )
     assert result["status"] == "ignored" and result["reason"] == "unknown_statement"
-    assert keys(aws["s3"], "runs/") == [] and alerts() == []
+    assert keys(aws["s3"], "runs/") == [] and sent_events() == []
 
 
 def test_missing_state_is_recognised_without_list_bucket_404s(aws: dict[str, Any]) -> None:
     settings = load_settings(ENV)
     clients = Clients(s3=NoListBucketS3(aws["s3"]), redshift_data=aws["redshift_data"],
-                      sns=aws["sns"])  # fmt: skip
+                      events=aws["events"])  # fmt: skip
     extractor = Extractor(settings, clients, logging.getLogger("t"), clock=lambda: NOW)
     assert extractor.start({"kind": "training"})["status"] == "submitted"
     unknown = extractor.finish(status_event("dd2e1ec9-2ee3-49a0-819f-905fa7d75a4a", "FAILED"))
-    assert unknown["reason"] == "unknown_statement" and alerts() == []
+    assert unknown["reason"] == "unknown_statement" and sent_events() == []
 
 
 def test_non_terminal_state_is_ignored(aws: dict[str, Any]) -> None:
@@ -507,6 +581,7 @@ def test_handlers_end_to_end(
         ({"UNLOAD_KMS_KEY_ARN": "alias/aws/s3"}, "UNLOAD_KMS_KEY_ARN"),
         ({"UNLOAD_KMS_KEY_ARN": f"{KMS_KEY_ARN}' --"}, "UNLOAD_KMS_KEY_ARN"),
         ({"SWEEP_AFTER_SECONDS": "30"}, "SWEEP_AFTER_SECONDS"),
+        ({"PROJECT": ""}, "PROJECT"),
     ],
 )  # fmt: skip
 def test_bad_configuration_names_the_variable(override: dict[str, str], variable: str) -> None:

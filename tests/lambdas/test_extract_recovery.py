@@ -22,7 +22,15 @@ from botocore.validate import validate_parameters
 from extract_service import InputError, StateError, takeover
 from extract_sweep import Sweeper, SweepError
 
-from tests.lambdas.conftest import BUCKET, REGION, alerts, fresh_import, keys, put_manifest
+from tests.lambdas.conftest import (
+    BUCKET,
+    REGION,
+    fresh_import,
+    keys,
+    notified,
+    put_manifest,
+    sent_events,
+)
 from tests.lambdas.test_extract import (
     ENV,
     NOW,
@@ -245,7 +253,7 @@ def test_the_sweeper_settles_a_statement_whose_event_was_lost(aws: dict[str, Any
     assert settled["outcomes"] == {"finished": 1}
     assert fake.called("DescribeStatement") == [{"Id": statement_id}]
     assert keys(aws["s3"], "runs/") == ["runs/training/training-2026-11-23.json"]
-    assert claim_of(aws, "training-2026-11-23")["status"] == "finished" and alerts() == []
+    assert claim_of(aws, "training-2026-11-23")["status"] == "finished" and sent_events() == []
 
     assert sweep(aws, fake, HOUR)["outcomes"] == {"settled": 1}
     late = make_extractor(aws, fake).finish(status_event(statement_id, "FINISHED"))
@@ -265,8 +273,9 @@ def test_the_sweeper_leaves_running_statements_and_settles_failed_ones(
 
     assert claim_of(aws, "training-2026-11-23")["status"] == "submitted"
     assert claim_of(aws, "inference-daily-2026-11-23")["status"] == "failed"
-    [(subject, message)] = alerts()
-    assert "inference-daily-2026-11-23" in str(subject) and "permission denied" in message
+    [sent] = sent_events()
+    assert sent["detail"]["run_id"] == "inference-daily-2026-11-23"
+    assert "permission denied" in sent["detail"]["problem"]
 
 
 def test_the_sweeper_settles_an_empty_day_quietly(aws: dict[str, Any]) -> None:
@@ -274,7 +283,7 @@ def test_the_sweeper_settles_an_empty_day_quietly(aws: dict[str, Any]) -> None:
     daily = make_extractor(aws, fake).start(DAILY)
     fake.end(daily["statement_id"], ResultRows=0)  # and Redshift wrote no manifest
     assert sweep(aws, fake, 20 * MINUTE)["outcomes"] == {"empty": 1}
-    assert claim_of(aws, "inference-daily-2026-11-23")["status"] == "empty" and alerts() == []
+    assert claim_of(aws, "inference-daily-2026-11-23")["status"] == "empty" and sent_events() == []
 
 
 def test_a_statement_the_data_api_no_longer_has_is_failed_after_a_day(
@@ -285,12 +294,14 @@ def test_a_statement_the_data_api_no_longer_has_is_failed_after_a_day(
     fake.forget(started["statement_id"])
     with pytest.raises(SweepError, match="training-2026-11-23"):
         sweep(aws, fake, 20 * MINUTE)  # within the retention: unexpected, so it is loud
-    assert alerts() == []
+    assert sent_events() == []
 
     assert sweep(aws, fake, 24 * HOUR)["outcomes"] == {"lost": 1}
     assert claim_of(aws, "training-2026-11-23")["status"] == "failed"
-    [(_, message)] = alerts()
-    assert "no longer" in message and '"run_date": "2026-11-23"' in message
+    [sent] = sent_events()
+    assert "no longer" in sent["detail"]["problem"] and sent["detail"]["run_date"] == "2026-11-23"
+    # the alert gives the re-run command for that date
+    assert '{"kind": "training", "run_date": "2026-11-23"}' in notified(sent).body
 
 
 def test_the_sweeper_completes_a_settlement_cut_short(aws: dict[str, Any]) -> None:
@@ -307,7 +318,7 @@ def test_the_sweeper_completes_a_settlement_cut_short(aws: dict[str, Any]) -> No
 
     assert sweep(aws, fake, 20 * MINUTE)["outcomes"] == {"repaired": 1}
     assert claim_of(aws, "inference-daily-2026-11-23")["status"] == claim["status"] == "empty"
-    assert len(fake.called("DescribeStatement")) == described and alerts() == []
+    assert len(fake.called("DescribeStatement")) == described and sent_events() == []
 
 
 def test_one_bad_claim_does_not_stop_the_sweep_but_fails_it(aws: dict[str, Any]) -> None:
@@ -363,7 +374,7 @@ def test_an_event_of_a_superseded_attempt_is_ignored(aws: dict[str, Any]) -> Non
                          "pkgml-dev-extract-training-2026-11-23.0123456789ab")  # fmt: skip
     result = make_extractor(aws, fake).finish(stale)
     assert result["status"] == "ignored" and result["reason"] == "superseded_statement"
-    assert keys(aws["s3"], "runs/") == [] and alerts() == []
+    assert keys(aws["s3"], "runs/") == [] and sent_events() == []
 
 
 def test_an_event_of_ours_without_any_state_raises(aws: dict[str, Any]) -> None:
@@ -432,7 +443,7 @@ def test_a_start_and_its_own_early_event_settle_once(aws: dict[str, Any]) -> Non
     statement_id = only_statement(fake)["Id"]
     assert read_json(aws["s3"], f"extract-state/{statement_id}.json")["status"] == "failed"
     assert sweep(aws, fake, HOUR)["outcomes"] == {"settled": 1}
-    assert len(alerts()) == 1
+    assert len(sent_events()) == 1
 
 
 # --- handler ------------------------------------------------------------------------------

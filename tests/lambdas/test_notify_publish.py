@@ -20,7 +20,7 @@ from moto import mock_aws
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lambda_src" / "notify"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lambda_src" / "shared"))
 
-from notify_format import NO_LOOKUP, GateDecision
+from notify_core import NO_LOOKUP, GateDecision
 from notify_lookup import AwsLookup
 from notify_service import Notifier
 from notify_settings import load_settings
@@ -124,6 +124,7 @@ def test_approved_goes_to_decisions(aws: dict[str, Any]) -> None:
         "sagemaker_pipeline_execution_stopped",
         "sagemaker_pipeline_step_failed",
         "pkgml_trigger_run_file_quarantined",
+        "pkgml_trigger_run_file_not_started",
         "pkgml_extract_failed",
         "cloudwatch_alarm_state_change",
     ],

@@ -1,4 +1,5 @@
-"""Trigger against moto (S3, SageMaker, SNS): starts, de-duplication, quarantine, failures."""
+"""Trigger against moto (S3, SageMaker, EventBridge): starts, de-duplication, quarantine and
+its event, failures."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from urllib.parse import quote_plus
 import pytest
 from botocore.exceptions import ClientError
 from runfile import Reason
-from trigger_quarantine import alert_subject
 from trigger_service import (
     BatchError,
     Clients,
@@ -24,20 +24,19 @@ from trigger_service import (
 )
 from trigger_settings import ConfigError, load_settings
 
-from pkgml_contracts.notifications import SUBJECT_MAX
 from tests.lambdas.conftest import (
     BUCKET,
     PACKAGE_TYPES,
     PIPELINES,
     TRIGGER_ENV,
     NoListBucketS3,
-    alerts,
     all_executions,
     example,
     executions,
     fresh_import,
     keys,
     put_manifest,
+    sent_events,
 )
 
 TRAINING = example("training-2026-11-23-deeper-trees.json")
@@ -67,7 +66,9 @@ class Recorder:
 
 def make_trigger(aws: dict[str, Any], sagemaker: Any = None, s3: Any = None, **env: str) -> Trigger:
     settings = load_settings({**TRIGGER_ENV, **env})
-    clients = Clients(s3=s3 or aws["s3"], sagemaker=sagemaker or aws["sagemaker"], sns=aws["sns"])
+    clients = Clients(
+        s3=s3 or aws["s3"], sagemaker=sagemaker or aws["sagemaker"], events=aws["events"]
+    )
     return Trigger(settings, clients, logging.getLogger("test.trigger"))
 
 
@@ -271,10 +272,10 @@ def test_bad_file_is_quarantined_alerted_and_starts_nothing(
     assert report["quarantined_copy"] == f"s3://{BUCKET}/{copy_key}"
     assert report["report"] == f"s3://{BUCKET}/{copy_key}.error.json"
     assert report["message"] and report["time"].endswith("Z")
-    [(subject, message)] = alerts()
-    assert subject is not None and len(subject) <= SUBJECT_MAX and reason in subject
-    assert original_key in message and report["message"] in message
-    assert report["quarantined_copy"] in message
+    # the notify function hears of it: the report is the event's detail
+    [sent] = sent_events()
+    assert (sent["source"], sent["detail-type"]) == ("pkgml.trigger", "Run File Quarantined")
+    assert sent["detail"] == report
 
 
 @pytest.mark.parametrize(
@@ -301,10 +302,10 @@ def test_duplicate_delivery_of_a_bad_file_alerts_once(aws: dict[str, Any]) -> No
     rec = upload(aws, b"not json", "runs/training/t-1.json")
     trigger.handle(event(rec))
     trigger.handle(event(rec))
-    assert len(alerts()) == 1
+    assert len(sent_events()) == 1
     # a new (still bad) version is reported again
     trigger.handle(event(upload(aws, b"still not json", "runs/training/t-1.json")))
-    assert len(alerts()) == 2
+    assert len(sent_events()) == 2
 
 
 def test_mixed_batch_good_and_bad(aws: dict[str, Any]) -> None:
@@ -313,12 +314,6 @@ def test_mixed_batch_good_and_bad(aws: dict[str, Any]) -> None:
     summary = make_trigger(aws).handle(event(bad, good))
     assert (summary["quarantined"], summary["started"], summary["failed"]) == (1, 4, 0)
     assert [o["status"] for o in summary["outcomes"]] == ["quarantined", "started"]
-
-
-def test_alert_subject_is_short_ascii_one_line() -> None:
-    subject = alert_subject("prod", "schema_violation", "runs/training/" + "é" * 200 + "\n.json")
-    assert len(subject) <= SUBJECT_MAX and subject.isascii() and "\n" not in subject
-    assert subject.startswith("[prod] run file rejected (schema_violation): runs/training/")
 
 
 # --- not ours, gone ---------------------------------------------------------------------
@@ -336,7 +331,7 @@ def test_objects_outside_the_runs_prefix_or_bucket_are_ignored(aws: dict[str, An
         "outside_runs_prefix",
         "folder_marker",
     ]
-    assert keys(aws["s3"], "quarantine/") == [] and alerts() == []
+    assert keys(aws["s3"], "quarantine/") == [] and sent_events() == []
 
 
 def test_file_deleted_before_processing_is_ignored(aws: dict[str, Any]) -> None:
@@ -414,7 +409,7 @@ def test_unexpected_s3_errors_raise_instead_of_quarantining(
     flaky = FlakyS3(aws["s3"], operation, code, status)
     with pytest.raises(BatchError):
         make_trigger(aws, s3=flaky).handle(event(good))
-    assert keys(aws["s3"], "quarantine/") == [] and alerts() == []
+    assert keys(aws["s3"], "quarantine/") == [] and sent_events() == []
     assert all_executions(aws["sagemaker"]) == 0
 
 
@@ -441,7 +436,7 @@ def test_missing_objects_are_recognised_without_list_bucket_404s(aws: dict[str, 
         Reason.NOT_JSON,
         "gone",
     ]
-    assert len(alerts()) == 2 and all_executions(aws["sagemaker"]) == 0
+    assert len(sent_events()) == 2 and all_executions(aws["sagemaker"]) == 0
 
 
 # --- claims -----------------------------------------------------------------------------
@@ -514,7 +509,7 @@ def test_handler_end_to_end_logs_json_lines(
     [
         ({"DATA_BUCKET": ""}, "DATA_BUCKET"),
         ({"ENVIRONMENT": "Dev!"}, "ENVIRONMENT"),
-        ({"ALERT_TOPIC_ARN": "topic"}, "ALERT_TOPIC_ARN"),
+        ({"PROJECT": "Pkg ML"}, "PROJECT"),
         ({"PACKAGE_TYPES": '["mailer", "mailer"]'}, "PACKAGE_TYPES"),
         ({"PACKAGE_TYPES": "mailer"}, "PACKAGE_TYPES"),
         ({"PIPELINES": json.dumps({"training": {}})}, "PIPELINES"),
@@ -566,7 +561,7 @@ def test_reupload_while_the_run_executes_starts_nothing_and_alerts(aws: dict[str
     document = with_manifest(aws, DAILY)
     first = make_trigger(aws).handle(event(upload(aws, document)))
     assert first["started"] == 4
-    before = len(alerts())
+    assert sent_events() == []
 
     busy = make_trigger(aws, StillRunning(aws["sagemaker"]))
     summary = busy.handle(event(upload(aws, document)))  # a new version, same run id
@@ -576,9 +571,17 @@ def test_reupload_while_the_run_executes_starts_nothing_and_alerts(aws: dict[str
     assert outcome["status"] == "concurrent"
     assert sorted(outcome["concurrent"]) == sorted(PACKAGE_TYPES)
     assert all_executions(aws["sagemaker"]) == 4  # no second execution of the run
-    subject, message = alerts()[before]
-    assert "run_in_progress" in (subject or "")
-    assert document["run_id"] in message and "NEXT ACTION" in message
+    [sent] = sent_events()
+    assert (sent["source"], sent["detail-type"]) == ("pkgml.trigger", "Run File Not Started")
+    key = f"runs/inference-daily/{document['run_id']}.json"
+    assert {k: v for k, v in sent["detail"].items() if k != "time"} == {
+        "environment": "dev",
+        "run_id": document["run_id"],
+        "run_file": {"bucket": BUCKET, "key": key,
+                     "version": aws["s3"].head_object(Bucket=BUCKET, Key=key)["VersionId"]},
+        "running": {t: outcome["concurrent"][t] for t in sorted(PACKAGE_TYPES)},
+    }  # fmt: skip
+    assert all(arn.startswith("arn:aws:sagemaker:") for arn in outcome["concurrent"].values())
     # the claims were released: once the run finished, the same upload starts normally
     assert sorted(m["status"] for m in markers(aws)) == ["started"] * 4
     again = make_trigger(aws).handle(event(upload(aws, document)))

@@ -50,7 +50,6 @@ from tests.lambdas.conftest import (
     PIPELINES,
     TRIGGER_DIR,
     TRIGGER_ENV,
-    alerts,
     all_pipeline_names,
     architecture_pipelines,
     deployment,
@@ -58,7 +57,9 @@ from tests.lambdas.conftest import (
     executions,
     fresh_import,
     keys,
+    notified,
     put_manifest,
+    sent_events,
 )
 from tests.lambdas.test_trigger import Recorder, event, markers, upload, with_manifest
 
@@ -417,7 +418,7 @@ def arch_env(aws: dict[str, Any], tmp_path: Path) -> dict[str, str]:
 
 
 def arch_trigger(aws: dict[str, Any], env: dict[str, str], sagemaker: Any = None) -> Trigger:
-    clients = Clients(s3=aws["s3"], sagemaker=sagemaker or aws["sagemaker"], sns=aws["sns"])
+    clients = Clients(s3=aws["s3"], sagemaker=sagemaker or aws["sagemaker"], events=aws["events"])
     return Trigger(load_settings(env), clients, logging.getLogger("test.trigger"))
 
 
@@ -492,8 +493,10 @@ def test_architecture_not_deployed_is_quarantined_and_starts_nothing(
     [report_key] = [k for k in keys(aws["s3"], "quarantine/") if k.endswith(".error.json")]
     report = json.loads(aws["s3"].get_object(Bucket=BUCKET, Key=report_key)["Body"].read())
     assert report["field"] == "model.architecture" and "bag" in report["message"]
-    [(subject, message)] = alerts()
-    assert "architecture_not_deployed" in (subject or "") and report["message"] in message
+    [sent] = sent_events()
+    assert sent["detail"] == report
+    alert = notified(sent)
+    assert "architecture_not_deployed" in alert.subject and report["message"] in alert.body
 
 
 def test_an_unencodable_architecture_name_still_gives_a_report_and_an_alert(
@@ -504,7 +507,8 @@ def test_an_unencodable_architecture_name_still_gives_a_report_and_an_alert(
     rec = upload(aws, body, f"runs/training/{document['run_id']}.json")
     summary = arch_trigger(aws, arch_env).handle(event(rec))
     assert summary["outcomes"][0]["reason"] == Reason.ARCHITECTURE_NOT_DEPLOYED
-    [(_, message)] = alerts()
+    [sent] = sent_events()
+    message = notified(sent).body
     assert "\\udc80" in message and message.encode("utf-8")
 
 

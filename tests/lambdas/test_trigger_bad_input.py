@@ -1,5 +1,6 @@
-"""Issue 12: every bad input is quarantined (copy + report + alert, nothing started), and
-nothing about the input can make the trigger crash-loop or half-quarantine a file."""
+"""Issue 12: every bad input is quarantined (copy + report + event for the notify function,
+nothing started), and nothing about the input can make the trigger crash-loop or
+half-quarantine a file."""
 
 from __future__ import annotations
 
@@ -15,15 +16,16 @@ from runfile import Reason
 from trigger_service import BatchError, Clients, Trigger
 from trigger_settings import load_settings
 
-from pkgml_contracts.notifications import SUBJECT_MAX
+from pkgml_contracts.notifications import SUBJECT_MAX, EventNotSent
 from tests.lambdas.conftest import (
     BUCKET,
     TRIGGER_ENV,
-    alerts,
     all_executions,
     example,
     keys,
+    notified,
     put_manifest,
+    sent_events,
 )
 from tests.lambdas.test_trigger import (
     Recorder,
@@ -70,7 +72,8 @@ def report_for(aws: dict[str, Any], original_key: str) -> tuple[str, dict[str, A
 def assert_quarantined(
     aws: dict[str, Any], summary: dict[str, Any], original_key: str, reason: str
 ) -> dict[str, Any]:
-    """One file quarantined for `reason`: copy = original bytes, report, one valid alert."""
+    """One file quarantined for `reason`: copy = original bytes, report, one event whose
+    detail is the report, and the notify function's alert from it has a valid subject."""
     assert summary["quarantined"] == 1 and summary["started"] == 0 and summary["failed"] == 0
     assert summary["outcomes"][0]["reason"] == reason
     assert all_executions(aws["sagemaker"]) == 0
@@ -78,10 +81,11 @@ def assert_quarantined(
     assert report["reason"] == reason
     original = aws["s3"].get_object(Bucket=BUCKET, Key=original_key)["Body"].read()
     assert aws["s3"].get_object(Bucket=BUCKET, Key=copy_key)["Body"].read() == original
-    [(subject, message)] = alerts()
-    assert subject is not None and len(subject) <= SUBJECT_MAX and subject.isprintable()
+    [sent] = sent_events()
+    assert sent["detail-type"] == "Run File Quarantined" and sent["detail"] == report
+    subject = notified(sent).subject
+    assert len(subject) <= SUBJECT_MAX and subject.isprintable()
     assert subject.isascii() and reason in subject
-    assert report["message"] in message
     return report
 
 
@@ -167,7 +171,8 @@ def test_unencodable_strings_still_give_a_report_and_an_alert(
     summary = make_trigger(aws).handle(event(rec))
 
     report = assert_quarantined(aws, summary, run_key(document), reason)
-    [(_, message)] = alerts()
+    [sent] = sent_events()
+    message = notified(sent).body
     text = json.dumps(report, ensure_ascii=False)
     assert text.encode("utf-8") and message.encode("utf-8")  # both encodable
     if "\udc80" in path:
@@ -205,7 +210,7 @@ def test_zero_byte_folder_marker_is_ignored(aws: dict[str, Any]) -> None:
     rec = upload(aws, b"", "runs/training/")
     summary = make_trigger(aws).handle(event(rec))
     assert summary["ignored"] == 1 and summary["outcomes"][0]["reason"] == "folder_marker"
-    assert keys(aws["s3"], "quarantine/") == [] and alerts() == []
+    assert keys(aws["s3"], "quarantine/") == [] and sent_events() == []
 
 
 # --- 6. keys near S3's 1,024-byte limit --------------------------------------------------
@@ -260,8 +265,8 @@ def test_key_near_the_s3_limit_is_quarantined_under_a_key_that_fits(
     assert tail and key.endswith(tail)  # a readable end of the original key
     assert all(len(k.encode("utf-8")) <= S3_KEY_LIMIT for k in s3.written)
     assert report["original"]["key"] == key
-    [(_, message)] = alerts()
-    assert key in message
+    [sent] = sent_events()
+    assert key in notified(sent).body
 
 
 def test_quarantine_key_is_the_same_for_every_version_and_distinct_per_key(
@@ -276,7 +281,7 @@ def test_quarantine_key_is_the_same_for_every_version_and_distinct_per_key(
         hashlib.sha256(k.encode()).hexdigest()
         for k in ("runs/training/t-1.json", "runs/training/t-2.json")
     }
-    assert len(alerts()) == 3
+    assert len(sent_events()) == 3
 
 
 # --- 7. URL-encoded keys in EventBridge events -------------------------------------------
@@ -323,7 +328,7 @@ def test_eventbridge_key_as_given_wins_when_it_exists(aws: dict[str, Any]) -> No
 
 def test_eventbridge_key_that_exists_in_neither_form_is_gone(aws: dict[str, Any]) -> None:
     summary = make_trigger(aws).handle(eventbridge("runs/training/t%2D1.json"))
-    assert summary["outcomes"][0]["reason"] == "gone" and alerts() == []
+    assert summary["outcomes"][0]["reason"] == "gone" and sent_events() == []
 
 
 # --- 8. instance types -------------------------------------------------------------------
@@ -351,32 +356,45 @@ def test_instance_type_with_local_storage_is_quarantined_naming_the_family(
 # --- 9. failures: raise for retry; never half-done ---------------------------------------
 
 
-class FailingSNS:
-    """An SNS client whose first `failures` publishes fail (throttled)."""
+class FailingEvents:
+    """An EventBridge client whose first `failures` PutEvents fail: throttled (a client
+    error), or answered 200 with the entry refused (FailedEntryCount 1)."""
 
-    def __init__(self, real: Any, failures: int = 1) -> None:
-        self.real, self.failures = real, failures
+    def __init__(self, real: Any, failures: int = 1, refused: bool = False) -> None:
+        self.real, self.failures, self.refused = real, failures, refused
 
-    def publish(self, **kwargs: Any) -> Any:
+    def put_events(self, **kwargs: Any) -> Any:
         if self.failures:
             self.failures -= 1
-            raise ClientError({"Error": {"Code": "Throttling", "Message": "slow down"}}, "Publish")
-        return self.real.publish(**kwargs)
+            if self.refused:
+                return {"FailedEntryCount": 1, "Entries": [
+                    {"ErrorCode": "InternalFailure", "ErrorMessage": "try again"}]}  # fmt: skip
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow"}},
+                              "PutEvents")  # fmt: skip
+        return self.real.put_events(**kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
 
 
-def test_alert_failure_is_retried_without_a_second_copy(aws: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("refused", "cause"), [(False, ClientError), (True, EventNotSent)], ids=["throttled", "refused"]
+)
+def test_event_failure_is_retried_without_a_second_copy(
+    aws: dict[str, Any], refused: bool, cause: type[Exception]
+) -> None:
+    """Nothing is lost silently: an event EventBridge did not take fails the record, so
+    Lambda retries it; the retry puts the event without copying the file again."""
     key = "runs/training/t-1.json"
     rec = upload(aws, b"not json", key)
-    clients = Clients(s3=aws["s3"], sagemaker=aws["sagemaker"], sns=FailingSNS(aws["sns"]))
+    events = FailingEvents(aws["events"], refused=refused)
+    clients = Clients(s3=aws["s3"], sagemaker=aws["sagemaker"], events=events)
     failing = Trigger(load_settings(TRIGGER_ENV), clients, logging.getLogger("test.trigger"))
 
     with pytest.raises(BatchError) as caught:
         failing.handle(event(rec))
-    assert isinstance(caught.value.__cause__, ClientError)
-    assert alerts() == []
+    assert isinstance(caught.value.__cause__, cause)
+    assert sent_events() == []
     copies = keys(aws["s3"], "quarantine/")
     assert len(copies) == 1 and not copies[0].endswith(".error.json")  # no report yet
 
@@ -391,7 +409,7 @@ def test_alert_failure_is_retried_without_a_second_copy(aws: dict[str, Any]) -> 
     assert report["original"]["version"] == rec["s3"]["object"]["versionId"]
 
     make_trigger(aws).handle(event(rec))  # a later duplicate delivery: reported already
-    assert len(alerts()) == 1
+    assert len(sent_events()) == 1
 
 
 def test_unexpected_error_while_validating_raises_and_quarantines_nothing(
@@ -407,7 +425,7 @@ def test_unexpected_error_while_validating_raises_and_quarantines_nothing(
     with pytest.raises(BatchError) as caught:
         make_trigger(aws).handle(event(rec))
     assert isinstance(caught.value.__cause__, TypeError)
-    assert keys(aws["s3"], "quarantine/") == [] and alerts() == []
+    assert keys(aws["s3"], "quarantine/") == [] and sent_events() == []
 
 
 def test_copy_failure_raises_before_any_alert(aws: dict[str, Any]) -> None:
@@ -426,22 +444,26 @@ def test_copy_failure_raises_before_any_alert(aws: dict[str, Any]) -> None:
     rec = upload(aws, b"not json", "runs/training/t-1.json")
     with pytest.raises(BatchError):
         make_trigger(aws, s3=DeniedCopy(aws["s3"])).handle(event(rec))
-    assert alerts() == [] and keys(aws["s3"], "quarantine/") == []
+    assert sent_events() == [] and keys(aws["s3"], "quarantine/") == []
 
 
 # --- subjects SNS accepts ----------------------------------------------------------------
 
 
 def test_every_alert_subject_is_shorter_than_100_characters(aws: dict[str, Any]) -> None:
+    """The longest run id, in both of the trigger's events: the notify function's subjects
+    from them stay within SNS's limit."""
     long_id = "d" + "-x" * 31  # 63 characters, the longest run id
     document = copy.deepcopy(DAILY)
     document["run_id"] = long_id
     put_manifest(aws["s3"], document["data"]["manifest"])
     make_trigger(aws).handle(event(upload(aws, document)))
     busy = make_trigger(aws, StillRunning(aws["sagemaker"]))
-    busy.handle(event(upload(aws, document)))  # run_in_progress alert
+    busy.handle(event(upload(aws, document)))  # "Run File Not Started"
     make_trigger(aws).handle(event(upload(aws, b"{", f"runs/inference-daily/{long_id}.json")))
 
-    subjects = [subject for subject, _ in alerts()]
-    assert len(subjects) == 2
-    assert all(s is not None and len(s) <= SUBJECT_MAX for s in subjects)
+    sent = sent_events()
+    assert [e["detail-type"] for e in sent] == ["Run File Not Started", "Run File Quarantined"]
+    subjects = [notified(e).subject for e in sent]
+    assert all(len(s) <= SUBJECT_MAX and s.isascii() for s in subjects)
+    assert subjects[0].startswith("[dev] run file NOT STARTED (run in progress): runs/")
