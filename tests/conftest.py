@@ -41,6 +41,14 @@ def synthesize(context: dict[str, Any], outdir: Path) -> Synthesized:
     return Synthesized(app=app, settings=settings, stages=stages, outdir=outdir)
 
 
+def synthesize_stage(context: dict[str, Any], environment: str, outdir: Path) -> Any:
+    """One environment's stage alone (stacks.app_factory.build_stage): for a test of one
+    setting of one stack, a fraction of a whole-app synth. Template.from_stack(stage.ml)."""
+    from stacks.app_factory import build_stage
+
+    return build_stage(context=context, environment=environment, outdir=str(outdir))
+
+
 @pytest.fixture(scope="session")
 def base_context() -> dict[str, Any]:
     """cdk.json's context, as the CDK CLI passes it without `-c` flags."""

@@ -41,12 +41,6 @@ def test_default_context_gives_dev_and_prod_in_distinct_accounts(base_context):
     assert dev.removal_policy == "destroy"
 
 
-def test_settings_are_frozen(base_context):
-    settings = load_settings(base_context)
-    with pytest.raises(ValueError):
-        settings.environment("dev").data.raw_unload_expiry_days = 1  # type: ignore[misc]
-
-
 def test_defaults_apply_to_every_environment_and_environment_values_win(base_context):
     context = with_overrides(
         base_context,

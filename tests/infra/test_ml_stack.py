@@ -14,7 +14,7 @@ from aws_cdk.assertions import Annotations, Match, Template
 from pipeline_defs.placeholders import placeholder_values
 from stacks.components.step_code import bundle_hashes
 from stacks.naming import training_pipeline_name
-from tests.conftest import synthesize
+from tests.conftest import synthesize_stage
 
 ROOT = Path(__file__).resolve().parents[2]
 TYPES = ("mailer", "bag", "box", "sioc")
@@ -136,10 +136,10 @@ def test_training_steps_and_caching_retries(dev):
 def test_gate_defaults_follow_configuration(base_context, tmp_path):
     context = copy.deepcopy(base_context)
     context["environments.prod.gate.by_package_type.box.max_score_drop"] = "0.01"
-    changed = synthesize(context, tmp_path / "gate")
+    prod = synthesize_stage(context, "prod", tmp_path / "gate")
     params = {
         name: {p["Name"]: p.get("DefaultValue") for p in d["Parameters"]}
-        for name, d in definitions(Template.from_stack(changed.stages["prod"].ml)).items()
+        for name, d in definitions(Template.from_stack(prod.ml)).items()
     }
     assert params["pkgml-prod-box-training"]["MaxScoreDrop"] == 0.01
     assert params["pkgml-prod-mailer-training"]["MaxScoreDrop"] == 0.02
@@ -282,13 +282,13 @@ def test_vpc_mode_lets_jobs_create_their_network_interfaces(
     context = copy.deepcopy(base_context)
     context["environments.dev.ml.subnets"] = '["subnet-0123abcd"]'
     context["environments.dev.ml.security_groups"] = '["sg-0123abcd"]'
-    changed = synthesize(context, tmp_path / "vpc")
-    vpc = Template.from_stack(changed.stages["dev"].ml)
+    changed = synthesize_stage(context, "dev", tmp_path / "vpc")
+    vpc = Template.from_stack(changed.ml)
     assert {"ec2:CreateNetworkInterface", "ec2:DescribeSubnets"} <= ec2_actions(vpc)
     body = json.dumps(raw_body(vpc, "pkgml-dev-mailer-training"))
     assert "subnet-0123abcd" in body and "sg-0123abcd" in body
     # ... and synth says what the subnets must provide (no warning without a VPC).
-    warnings = Annotations.from_stack(changed.stages["dev"].ml).find_warning(
+    warnings = Annotations.from_stack(changed.ml).find_warning(
         "*", Match.string_like_regexp("ml.subnets is set")
     )
     assert len(warnings) == 1

@@ -1,4 +1,5 @@
-"""Monitoring: every alarm acts, every function has a failure path, rules match real events."""
+"""Monitoring: every alarm reaches people one way, every function has a failure path, rules
+match real events."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from aws_cdk import Stack
 from aws_cdk.assertions import Template
 from moto.events.models import EventPattern
 
-from tests.conftest import synthesize
+from tests.conftest import synthesize_stage
 from tools import dashboard_layout as layout
 
 EVENTS = Path(__file__).resolve().parents[1] / "lambdas" / "events"
@@ -48,14 +49,41 @@ def matching_rules(template: Template, event: dict) -> list[str]:
     return sorted(lid for lid, p in rule_patterns(template).items() if p.matches_event(event))
 
 
-def test_every_alarm_in_every_stack_has_an_sns_action(synthesized):
+def test_every_alarm_in_every_stack_reaches_people_one_way(synthesized):
+    """In both environments: each alarm's state change is routed to notify by its stage's
+    rule, or (the notifier's own alarms) it has a direct SNS action; never neither, never
+    both (test_notification_routing: the same on dev alone, and what routes where)."""
     count = 0
-    for name, template in all_templates(synthesized).items():
-        for logical_id, alarm in template.find_resources("AWS::CloudWatch::Alarm").items():
-            actions = alarm["Properties"].get("AlarmActions", [])
-            assert actions, f"{name}: {logical_id} has no action"
-            count += 1
-    assert count >= 40
+    for env, stage in synthesized.stages.items():
+        where = synthesized.settings.environment(env)
+        rules = rule_patterns(Template.from_stack(stage.monitoring))
+        direct = []
+        for name, template in all_templates(synthesized).items():
+            if not name.startswith(f"{env}/"):
+                continue
+            for alarm in template.find_resources("AWS::CloudWatch::Alarm").values():
+                alarm_name = alarm["Properties"]["AlarmName"]
+                event = recorded("cloudwatch_alarm_state_change", where.account)
+                event["region"] = where.region
+                event["resources"] = [
+                    f"arn:aws:cloudwatch:{where.region}:{where.account}:alarm:{alarm_name}"
+                ]
+                event["detail"]["alarmName"] = alarm_name
+                routed = any(p.matches_event(event) for p in rules.values())
+                actions = alarm["Properties"].get("AlarmActions", [])
+                assert routed != bool(actions), f"{name}: {alarm_name}"
+                direct += [alarm_name] if actions else []
+                count += 1
+        assert sorted(direct) == [
+            f"pkgml-{env}-notifier-{suffix}"
+            for suffix in (
+                "Fault-Count-Errors",
+                "Throttled-Count-Throttles",
+                "failed-invocations-Queue-Message-Count-Max-NotEmpty",
+                "undelivered-events-Queue-Message-Count-Max-NotEmpty",
+            )
+        ]
+    assert count >= 80
 
 
 def test_alarm_inventory_per_environment(dev, synthesized):
@@ -101,10 +129,10 @@ def test_monitoring_thresholds_follow_configuration(base_context, tmp_path):
     context = copy.deepcopy(base_context)
     context["environments.prod.monitoring.max_consecutive_rejections"] = "3"
     context["environments.prod.monitoring.deviation_alarms.score_drop"] = "0.1"
-    changed = synthesize(context, tmp_path / "monitoring")
+    prod = synthesize_stage(context, "prod", tmp_path / "monitoring")
     alarms = {
         a["Properties"]["AlarmName"]: a["Properties"]
-        for a in Template.from_stack(changed.stages["prod"].monitoring)
+        for a in Template.from_stack(prod.monitoring)
         .find_resources("AWS::CloudWatch::Alarm")
         .values()
     }
@@ -247,7 +275,7 @@ def test_the_score_graph_draws_each_package_types_own_floor(base_context, tmp_pa
     """`gate.by_package_type` overrides show: a floor per package type, as configured."""
     context = copy.deepcopy(base_context)
     context["environments.dev.gate.by_package_type.box.min_score"] = "0.75"
-    template = Template.from_stack(synthesize(context, tmp_path / "floor").stages["dev"].monitoring)
+    template = Template.from_stack(synthesize_stage(context, "dev", tmp_path / "floor").monitoring)
     body = dashboard_body(template)
     title = "Score: challenger and champion (ROC AUC)"
     assert annotations(widget(body, title, "box")) == {"gate floor 0.75": 0.75}
@@ -295,7 +323,7 @@ def _alarm_named(template: Template, name: str) -> dict:
 @pytest.mark.parametrize("package_type", TYPES)
 def test_input_drift_alarms_read_both_inference_run_kinds(dev, package_type):
     """The Load step publishes MaxFeaturePSI and DriftBlocked per run kind; each alarm
-    takes the largest of the daily and monthly runs, and notifies the alerts topic."""
+    takes the largest of the daily and monthly runs; notify words its state changes."""
     for suffix, metric, threshold in (
         ("input-drift", "MaxFeaturePSI", 0.25),
         ("drift-blocked", "DriftBlocked", 0),
@@ -304,7 +332,7 @@ def test_input_drift_alarms_read_both_inference_run_kinds(dev, package_type):
         assert alarm["Threshold"] == threshold
         assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
         assert alarm["TreatMissingData"] == "notBreaching"
-        assert alarm["AlarmActions"]
+        assert "AlarmActions" not in alarm  # its state change goes to notify
         queries = {q["Id"]: q for q in alarm["Metrics"]}
         reads = sorted(
             (
@@ -336,7 +364,7 @@ def test_drift_limits_and_policy_follow_configuration(base_context, tmp_path):
     context = copy.deepcopy(base_context)
     context["environments.dev.monitoring.drift.by_package_type.box.psi_limit"] = "0.4"
     context["environments.dev.monitoring.drift.by_package_type.box.action"] = "block"
-    template = Template.from_stack(synthesize(context, tmp_path / "drift").stages["dev"].monitoring)
+    template = Template.from_stack(synthesize_stage(context, "dev", tmp_path / "drift").monitoring)
     box = _alarm_named(template, "pkgml-dev-box-input-drift")
     assert box["Threshold"] == 0.4
     assert "policy: block" in box["AlarmDescription"]
