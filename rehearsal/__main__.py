@@ -23,16 +23,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from rehearsal.scenario import (
+from rehearsal.plan import (
     CONFIGURED_ARCHITECTURE,
     DEFAULT_CROSS,
     ScenarioConfig,
-    ScenarioResult,
     check_config,
     configured_package_types,
-    prepare_workdir,
-    run_scenario,
 )
+from rehearsal.scenario import ScenarioResult, run_scenario
+from rehearsal.setup import prepare_workdir
 
 
 def _architecture_list(text: str) -> tuple[str, ...]:

@@ -14,7 +14,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from rehearsal.scenario import ScenarioConfig, prepare_workdir, run_scenario
+from rehearsal.plan import ScenarioConfig
+from rehearsal.scenario import run_scenario
+from rehearsal.setup import prepare_workdir
 from tools import browser
 
 

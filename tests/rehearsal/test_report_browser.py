@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from rehearsal.scenario import ScenarioConfig, prepare_workdir, run_scenario
+from rehearsal.plan import ScenarioConfig
+from rehearsal.scenario import run_scenario
+from rehearsal.setup import prepare_workdir
 from tools import browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

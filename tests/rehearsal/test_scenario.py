@@ -27,9 +27,11 @@ from typing import Any
 
 import pytest
 
+from rehearsal import plan as plan_module
 from rehearsal import scenario
 from rehearsal.__main__ import configs, parse_args
-from rehearsal.scenario import (
+from rehearsal.gate_scores import gate_scores
+from rehearsal.plan import (
     APPROVE,
     BROKEN,
     CLEAN,
@@ -43,13 +45,11 @@ from rehearsal.scenario import (
     ScenarioConfig,
     TrainingWeek,
     check_config,
-    gate_scores,
-    names,
     plan,
-    prepare_workdir,
-    run_scenario,
     weak_hyperparameters,
 )
+from rehearsal.scenario import run_scenario
+from rehearsal.setup import names, prepare_workdir
 
 
 def test_the_standard_plan_trains_one_architecture_twice_then_infers_twice() -> None:
@@ -141,7 +141,7 @@ def test_weak_hyperparameters_are_declared_and_accepted_by_every_architecture(
             value = int(text) if item.type == "integer" else float(text)
             assert item.check(value, f"{name}.{key}") == value
     # An architecture without an entry: every integer hyperparameter at its minimum.
-    monkeypatch.setattr(scenario, "WEAK_HYPERPARAMETERS", {})
+    monkeypatch.setattr(plan_module, "WEAK_HYPERPARAMETERS", {})
     assert weak_hyperparameters("hgb") == (("max_iter", "1"), ("max_depth", "1"))
 
 
@@ -272,7 +272,7 @@ def test_flags() -> None:
 def test_package_types_follow_cdk_json(monkeypatch) -> None:
     """The rehearsal offers cdk.json's package_types; one added there can be rehearsed."""
     import rehearsal.__main__ as cli
-    from rehearsal.scenario import configured_package_types
+    from rehearsal.plan import configured_package_types
 
     assert configured_package_types() == ("mailer", "bag", "box", "sioc")
     monkeypatch.setattr(cli, "configured_package_types", lambda: ("mailer", "tube"))
@@ -286,7 +286,7 @@ def test_package_types_follow_cdk_json(monkeypatch) -> None:
 
 
 def test_a_bad_package_type_name_is_refused() -> None:
-    from rehearsal.scenario import ScenarioConfig, check_config
+    from rehearsal.plan import ScenarioConfig, check_config
 
     with pytest.raises(ValueError, match="each 1-16 lowercase letters"):
         check_config(ScenarioConfig(workdir=Path("w"), package_types=("Tube",)))
