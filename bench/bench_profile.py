@@ -4,8 +4,8 @@
 (also run by `make bench`; `BENCH_SIZES=1000000,3000000` sets the sizes there).
 
 Overhead. Data: bench_prepare's cached synthetic products (`bench-out/prepare/rows-N`: 1M
-rows per Parquet file, a Redshift-style manifest); the champion's baseline: profile.
-build_baseline over 200,000 other products (seed 99, drift 0), cached in
+rows per Parquet file, a Redshift-style manifest); the champion's baseline:
+feature_baseline.build_baseline over 200,000 other products (seed 99, drift 0), cached in
 `bench-out/profile/`. Two cases, each run in a fresh interpreter:
 
 - off: `prepare.run(profile=False)`: no quality checks and no baseline, the step as it was;
@@ -57,11 +57,12 @@ def baseline_dir() -> Path:
     if (folder / "baseline.json").is_file():
         return folder
     from pipeline_defs import synthetic_data
-    from pipeline_defs.steps import data_profile as profile
-    from pipeline_defs.steps import features
+    from pipeline_defs.steps import feature_baseline, features
 
     products = synthetic_data.generate_products(BASELINE_ROWS, seed=99)
-    baseline = profile.build_baseline(features.compute_features(products), package_type="mailer")
+    baseline = feature_baseline.build_baseline(
+        features.compute_features(products), package_type="mailer"
+    )
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "baseline.json").write_text(json.dumps(baseline))
     return folder
@@ -184,18 +185,17 @@ def overhead(sizes: list[int]) -> None:
 def sensitivity(rows: int) -> None:
     """Verdicts for no, small and large drift, and the smallest drift detected."""
     from pipeline_defs import synthetic_data
-    from pipeline_defs.steps import data_profile as profile
-    from pipeline_defs.steps import features
+    from pipeline_defs.steps import drift_stats, feature_baseline, features, profile_limits
 
-    limits = profile.DriftLimits()
+    limits = profile_limits.DriftLimits()
     training = features.compute_features(synthetic_data.generate_products(rows, seed=1))
-    baseline = profile.build_baseline(training, package_type="mailer")
+    baseline = feature_baseline.build_baseline(training, package_type="mailer")
 
     def judge(drift: float) -> dict[str, Any]:
         batch = synthetic_data.generate_products(rows, seed=2, drift=drift)
-        histogram = profile.DriftHistogram(baseline)
+        histogram = drift_stats.DriftHistogram(baseline)
         histogram.update(features.compute_features(batch))
-        return profile.drift_report(baseline, histogram, limits)
+        return drift_stats.drift_report(baseline, histogram, limits)
 
     print(
         f"\nsensitivity: baseline {rows:,} rows (drift 0, seed 1); batches {rows:,} rows "

@@ -2,9 +2,10 @@
 
 The settings (`stacks/settings.py`: `data_quality`, `monitoring.drift`) validate them, the
 pipeline builders pass them to the steps as compact JSON (`quality_bounds_json`,
-`drift_limits_json`), and the steps parse that JSON with `data_profile.QualityBounds.from_json`
-and `data_profile.DriftLimits.from_json` (`pipeline_defs/steps/data_profile.py`). Pure Python: the
-app imports it at synth time without numpy or pyarrow.
+`drift_limits_json`), and the steps parse that JSON with
+`profile_limits.QualityBounds.from_json` and `profile_limits.DriftLimits.from_json`
+(`pipeline_defs/steps/profile_limits.py`). Pure Python: the app imports it at synth time
+without numpy or pyarrow.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Input drift of one inference run, judged in the Load step before anything is loaded.
 
 Prepare's hosts each histogram their share of the batch in the bins of the champion's
-training baseline (`data_profile.DriftHistogram`) and write `<host>/profile.json` into its
+training baseline (`drift_stats.DriftHistogram`) and write `<host>/profile.json` into its
 summary output, with the baseline they used. The Load step mounts that output and calls
 `judge`: the hosts' histograms are merged (counts add up, so the result is exactly what
 one host over the whole batch would have counted), compared with the baseline
-(`data_profile.drift_report`: PSI per feature, total variation for categorical features, the
+(`drift_stats.drift_report`: PSI per feature, total variation for categorical features, the
 batch median against the training median) and the policy is applied:
 
 - no baseline (the champion predates baselines) or too few rows: `not_measured` /
@@ -34,12 +34,14 @@ from pathlib import Path
 from typing import Any
 
 if __package__:
-    from . import data_profile as profile
+    from . import drift_stats, profile_limits, score_stats
 else:  # run as a script: the sibling modules sit on PYTHONPATH or in the script's directory
     _HERE = str(Path(__file__).resolve().parent)
     if _HERE not in sys.path:
         sys.path.insert(0, _HERE)
-    import data_profile as profile  # type: ignore[no-redef]
+    import drift_stats  # type: ignore[no-redef]
+    import profile_limits  # type: ignore[no-redef]
+    import score_stats  # type: ignore[no-redef]
 
 from pkgml_contracts import metrics
 from pkgml_contracts.data_quality import DRIFT_ACTIONS
@@ -75,7 +77,7 @@ def read_profiles(profiles_dir: Path) -> tuple[dict[str, Any] | None, Any, int]:
             baseline = host_baseline
         elif host_baseline != baseline:
             raise ValueError(f"{path} was profiled against a different baseline")
-        part = profile.DriftHistogram.from_dict(baseline, histogram)
+        part = drift_stats.DriftHistogram.from_dict(baseline, histogram)
         merged = part if merged is None else merged.merge(part)
     return baseline, merged, len(paths)
 
@@ -99,7 +101,7 @@ def predicted_scores(predictions_dir: Path, edges: Any) -> tuple[Any, float | No
             scores = batch.column(0).to_numpy(zero_copy_only=False).astype(np.float64)
             if not len(scores):
                 continue
-            counts += profile.score_counts(edges, scores)
+            counts += score_stats.score_counts(edges, scores)
             finite = scores[np.isfinite(scores)]
             if len(finite):
                 low = float(finite.min()) if low is None else min(low, float(finite.min()))
@@ -115,14 +117,14 @@ def _with_scores(
 ) -> dict[str, Any]:
     """The document with the predicted scores judged too (an entry `prediction_score`)."""
     counts, low, high = predicted_scores(predictions_dir, score_baseline["edges"])
-    entry = profile.score_drift(score_baseline, counts, low, high, limits)
-    features = {**document.get("features", {}), profile.SCORE_FEATURE: entry}
+    entry = score_stats.score_drift(score_baseline, counts, low, high, limits)
+    features = {**document.get("features", {}), score_stats.SCORE_FEATURE: entry}
     drifted = list(document.get("drifted", []))
     moderate = list(document.get("moderate", []))
     if entry["drifted"]:
-        drifted.append(profile.SCORE_FEATURE)
+        drifted.append(score_stats.SCORE_FEATURE)
     elif entry["moderate"]:
-        moderate.append(profile.SCORE_FEATURE)
+        moderate.append(score_stats.SCORE_FEATURE)
     verdict = document.get("verdict")
     if verdict in ("ok", "moderate", "not_measured") and entry["rows"] >= limits.min_rows:
         verdict = "drift" if drifted else "moderate" if moderate else "ok"
@@ -156,7 +158,7 @@ def judge(
     transform's output), the predicted scores are judged like a feature, by PSI."""
     if action not in DRIFT_ACTIONS:
         raise ValueError(f"drift action must be one of {', '.join(DRIFT_ACTIONS)}, got {action!r}")
-    limits = profile.DriftLimits.from_json(limits_json)
+    limits = profile_limits.DriftLimits.from_json(limits_json)
     baseline, histogram, hosts = read_profiles(profiles_dir)
     if baseline is None or histogram is None:
         report: dict[str, Any] = {
@@ -171,7 +173,7 @@ def judge(
             "max_psi": None,
         }
     else:
-        report = profile.drift_report(baseline, histogram, limits)
+        report = drift_stats.drift_report(baseline, histogram, limits)
     if score_baseline is not None and predictions_dir is not None:
         report = _with_scores(report, score_baseline, predictions_dir, limits)
     blocked = report["verdict"] == "drift" and action == "block"

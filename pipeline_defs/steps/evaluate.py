@@ -20,7 +20,7 @@ Output: `--output-dir` (default /opt/ml/processing/output/evaluation)/evaluation
 `{"metrics": {...}, "binary_classification_metrics": {...}}`; the second section follows the
 SageMaker model-quality layout so the file can be attached to the model package. Beside it,
 `score_baseline.json`: the distribution of the challenger's validation scores
-(`data_profile.score_baseline`), registered with the package as `score_baseline_s3_uri`;
+(`score_stats.score_baseline`), registered with the package as `score_baseline_s3_uri`;
 and `curves.json`: ROC, precision-recall, calibration, score histograms and lift of the
 challenger and of the champion on the same rows, and each feature's association with the
 challenger's score (`curves`), which Compare draws into the model report.
@@ -49,14 +49,14 @@ else:  # run as a script: the sibling modules sit in the script's own directory
     import split  # type: ignore[no-redef]
 
 if __package__:
-    from . import curves, data_profile, features, paired
+    from . import curves, features, paired, score_stats
 else:
     import curves  # type: ignore[no-redef]
-    import data_profile  # type: ignore[no-redef]
     import features  # type: ignore[no-redef]
     import paired  # type: ignore[no-redef]
+    import score_stats  # type: ignore[no-redef]
 
-# The challenger's validation scores (data_profile.score_baseline): what inference compares
+# The challenger's validation scores (score_stats.score_baseline): what inference compares
 # the predicted scores of a batch with, once this model is the champion.
 SCORE_BASELINE_FILE = "score_baseline.json"
 
@@ -384,7 +384,7 @@ def main(argv: list[str] | None = None) -> None:
     args.output_dir.mkdir(parents=True, exist_ok=True)
     (args.output_dir / "evaluation.json").write_text(json.dumps(document, indent=2))
     (args.output_dir / SCORE_BASELINE_FILE).write_text(
-        json.dumps(data_profile.score_baseline(scores), indent=2)
+        json.dumps(score_stats.score_baseline(scores), indent=2)
     )
     (args.output_dir / curves.CURVES_FILE).write_text(json.dumps(curve_document))
     print(json.dumps(document["metrics"]))

@@ -511,7 +511,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--drift-dir", type=Path, default=Path(DEFAULT_DRIFT_DIR))
     parser.add_argument("--drift-action", choices=DRIFT_ACTIONS, default="warn")
-    parser.add_argument("--drift-limits", default="{}", help="data_profile.DriftLimits as JSON")
+    parser.add_argument("--drift-limits", default="{}", help="profile_limits.DriftLimits as JSON")
     parser.add_argument(
         "--message-file",
         type=Path,
@@ -623,8 +623,8 @@ def main(
 
 
 def _drift_module() -> Any:
-    """drift.py (and data_profile.py, numpy, pyarrow), imported only when drift is judged: the
-    load itself needs nothing but botocore."""
+    """drift.py (and drift_stats.py, score_stats.py, numpy, pyarrow), imported only when drift
+    is judged: the load itself needs nothing but botocore."""
     if __package__:
         from . import drift
     else:  # run as a script: the sibling modules sit on PYTHONPATH (the code bundle)

@@ -1,8 +1,8 @@
 """Prepare step: an UNLOAD of raw products -> batch-transform CSV files, in bounded memory.
 
 Runs as `python3 /opt/ml/processing/input/code/prepare.py` in a SageMaker Processing job
-(siblings `features`, `manifest`, `data_profile`, `split` are imported from the code folder on
-PYTHONPATH).
+(siblings `features`, `manifest`, `quality_checks`, `quality_counter`, `profile_limits`,
+`drift_stats`, `split` are imported from the code folder on PYTHONPATH).
 
 Input (`--input-dir`, default /opt/ml/processing/input/data): the UNLOAD manifest (entries
 downloaded when only the manifest is mounted) or Parquet files; rows hold RAW_COLUMNS. If a
@@ -22,17 +22,19 @@ fails, naming them) and appends one field to each line, `features.TEXT_COLUMN` b
 lowercase [a-z0-9] words joined by single spaces (no comma, quote or line break; empty when
 the product has no text, so the line then ends with a comma).
 
-Data quality and drift (data_profile.py), on the batches already read, no second pass:
-- each file's Parquet schema is checked before it is read (`data_profile.check_schema`: the raw
-  columns present, numbers and strings where expected); a file that fails is not read;
-- a `data_profile.QualityCounter` counts every batch's rows of `--package-type` (before the id
-  checks): nulls, values out of range, repeated ids (exact within a batch; across batches
-  and hosts by a bounded sample, see data_profile.py) against `--quality-bounds` (QualityBounds
-  JSON; default the defaults). The minimum row count is for the whole run: with several
-  instances no host fails for having few rows (as an empty shard is fine);
+Data quality and drift (quality_checks.py, quality_counter.py, drift_stats.py), on the batches
+already read, no second pass:
+- each file's Parquet schema is checked before it is read (`quality_checks.check_schema`: the
+  raw columns present, numbers and strings where expected); a file that fails is not read;
+- a `quality_counter.QualityCounter` counts every batch's rows of `--package-type` (before the
+  id checks): nulls, values out of range, repeated ids (exact within a batch; across batches
+  and hosts by a bounded sample, see quality_counter.py) against `--quality-bounds`
+  (profile_limits.QualityBounds JSON; default the defaults). The minimum row count is for
+  the whole run: with several instances no host fails for having few rows (as an empty
+  shard is fine);
 - with a champion's baseline (`--baseline-uri` s3://.../baseline.json, or `baseline.json`
   in `--baseline-dir`, default /opt/ml/processing/input/baseline; neither: no histogram),
-  a `data_profile.DriftHistogram` counts the kept rows' features (the columns the CSV is
+  a `drift_stats.DriftHistogram` counts the kept rows' features (the columns the CSV is
   formatted from: nothing is computed twice) in the baseline's bins.
 When this host's checks fail, the summary and profile are written, then the reason goes to
 `--message-file` (default /opt/ml/output/message: SageMaker shows its first 1 KB as the
@@ -91,15 +93,25 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 if __package__:
-    from . import data_profile as profiling
-    from . import features, manifest, split
+    from . import (
+        drift_stats,
+        features,
+        manifest,
+        profile_limits,
+        quality_checks,
+        quality_counter,
+        split,
+    )
 else:  # run as a script: the sibling modules sit on PYTHONPATH or in the script's directory
     _HERE = str(Path(__file__).resolve().parent)
     if _HERE not in sys.path:
         sys.path.insert(0, _HERE)
-    import data_profile as profiling  # type: ignore[no-redef]
+    import drift_stats  # type: ignore[no-redef]
     import features  # type: ignore[no-redef]
     import manifest  # type: ignore[no-redef]
+    import profile_limits  # type: ignore[no-redef]
+    import quality_checks  # type: ignore[no-redef]
+    import quality_counter  # type: ignore[no-redef]
     import split  # type: ignore[no-redef]
 
 DEFAULT_INPUT_DIR = "/opt/ml/processing/input/data"
@@ -307,8 +319,8 @@ class Encoded:
     rejected_rows: pa.Array | None = None  # row numbers within the batch
     rejected_ids: pa.Array | None = None
     rejected_reasons: pa.Array | None = None
-    quality: profiling.QualityCounter | None = None  # this batch's counts, to merge
-    histogram: profiling.DriftHistogram | None = None
+    quality: quality_counter.QualityCounter | None = None  # this batch's counts, to merge
+    histogram: drift_stats.DriftHistogram | None = None
 
 
 def encode_batch(
@@ -316,8 +328,8 @@ def encode_batch(
     batch: pa.RecordBatch,
     package_type: str,
     with_text: bool = False,
-    quality: profiling.QualityCounter | None = None,
-    histogram: profiling.DriftHistogram | None = None,
+    quality: quality_counter.QualityCounter | None = None,
+    histogram: drift_stats.DriftHistogram | None = None,
 ) -> Encoded:
     """Filter (package type, unusable ids) and format one batch as split.py's CSV lines
     (with the text column appended when `with_text`). With `quality` / `histogram` (the
@@ -437,7 +449,7 @@ def load_baseline(
         return None
     try:
         baseline = json.loads(text)
-        profiling.DriftHistogram(baseline)  # checks the document
+        drift_stats.DriftHistogram(baseline)  # checks the document
     except (ValueError, TypeError, KeyError, AttributeError) as error:
         raise ValueError(f"{where} is not a feature baseline: {error}") from error
     if baseline.get("package_type") != package_type:
@@ -475,7 +487,7 @@ def run(
     work_dir: Path | None = None,
     s3_client_factory: Callable[[], Any] = manifest.default_s3_client,
     with_text: bool = False,
-    quality_bounds: profiling.QualityBounds | None = None,
+    quality_bounds: profile_limits.QualityBounds | None = None,
     baseline_dir: Path | None = None,
     baseline_uri: str | None = None,
     message_file: Path | None = None,
@@ -496,11 +508,11 @@ def run(
     stale = sorted(output_dir.glob(f"part-{shard.host}-*.csv"))
     if stale:
         raise ValueError(f"{output_dir} already holds {len(stale)} part(s) such as {stale[0]}")
-    quality: profiling.QualityCounter | None = None
-    histogram: profiling.DriftHistogram | None = None
+    quality: quality_counter.QualityCounter | None = None
+    histogram: drift_stats.DriftHistogram | None = None
     baseline: dict[str, Any] | None = None
     if profile:
-        quality = profiling.QualityCounter(
+        quality = quality_counter.QualityCounter(
             quality_bounds, context=f"of package type {package_type!r}"
         )
         baseline = load_baseline(
@@ -509,7 +521,7 @@ def run(
             baseline_uri=baseline_uri,
             s3_client_factory=s3_client_factory,
         )
-        histogram = None if baseline is None else profiling.DriftHistogram(baseline)
+        histogram = None if baseline is None else drift_stats.DriftHistogram(baseline)
     files = manifest.resolve_input_files(
         input_dir, shard=shard, work_dir=work_dir, s3_client_factory=s3_client_factory
     )
@@ -527,7 +539,7 @@ def run(
     def schema_check(path: Path, schema: pa.Schema) -> bool:
         """Record the file's schema failures (main thread); False: do not read it."""
         assert quality is not None
-        failures = profiling.check_schema(schema, with_label=False)
+        failures = quality_checks.check_schema(schema, with_label=False)
         quality.add_schema_failures(failures, source=path.name)
         return not failures
 
@@ -667,7 +679,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--quality-bounds",
         default=None,
-        help="data_profile.QualityBounds as JSON (missing keys: the defaults), checked on "
+        help="profile_limits.QualityBounds as JSON (missing keys: the defaults), checked on "
         "every batch",
     )
     parser.add_argument(
@@ -691,9 +703,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     try:
         args.quality_bounds = (
-            profiling.QualityBounds()
+            profile_limits.QualityBounds()
             if args.quality_bounds is None
-            else profiling.QualityBounds.from_json(args.quality_bounds)
+            else profile_limits.QualityBounds.from_json(args.quality_bounds)
         )
     except ValueError as error:
         parser.error(f"--quality-bounds: {error}")

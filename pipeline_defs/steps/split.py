@@ -8,11 +8,12 @@ either a directory of Parquet files or a manifest (`{"entries": [{"url": "s3://.
 when only the manifest is mounted, are downloaded (manifest.py).
 Rows hold RAW_COLUMNS + `package_type` + `label` (0/1).
 
-Data quality first (data_profile.py): the package type's rows go through the schema check and a
-`QualityCounter` (with labels) against `--quality-bounds` (QualityBounds JSON; default the
-defaults: at least 1 row, at most 5% nulls per raw column, 1% of values out of range, no
-repeated product id, labels 0/1). Rows without a label are dropped and counted, as before
-(not a failure); a label other than 0/1 is. `quality/quality.json` (`QualityCounter.report`:
+Data quality first (quality_checks.py, quality_counter.py): the package type's rows go through
+the schema check and a `QualityCounter` (with labels) against `--quality-bounds`
+(profile_limits.QualityBounds JSON; default the defaults: at least 1 row, at most 5% nulls
+per raw column, 1% of values out of range, no repeated product id, labels 0/1).
+Rows without a label are dropped and counted, as before (not a failure); a label other than
+0/1 is. `quality/quality.json` (`QualityCounter.report`:
 `passed`, `reason`, `failures`, rates, bounds, and `package_type`) is always written. When a
 check fails, that is the only output and the step still exits 0: the pipeline reads
 `passed` with a Condition step and stops at a Fail step with `reason`. (Bad arguments and
@@ -20,7 +21,7 @@ unreadable input remain errors.)
 
 Outputs under `--output-dir` (default /opt/ml/processing/output), one ProcessingOutput each:
 - `quality/quality.json`: the data-quality report (above), whether or not it passed.
-- `baseline/baseline.json`: `data_profile.build_baseline` over the train rows' features: the
+- `baseline/baseline.json`: `feature_baseline.build_baseline` over the train rows' features: the
   bins, counts and medians inference measures its batches' drift against.
 - `train/train.parquet`, `validation/validation.parquet`: the rows, input order kept.
 - `validation_features/validation.csv`: no header, `product_id` then FEATURE_COLUMNS, same
@@ -44,6 +45,7 @@ Outputs under `--output-dir` (default /opt/ml/processing/output), one Processing
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from collections.abc import Sequence
@@ -67,18 +69,16 @@ else:  # run as a script: the sibling modules sit in the script's own directory
     import manifest  # type: ignore[no-redef]
 
 if TYPE_CHECKING:
-    from pipeline_defs.steps.data_profile import QualityBounds
+    from pipeline_defs.steps.profile_limits import QualityBounds
 
 
-def _profile() -> ModuleType:
-    """The sibling `data_profile` module (data quality, feature statistics), imported on
-    first use: the training architectures import this module only for its readers and
-    labels."""
+def _sibling(name: str) -> ModuleType:
+    """A sibling module (quality_checks, quality_counter, profile_limits, feature_baseline),
+    imported on first use: the training architectures import this module only for its
+    readers and labels."""
     if __package__:
-        from . import data_profile
-    else:
-        import data_profile  # type: ignore[no-redef]
-    return data_profile
+        return importlib.import_module(f".{name}", __package__)
+    return importlib.import_module(name)
 
 
 PACKAGE_TYPE_COLUMN = "package_type"
@@ -244,11 +244,12 @@ def check_quality(
 ) -> dict[str, Any]:
     """The data-quality report of one package type's rows (module doc): the schema check
     and a QualityCounter over the whole table (repeated ids counted exactly)."""
-    profile = _profile()
-    counter = profile.QualityCounter(
+    counter = _sibling("quality_counter").QualityCounter(
         bounds, with_label=True, context=f"of package type {package_type!r}"
     )
-    counter.add_schema_failures(profile.check_schema(table.schema, with_label=True))
+    counter.add_schema_failures(
+        _sibling("quality_checks").check_schema(table.schema, with_label=True)
+    )
     counter.update(table)
     return {"package_type": package_type, **counter.report()}
 
@@ -273,7 +274,7 @@ def run(
     architectures that read text; the same layout as Prepare's `--with-text`).
     `champion_with_text`: when given, also write champion_features (the champion's
     transform rows: no id, text when the champion reads it).
-    `quality_bounds`: default QualityBounds() (data_profile.py).
+    `quality_bounds`: default QualityBounds() (profile_limits.py).
     """
     if train_shards < 1:
         raise ValueError(f"train shards must be at least 1, got {train_shards}")
@@ -343,7 +344,9 @@ def run(
         train_shards,
     )
     if train.num_rows:
-        baseline = _profile().build_baseline(train_matrix, package_type=package_type)
+        baseline = _sibling("feature_baseline").build_baseline(
+            train_matrix, package_type=package_type
+        )
         (output_dir / "baseline").mkdir(parents=True, exist_ok=True)
         (output_dir / "baseline" / "baseline.json").write_text(json.dumps(baseline, indent=2))
 
@@ -385,13 +388,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--quality-bounds",
         default=None,
-        help="data_profile.QualityBounds as JSON (missing keys: the defaults); checked before "
+        help="profile_limits.QualityBounds as JSON (missing keys: the defaults); checked before "
         "anything else is written",
     )
     args = parser.parse_args(argv)
     if args.train_shards < 1:
         parser.error(f"--train-shards must be at least 1, got {args.train_shards}")
-    bounds = _profile().QualityBounds
+    bounds = _sibling("profile_limits").QualityBounds
     try:
         args.quality_bounds = (
             bounds() if args.quality_bounds is None else bounds.from_json(args.quality_bounds)

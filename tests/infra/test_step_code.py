@@ -33,9 +33,51 @@ def test_bundles_hold_the_script_and_its_sibling_imports():
     [
         # nothing imports compare.py
         ("compare.py", {"compare"}),
-        # imported by split, prepare, evaluate and drift; split by prepare and evaluate;
-        # drift by load (read from the imports, not from the bundler)
-        ("data_profile.py", {"data_profile", "split", "prepare", "evaluate", "drift", "load"}),
+        # Read from the imports, not from the bundler: split imports (lazily) profile_limits,
+        # quality_checks, quality_counter and feature_baseline; prepare imports split,
+        # profile_limits, quality_checks, quality_counter and drift_stats; evaluate imports
+        # split and score_stats; drift imports profile_limits, drift_stats and score_stats;
+        # load imports drift. Among the new modules: quality_checks imports profile_limits;
+        # quality_counter profile_limits and quality_checks; drift_stats feature_baseline and
+        # profile_limits; score_stats feature_baseline, profile_limits and drift_stats.
+        (
+            "profile_limits.py",
+            {
+                "profile_limits",
+                "quality_checks",
+                "quality_counter",
+                "drift_stats",
+                "score_stats",
+                "split",
+                "prepare",
+                "evaluate",
+                "drift",
+                "load",
+            },
+        ),
+        (
+            "quality_checks.py",
+            {"quality_checks", "quality_counter", "split", "prepare", "evaluate"},
+        ),
+        ("quality_counter.py", {"quality_counter", "split", "prepare", "evaluate"}),
+        (
+            "feature_baseline.py",
+            {
+                "feature_baseline",
+                "drift_stats",
+                "score_stats",
+                "split",
+                "prepare",
+                "evaluate",
+                "drift",
+                "load",
+            },
+        ),
+        (
+            "drift_stats.py",
+            {"drift_stats", "score_stats", "prepare", "evaluate", "drift", "load"},
+        ),
+        ("score_stats.py", {"score_stats", "evaluate", "drift", "load"}),
     ],
 )
 def test_a_change_invalidates_exactly_the_bundles_that_run_the_changed_file(

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from pipeline_defs import synthetic_data
-from pipeline_defs.steps import data_profile, drift, features, load
+from pipeline_defs.steps import drift, drift_stats, feature_baseline, features, load, score_stats
 from tests.steps.test_load import ARN, FakeDataApi, RecordingCloudWatch
 
 LIMITS = '{"category_distance":0.2,"min_rows":100,"psi":0.25,"psi_moderate":0.1}'
@@ -21,7 +21,7 @@ EXECUTION = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/e1"
 @pytest.fixture(scope="module")
 def baseline() -> dict[str, Any]:
     training = features.compute_features(synthetic_data.generate_products(4_000, seed=1))
-    return data_profile.build_baseline(training, package_type="box")
+    return feature_baseline.build_baseline(training, package_type="box")
 
 
 def _profiles(folder: Path, baseline: dict[str, Any] | None, *, drift_level: float) -> Path:
@@ -30,7 +30,7 @@ def _profiles(folder: Path, baseline: dict[str, Any] | None, *, drift_level: flo
         histogram = None
         if baseline is not None:
             batch = synthetic_data.generate_products(1_000, seed=seed, drift=drift_level)
-            counted = data_profile.DriftHistogram(baseline)
+            counted = drift_stats.DriftHistogram(baseline)
             counted.update(features.compute_features(batch))
             histogram = counted.to_dict()
         (folder / host).mkdir(parents=True)
@@ -67,7 +67,7 @@ def test_two_hosts_merge_into_what_one_host_would_count(
     profiles = _profiles(tmp_path / "p", baseline, drift_level=0.0)
     merged_baseline, merged, hosts = drift.read_profiles(profiles)
     assert hosts == 2 and merged_baseline == baseline
-    whole = data_profile.DriftHistogram(baseline)
+    whole = drift_stats.DriftHistogram(baseline)
     for seed in (2, 3):
         batch = synthetic_data.generate_products(1_000, seed=seed)
         whole.update(features.compute_features(batch))
@@ -187,7 +187,7 @@ def test_predicted_scores_are_judged_against_the_champions_validation_scores(
     """Validation scores spread over [0, 1); the batch's scores all near 0.95: the scores
     drifted although the features did not (the same products as the baseline's world)."""
     validation = [i / 1000 for i in range(1000)]
-    score_baseline = data_profile.score_baseline(np.array(validation))
+    score_baseline = score_stats.score_baseline(np.array(validation))
     uri = "s3://art/pipelines/p/r/Evaluate/evaluation/score_baseline.json"
     s3 = FakeS3({uri[5:]: json.dumps(score_baseline).encode()})
     predictions = _predictions(tmp_path / "predictions", [0.95] * 2_000)
@@ -220,7 +220,7 @@ def test_predicted_scores_are_judged_against_the_champions_validation_scores(
 
 def test_scores_like_the_validation_scores_do_not_drift(tmp_path: Path) -> None:
     validation = np.arange(1000) / 1000
-    score_baseline = data_profile.score_baseline(validation)
+    score_baseline = score_stats.score_baseline(validation)
     predictions = _predictions(tmp_path / "predictions", [float(s) for s in validation[::-1]])
     counts, low, high = drift.predicted_scores(predictions, score_baseline["edges"])
     assert counts.tolist() == score_baseline["counts"]
@@ -231,7 +231,7 @@ def test_score_drift_alone_publishes_no_feature_psi(tmp_path: Path) -> None:
     """A champion with a score baseline but no feature baseline: the scores are judged,
     MaxFeaturePSI is not published as a made-up 0, and the score PSI is not folded into it."""
     validation = np.arange(1000) / 1000
-    score_baseline = data_profile.score_baseline(validation)
+    score_baseline = score_stats.score_baseline(validation)
     predictions = _predictions(tmp_path / "predictions", [0.95] * 2_000)
     document = drift.judge(
         _profiles(tmp_path / "p", None, drift_level=0.0),

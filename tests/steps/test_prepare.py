@@ -18,8 +18,16 @@ import pyarrow.csv as pacsv
 import pytest
 
 from pipeline_defs import synthetic_data
-from pipeline_defs.steps import data_profile as profile
-from pipeline_defs.steps import features, manifest, prepare, split
+from pipeline_defs.steps import (
+    drift_stats,
+    feature_baseline,
+    features,
+    manifest,
+    prepare,
+    profile_limits,
+    quality_counter,
+    split,
+)
 
 ROWS = 20_000
 TARGET = 256 * 1024
@@ -374,7 +382,7 @@ def baseline_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A champion's baseline for 'mailer' (other products than the batch's: seed 12)."""
     folder = tmp_path_factory.mktemp("baseline")
     matrix = features.compute_features(synthetic_data.generate_products(5_000, seed=12))
-    baseline = profile.build_baseline(matrix, package_type="mailer")
+    baseline = feature_baseline.build_baseline(matrix, package_type="mailer")
     (folder / "baseline.json").write_text(json.dumps(baseline))
     return folder
 
@@ -384,7 +392,7 @@ def test_profile_json_without_a_baseline(prepared: Path) -> None:
     assert sorted(p.name for p in host.iterdir()) == ["prepare_summary.json", "profile.json"]
     document = _json(host / "profile.json")
     assert document["histogram"] is None and document["baseline"] is None
-    quality = profile.QualityCounter.from_dict(document["quality"])
+    quality = quality_counter.QualityCounter.from_dict(document["quality"])
     assert quality.rows == ROWS and quality.ids_checked == ROWS and quality.duplicate_ids == 0
     summary = _json(host / "prepare_summary.json")
     assert summary["baseline"] is None
@@ -404,7 +412,7 @@ def test_histogram_counts_every_kept_row_once(
     for name, counted in histogram["features"].items():
         assert sum(counted["counts"]) == ROWS, name
     # the same counts as one histogram of every row's features (batches of 3,000, 2 threads)
-    expected = profile.DriftHistogram(document["baseline"])
+    expected = drift_stats.DriftHistogram(document["baseline"])
     expected.update(features.compute_features(products))
     assert histogram == expected.to_dict()
     # the CSV lines are the same as without a baseline
@@ -508,7 +516,7 @@ def test_a_file_with_a_bad_schema_is_not_read_and_named(tmp_path: Path, products
 
 
 def test_min_rows_is_checked_only_on_a_single_instance(tmp_path: Path, unload: Path) -> None:
-    bounds = profile.QualityBounds(min_rows=1_000_000)
+    bounds = profile_limits.QualityBounds(min_rows=1_000_000)
     for index in range(2):  # with shards, no host fails for having few rows
         shard = manifest.Shard(index=index, count=2, host=f"algo-{index + 1}")
         summary = _run(unload, tmp_path / "shards", shard=shard, quality_bounds=bounds)
@@ -530,13 +538,13 @@ def test_two_shards_profiles_merge_to_one_run(
         shard = manifest.Shard(index=index, count=2, host=f"algo-{index + 1}")
         _run(unload, tmp_path / "two", shard=shard, workers=1, baseline_dir=baseline_dir)
         parts.append(_json(tmp_path / "two" / "summary" / f"algo-{index + 1}" / "profile.json"))
-    quality = profile.QualityCounter.from_dict(parts[0]["quality"]).merge(
-        profile.QualityCounter.from_dict(parts[1]["quality"])
+    quality = quality_counter.QualityCounter.from_dict(parts[0]["quality"]).merge(
+        quality_counter.QualityCounter.from_dict(parts[1]["quality"])
     )
     assert quality.to_dict() == whole["quality"]
     baseline = whole["baseline"]
-    histogram = profile.DriftHistogram.from_dict(baseline, parts[0]["histogram"]).merge(
-        profile.DriftHistogram.from_dict(baseline, parts[1]["histogram"])
+    histogram = drift_stats.DriftHistogram.from_dict(baseline, parts[0]["histogram"]).merge(
+        drift_stats.DriftHistogram.from_dict(baseline, parts[1]["histogram"])
     )
     assert histogram.to_dict() == whole["histogram"]
     assert parts[0]["baseline"] == parts[1]["baseline"] == baseline
@@ -595,12 +603,12 @@ def test_load_baseline_checks_what_it_reads(tmp_path: Path, baseline_dir: Path) 
 def test_quality_arguments() -> None:
     required = ["--package-type", "box"]
     args = prepare.parse_args(required)
-    assert args.quality_bounds == profile.QualityBounds()
+    assert args.quality_bounds == profile_limits.QualityBounds()
     assert args.baseline_dir == Path("/opt/ml/processing/input/baseline")
     assert args.baseline_uri is None
     assert args.message_file == Path("/opt/ml/output/message")
     bounds = prepare.parse_args([*required, "--quality-bounds", '{"min_rows": 7}']).quality_bounds
-    assert bounds == profile.QualityBounds(min_rows=7)
+    assert bounds == profile_limits.QualityBounds(min_rows=7)
     with pytest.raises(SystemExit):
         prepare.parse_args([*required, "--quality-bounds", '{"rows": 7}'])
 

@@ -13,8 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline_defs import synthetic_data
-from pipeline_defs.steps import data_profile as profile
-from pipeline_defs.steps import features, split
+from pipeline_defs.steps import features, profile_limits, split
 
 
 def _labels(path: Path) -> np.ndarray:
@@ -256,7 +255,7 @@ def test_never_more_shards_than_train_rows(tmp_path: Path) -> None:
         output_dir=tmp_path / "out",
         train_shards=50,
         # 1 null price in 12 rows (8.3%) would fail the default 5% bound
-        quality_bounds=profile.QualityBounds(max_null_rate=0.1),
+        quality_bounds=profile_limits.QualityBounds(max_null_rate=0.1),
     )
     files = _shard_files(tmp_path / "out" / "train_csv")
     assert len(files) == stats["train_rows"] < 50
@@ -481,4 +480,6 @@ def test_quality_bounds_argument(tmp_path: Path, capsys: pytest.CaptureFixture[s
     with pytest.raises(SystemExit):
         split.parse_args(["--package-type", "box", "--quality-bounds", '{"min_row": 1}'])
     assert "--quality-bounds: quality bounds: unknown key 'min_row'" in capsys.readouterr().err
-    assert split.parse_args(["--package-type", "box"]).quality_bounds == profile.QualityBounds()
+    assert (
+        split.parse_args(["--package-type", "box"]).quality_bounds == profile_limits.QualityBounds()
+    )
