@@ -400,8 +400,9 @@ class DataQualityBounds(_Frozen):
 class DataQualitySettings(_Frozen):
     """Checks on every extract before anything is trained or scored (`pipeline_defs/steps/
     quality_checks.py`, `quality_counter.py`, bounds in `profile_limits.py`): at least 500
-    labelled rows to train and 1 to score, at most 5 % nulls per raw column, 1 % of values out of range (negative sizes, weights or prices; fragility
-    outside 0-3), no duplicate product ids."""
+    labelled rows to train and 1 to score, at most 5 % nulls per raw column, 1 % of values
+    out of range (negative sizes, weights or prices; fragility outside 0-3), no duplicate
+    product ids."""
 
     min_rows_training: int = Field(default=dq_contract.DEFAULT_MIN_ROWS_TRAINING, ge=1)
     min_rows_inference: int = Field(default=dq_contract.DEFAULT_MIN_ROWS_INFERENCE, ge=1)
