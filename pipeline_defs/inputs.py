@@ -109,20 +109,14 @@ def _check_json_object(text: str, label: str) -> None:
     _check(isinstance(value, dict), f"{label} must be a JSON object, got {text!r}")
 
 
-def _check_common(
-    *,
-    region: str,
-    environment: str,
-    package_type: str,
-    pipeline_name: str,
-    model_package_group: str,
-    cache_expiry: str,
-    sklearn_version: str,
-    instance_types: Sequence[tuple[str, str, str]],
-    subnets: tuple[str, ...],
-    security_groups: tuple[str, ...],
-) -> None:
-    """What both inputs share; `instance_types` is (field, job kind, value) per job."""
+def _check_common(inputs: Any, *, jobs: Sequence[str]) -> None:
+    """The fields both inputs share, checked on `inputs`; `jobs` are the job kinds whose
+    `<job>_instance_type` fields it has (processing, training, transform)."""
+    region, environment = inputs.region, inputs.environment
+    pipeline_name, model_package_group = inputs.pipeline_name, inputs.model_package_group
+    cache_expiry, sklearn_version = inputs.cache_expiry, inputs.sklearn_version
+    subnets, security_groups = inputs.subnets, inputs.security_groups
+    package_type = inputs.package_type
     _check(bool(REGION.fullmatch(region)), f"region {region!r} is not an AWS region name")
     _check(bool(NAME.fullmatch(environment)), f"environment {environment!r} is not a name")
     check_package_type(package_type)
@@ -130,9 +124,10 @@ def _check_common(
         _check(bool(NAME.fullmatch(value)), f"{label} {value!r}: 1-63 of [A-Za-z0-9-]")
     _check(bool(ISO_DURATION.fullmatch(cache_expiry)), f"cache_expiry {cache_expiry!r}: ISO 8601")
     _check(bool(SKLEARN_VERSION.fullmatch(sklearn_version)), f"bad version {sklearn_version!r}")
-    for label, job, instance_type in instance_types:
+    for job in jobs:
+        label = f"{job}_instance_type"
         try:
-            check_instance_type(instance_type, job)
+            check_instance_type(getattr(inputs, label), job)
         except InstanceTypeError as error:
             raise ValueError(f"{label}: {error}") from None
     _check(
@@ -210,22 +205,7 @@ class TrainingPipelineInputs:
 
     def __post_init__(self) -> None:
         """Validate names, durations, instance types and ranges; raises ValueError."""
-        _check_common(
-            region=self.region,
-            environment=self.environment,
-            package_type=self.package_type,
-            pipeline_name=self.pipeline_name,
-            model_package_group=self.model_package_group,
-            cache_expiry=self.cache_expiry,
-            sklearn_version=self.sklearn_version,
-            instance_types=(
-                ("processing_instance_type", "processing", self.processing_instance_type),
-                ("training_instance_type", "training", self.training_instance_type),
-                ("transform_instance_type", "transform", self.transform_instance_type),
-            ),
-            subnets=self.subnets,
-            security_groups=self.security_groups,
-        )
+        _check_common(self, jobs=("processing", "training", "transform"))
         _check(60 <= self.max_runtime_seconds <= 28 * 86400, "max_runtime_seconds: 60 s-28 days")
         _check(0.0 < self.operating_threshold < 1.0, "operating_threshold must be in (0, 1)")
         _check_json_object(self.quality_bounds, "quality_bounds")
@@ -310,21 +290,7 @@ class InferencePipelineInputs:
 
     def __post_init__(self) -> None:
         """Validate names, durations, instance types and ranges; raises ValueError."""
-        _check_common(
-            region=self.region,
-            environment=self.environment,
-            package_type=self.package_type,
-            pipeline_name=self.pipeline_name,
-            model_package_group=self.model_package_group,
-            cache_expiry=self.cache_expiry,
-            sklearn_version=self.sklearn_version,
-            instance_types=(
-                ("processing_instance_type", "processing", self.processing_instance_type),
-                ("transform_instance_type", "transform", self.transform_instance_type),
-            ),
-            subnets=self.subnets,
-            security_groups=self.security_groups,
-        )
+        _check_common(self, jobs=("processing", "transform"))
         _check(1 <= self.target_file_mb <= 1024, "target_file_mb must be 1-1024 (MB)")
         _check_json_object(self.quality_bounds, "quality_bounds")
         _check_json_object(self.drift_limits, "drift_limits")

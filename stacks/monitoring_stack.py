@@ -360,32 +360,26 @@ class MonitoringStack(Stack):
             holds="the events EventBridge could not deliver to the notifier",
             key=self.key,
         )
+
+        def pipeline_event(change: str, statuses: list[str]) -> events.EventPattern:
+            """This environment's pipelines' execution ("Status") or step ("Step Status")
+            change events with one of `statuses`."""
+            status_key = (
+                "currentStepStatus"
+                if change == "Step Status"
+                else ("currentPipelineExecutionStatus")
+            )
+            return events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=[f"SageMaker Model Building Pipeline Execution {change} Change"],
+                detail={status_key: statuses, "pipelineArn": [{"prefix": pipeline_arn_prefix}]},
+            )
+
         patterns = {
-            "PipelineExecutionFailed": events.EventPattern(
-                source=["aws.sagemaker"],
-                detail_type=["SageMaker Model Building Pipeline Execution Status Change"],
-                detail={
-                    "currentPipelineExecutionStatus": ["Failed", "Stopped"],
-                    "pipelineArn": [{"prefix": pipeline_arn_prefix}],
-                },
-            ),
+            "PipelineExecutionFailed": pipeline_event("Status", ["Failed", "Stopped"]),
             # notify reads the run's drift.json: news only when the batch drifted
-            "PipelineExecutionSucceeded": events.EventPattern(
-                source=["aws.sagemaker"],
-                detail_type=["SageMaker Model Building Pipeline Execution Status Change"],
-                detail={
-                    "currentPipelineExecutionStatus": ["Succeeded"],
-                    "pipelineArn": [{"prefix": pipeline_arn_prefix}],
-                },
-            ),
-            "PipelineStepFailed": events.EventPattern(
-                source=["aws.sagemaker"],
-                detail_type=["SageMaker Model Building Pipeline Execution Step Status Change"],
-                detail={
-                    "currentStepStatus": ["Failed"],
-                    "pipelineArn": [{"prefix": pipeline_arn_prefix}],
-                },
-            ),
+            "PipelineExecutionSucceeded": pipeline_event("Status", ["Succeeded"]),
+            "PipelineStepFailed": pipeline_event("Step Status", ["Failed"]),
             "ModelDecision": events.EventPattern(
                 source=["aws.sagemaker"],
                 detail_type=["SageMaker Model Package State Change"],
