@@ -390,7 +390,7 @@ def build_training_pipeline(inputs: TrainingPipelineInputs) -> str:
             retry_policies=job_retry_policies(),
         )
         evaluation_dir = evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"]
-        # Output folders end with '/' (common.s3_output_uri): append file names directly.
+        # Output folders end with '/' (step_builders.s3_output_uri): append file names directly.
         evaluation_uri = Join(on="", values=[evaluation_dir.S3Output.S3Uri, "evaluation.json"])
         score_baseline_uri = Join(
             on="", values=[evaluation_dir.S3Output.S3Uri, "score_baseline.json"]

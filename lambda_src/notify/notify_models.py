@@ -152,8 +152,15 @@ def model_package(
         )
         action = [
             "The champion (the newest Approved version) stays in use; nothing to do unless",
-            "you disagree with the gate. To override it and serve this version from the next",
-            "inference run (`python -m ops models show` first: the gate's reasons):",
+            "you disagree with the gate.",
+        ]
+        if named:
+            action += [
+                "The gate's reasons, checks and scores:",
+                f"   {ops_command(s, 'models', 'show', *versioned)}",
+            ]
+        action += [
+            "To override it and serve this version from the next inference run:",
             f"   {command}",
         ]
     if report_uri and named:

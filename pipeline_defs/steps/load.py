@@ -64,8 +64,9 @@ Dialect = Literal["redshift", "duckdb"]
 STAGE_TABLE = "pkgml_stage_predictions"
 MAX_BATCH_STATEMENTS = 40
 DDL_FILE = "predictions_table.sql"
-# Where the Processing job mounts this script's whole code bundle (= pipeline_defs.common.
-# LIB_DIR, also on the job's PYTHONPATH); the script itself runs from .../input/code/.
+# Where the Processing job mounts this script's whole code bundle (=
+# pipeline_defs.step_builders.LIB_DIR, also on the job's PYTHONPATH); the script itself
+# runs from .../input/code/.
 LIB_DIR = "/opt/ml/processing/input/lib"
 CHECK_PREFIX = "pkgml load check failed: "
 
@@ -172,7 +173,7 @@ class Connection:
     db_user: str | None = None
 
     def __post_init__(self) -> None:
-        """The same combinations common.RedshiftTarget accepts."""
+        """The same combinations pipeline_defs.inputs.RedshiftTarget accepts."""
         _check(DATABASE, self.database, "database")
         if (self.cluster_identifier is None) == (self.workgroup is None):
             raise ValueError("give exactly one of --cluster-identifier and --workgroup")

@@ -15,8 +15,8 @@ download of the rest). A directory without a manifest is read as plain data file
 runs and tests); a single file may be given, either a manifest or a data file.
 
 Scale-out: a step run on N Processing instances gets the same manifest on every instance
-(`S3DataDistributionType=FullyReplicated`, as `common.processing_step_args` mounts it), and
-`current_shard()` tells each instance which entries are its own: entry i belongs to host
+(`S3DataDistributionType=FullyReplicated`, as `step_builders.processing_step_args` mounts
+it), and `current_shard()` tells each instance which entries are its own: entry i belongs to host
 `i % N`, hosts in the order of `/opt/ml/config/resourceconfig.json`'s `hosts` list. The
 subsets are disjoint and together complete; every host derives the same assignment from the
 same manifest with no coordination. (`ShardedByS3Key` must not be used with a manifest: it
