@@ -15,11 +15,13 @@ import shutil
 import uuid
 
 import pytest
+from aws_cdk.assertions import Template
 
 from pipeline_defs import architectures as registry
 from pkgml_contracts.architectures import from_json_catalog
 from stacks.components import step_code
-from tests.conftest import synthesize
+from stacks.settings import load_settings
+from tests.conftest import synthesize_stage
 from tools import docs
 from tools.new_architecture import scaffold
 
@@ -43,22 +45,19 @@ def test_a_scaffolded_architecture_is_deployed_by_one_configuration_line(
 ):
     context = copy.deepcopy(base_context)
     context["environments.dev.ml.extra_architectures"] = json.dumps([throwaway])
-    app = synthesize(context, tmp_path / "cdk.out")
-    stage = app.stages["dev"]
-
-    assembly = tmp_path / "cdk.out" / stage.artifact_id
-    ml = json.loads((assembly / f"{stage.ml.artifact_id}.template.json").read_text())
+    stage = synthesize_stage(context, "dev", tmp_path / "cdk.out")
+    ml = Template.from_stack(stage.ml).to_json()
     pipelines = {
         r["Properties"]["PipelineName"]: r["Properties"]
         for r in ml["Resources"].values()
         if r["Type"] == "AWS::SageMaker::Pipeline"
     }
-    for package_type in app.settings.package_types:
+    for package_type in load_settings(context).package_types:
         name = f"pkgml-dev-{package_type}-training-{throwaway}"
         assert name in pipelines, sorted(pipelines)
         assert f"training ({throwaway})" in pipelines[name]["PipelineDescription"]
 
-    ingest = json.loads((assembly / f"{stage.ingest.artifact_id}.template.json").read_text())
+    ingest = Template.from_stack(stage.ingest).to_json()
     trigger = next(
         r["Properties"]
         for r in ingest["Resources"].values()
