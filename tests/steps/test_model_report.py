@@ -6,8 +6,6 @@ import struct
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from pipeline_defs.steps import charts, model_report
 
 DECISION: dict[str, Any] = {
@@ -92,7 +90,7 @@ def test_the_svg_escapes_text_and_draws_every_operation() -> None:
 
 
 def test_the_png_has_the_figure_size_times_the_scale() -> None:
-    pytest.importorskip("PIL")  # in the processing image and in requirements-dev
+    # Pillow is in the processing image and in requirements-dev: a missing install fails here.
     png = charts.Figure(key="k", title="t", width=100, height=50).png(scale=2)
     assert png is not None and png[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">II", png[16:24]) == (200, 100)
@@ -149,7 +147,6 @@ def test_without_curves_or_scores_only_what_exists_is_drawn() -> None:
 
 
 def test_write_report_writes_the_page_and_a_png_per_chart(tmp_path: Path) -> None:
-    pytest.importorskip("PIL")
     path = model_report.write_report(
         tmp_path, evaluation=EVALUATION, curves=CURVES, decision=DECISION, history=HISTORY
     )
