@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from pkgml_contracts import data_quality as dq_contract
 from pkgml_contracts import gate as gate_contract
@@ -109,34 +109,6 @@ def _check_json_object(text: str, label: str) -> None:
     _check(isinstance(value, dict), f"{label} must be a JSON object, got {text!r}")
 
 
-def _check_common(inputs: Any, *, jobs: Sequence[str]) -> None:
-    """The fields both inputs share, checked on `inputs`; `jobs` are the job kinds whose
-    `<job>_instance_type` fields it has (processing, training, transform)."""
-    region, environment = inputs.region, inputs.environment
-    pipeline_name, model_package_group = inputs.pipeline_name, inputs.model_package_group
-    cache_expiry, sklearn_version = inputs.cache_expiry, inputs.sklearn_version
-    subnets, security_groups = inputs.subnets, inputs.security_groups
-    package_type = inputs.package_type
-    _check(bool(REGION.fullmatch(region)), f"region {region!r} is not an AWS region name")
-    _check(bool(NAME.fullmatch(environment)), f"environment {environment!r} is not a name")
-    check_package_type(package_type)
-    for label, value in (("pipeline_name", pipeline_name), ("group", model_package_group)):
-        _check(bool(NAME.fullmatch(value)), f"{label} {value!r}: 1-63 of [A-Za-z0-9-]")
-    _check(bool(ISO_DURATION.fullmatch(cache_expiry)), f"cache_expiry {cache_expiry!r}: ISO 8601")
-    _check(bool(SKLEARN_VERSION.fullmatch(sklearn_version)), f"bad version {sklearn_version!r}")
-    for job in jobs:
-        label = f"{job}_instance_type"
-        try:
-            check_instance_type(getattr(inputs, label), job)
-        except InstanceTypeError as error:
-            raise ValueError(f"{label}: {error}") from None
-    _check(
-        isinstance(subnets, tuple) and isinstance(security_groups, tuple),
-        "subnets and security_groups must be tuples (the inputs are hashed)",
-    )
-    check_vpc(subnets, security_groups)
-
-
 _GATE: Final = gate_contract.DEFAULTS
 
 
@@ -174,13 +146,11 @@ class GateDefaults:
 
 
 @dataclass(frozen=True, kw_only=True)
-class TrainingPipelineInputs:
-    """Deploy-time values of one package type's training pipeline for one architecture.
+class _PipelineInputs:
+    """The fields every pipeline kind has, and their checks; `JOBS` are the job kinds
+    whose `<job>_instance_type` fields the kind has (processing, training, transform)."""
 
-    `hyperparameter_defaults` overrides the architecture's own defaults (the configured
-    `models.<package type>.hyperparameters`); `spot` opts in to managed spot training
-    where the architecture supports it. Processing runs on scikit-learn 1.9-0, m5.xlarge.
-    """
+    JOBS: ClassVar[tuple[str, ...]] = ("processing", "transform")
 
     region: str
     environment: str
@@ -188,24 +158,72 @@ class TrainingPipelineInputs:
     pipeline_name: str
     model_package_group: str
     cache_expiry: str
+    processing_instance_type: str = "ml.m5.xlarge"
+    transform_instance_type: str = "ml.m5.xlarge"
+    sklearn_version: str = "1.9-0"
+    subnets: tuple[str, ...] = ()
+    security_groups: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Validate names, durations, instance types and the VPC; raises ValueError."""
+        _check(
+            bool(REGION.fullmatch(self.region)), f"region {self.region!r} is not an AWS region name"
+        )
+        _check(
+            bool(NAME.fullmatch(self.environment)),
+            f"environment {self.environment!r} is not a name",
+        )
+        check_package_type(self.package_type)
+        for label, value in (
+            ("pipeline_name", self.pipeline_name),
+            ("group", self.model_package_group),
+        ):
+            _check(bool(NAME.fullmatch(value)), f"{label} {value!r}: 1-63 of [A-Za-z0-9-]")
+        _check(
+            bool(ISO_DURATION.fullmatch(self.cache_expiry)),
+            f"cache_expiry {self.cache_expiry!r}: ISO 8601",
+        )
+        _check(
+            bool(SKLEARN_VERSION.fullmatch(self.sklearn_version)),
+            f"bad version {self.sklearn_version!r}",
+        )
+        for job in self.JOBS:
+            label = f"{job}_instance_type"
+            try:
+                check_instance_type(getattr(self, label), job)
+            except InstanceTypeError as error:
+                raise ValueError(f"{label}: {error}") from None
+        _check(
+            isinstance(self.subnets, tuple) and isinstance(self.security_groups, tuple),
+            "subnets and security_groups must be tuples (the inputs are hashed)",
+        )
+        check_vpc(self.subnets, self.security_groups)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingPipelineInputs(_PipelineInputs):
+    """Deploy-time values of one package type's training pipeline for one architecture.
+
+    `hyperparameter_defaults` overrides the architecture's own defaults (the configured
+    `models.<package type>.hyperparameters`); `spot` opts in to managed spot training
+    where the architecture supports it. Processing runs on scikit-learn 1.9-0, m5.xlarge.
+    """
+
     architecture: Architecture
     hyperparameter_defaults: tuple[tuple[str, Any], ...] = ()
     spot: bool = False
     spot_max_wait_seconds: int = 3600
-    processing_instance_type: str = "ml.m5.xlarge"
     training_instance_type: str = "ml.m5.xlarge"
-    transform_instance_type: str = "ml.m5.xlarge"
-    sklearn_version: str = "1.9-0"
     gate: GateDefaults = field(default_factory=GateDefaults)
-    subnets: tuple[str, ...] = ()
-    security_groups: tuple[str, ...] = ()
     max_runtime_seconds: int = 86400
     operating_threshold: float = 0.5
     quality_bounds: str = field(default_factory=lambda: _default_quality_bounds(training=True))
 
+    JOBS: ClassVar[tuple[str, ...]] = ("processing", "training", "transform")
+
     def __post_init__(self) -> None:
-        """Validate names, durations, instance types and ranges; raises ValueError."""
-        _check_common(self, jobs=("processing", "training", "transform"))
+        """The shared checks, then run time, threshold, bounds, hyperparameters and spot."""
+        super().__post_init__()
         _check(60 <= self.max_runtime_seconds <= 28 * 86400, "max_runtime_seconds: 60 s-28 days")
         _check(0.0 < self.operating_threshold < 1.0, "operating_threshold must be in (0, 1)")
         _check_json_object(self.quality_bounds, "quality_bounds")
@@ -261,22 +279,11 @@ class RedshiftTarget:
 
 
 @dataclass(frozen=True, kw_only=True)
-class InferencePipelineInputs:
+class InferencePipelineInputs(_PipelineInputs):
     """Deploy-time values of one package type's inference pipeline (daily and monthly share it)."""
 
-    region: str
-    environment: str
-    package_type: str
-    pipeline_name: str
-    model_package_group: str
-    cache_expiry: str
     redshift: RedshiftTarget
-    processing_instance_type: str = "ml.m5.xlarge"
-    transform_instance_type: str = "ml.m5.xlarge"
-    sklearn_version: str = "1.9-0"
     target_file_mb: int = 64
-    subnets: tuple[str, ...] = ()
-    security_groups: tuple[str, ...] = ()
     quality_bounds: str = field(default_factory=lambda: _default_quality_bounds(training=False))
     drift_action: str = dq_contract.DEFAULT_DRIFT_ACTION
     drift_limits: str = field(
@@ -289,8 +296,8 @@ class InferencePipelineInputs:
     )
 
     def __post_init__(self) -> None:
-        """Validate names, durations, instance types and ranges; raises ValueError."""
-        _check_common(self, jobs=("processing", "transform"))
+        """The shared checks, then file size, bounds and the drift policy."""
+        super().__post_init__()
         _check(1 <= self.target_file_mb <= 1024, "target_file_mb must be 1-1024 (MB)")
         _check_json_object(self.quality_bounds, "quality_bounds")
         _check_json_object(self.drift_limits, "drift_limits")

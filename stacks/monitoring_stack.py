@@ -72,6 +72,34 @@ INFERENCE_RUN_KINDS = tuple(sorted(INFERENCE_KINDS))
 SCHEDULER_NAMESPACE = "AWS/Scheduler"
 
 
+def _pipeline_metric(
+    pipeline: str, metric_name: str, *, statistic: str, period: Duration, label: str | None = None
+) -> cloudwatch.Metric:
+    """A SageMaker Pipelines metric of one pipeline (`PipelineName` dimension)."""
+    return cloudwatch.Metric(
+        namespace=PIPELINE_NAMESPACE,
+        metric_name=metric_name,
+        dimensions_map={"PipelineName": pipeline},
+        statistic=statistic,
+        period=period,
+        label=label,
+    )
+
+
+def _gate_metric(
+    metric_name: str, dimensions: Mapping[str, str], *, statistic: str, label: str | None = None
+) -> cloudwatch.Metric:
+    """A daily gate metric of one model group (the gate publishes once per training run)."""
+    return cloudwatch.Metric(
+        namespace=gate_metrics.GATE_NAMESPACE,
+        metric_name=metric_name,
+        dimensions_map=dict(dimensions),
+        statistic=statistic,
+        period=Duration.days(1),
+        label=label,
+    )
+
+
 @jsii.implements(monitoring.IAlarmConsumer)
 class _Collect:
     """Keeps the alarms a cdk-monitoring-constructs monitor created."""
@@ -455,12 +483,8 @@ class MonitoringStack(Stack):
                     f"A {kind} execution of {name} failed. The notification with the failing "
                     "step and the retry command went to the alerts topic."
                 ),
-                metric=cloudwatch.Metric(
-                    namespace=PIPELINE_NAMESPACE,
-                    metric_name="ExecutionFailed",
-                    dimensions_map={"PipelineName": name},
-                    statistic="Sum",
-                    period=Duration.minutes(5),
+                metric=_pipeline_metric(
+                    name, "ExecutionFailed", statistic="Sum", period=Duration.minutes(5)
                 ),
                 threshold=0,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -475,12 +499,8 @@ class MonitoringStack(Stack):
                         f"'{package_type}' model is getting stale. Check the extract "
                         "schedule, the run files, and failed executions."
                     ),
-                    metric=cloudwatch.Metric(
-                        namespace=PIPELINE_NAMESPACE,
-                        metric_name="ExecutionSucceeded",
-                        dimensions_map={"PipelineName": name},
-                        statistic="Sum",
-                        period=Duration.days(1),
+                    metric=_pipeline_metric(
+                        name, "ExecutionSucceeded", statistic="Sum", period=Duration.days(1)
                     ),
                     threshold=1,
                     comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -507,13 +527,7 @@ class MonitoringStack(Stack):
                         f"The '{package_type}' gate measured {metric_name} above {limit} "
                         "against the champion: the data or the model moved a lot."
                     ),
-                    metric=cloudwatch.Metric(
-                        namespace=gate_metrics.GATE_NAMESPACE,
-                        metric_name=metric_name,
-                        dimensions_map=dimensions,
-                        statistic="Maximum",
-                        period=Duration.days(1),
-                    ),
+                    metric=_gate_metric(metric_name, dimensions, statistic="Maximum"),
                     threshold=limit,
                     comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
                     evaluation_periods=1,
@@ -527,12 +541,8 @@ class MonitoringStack(Stack):
                     "champion keeps serving, but someone should look at the data and the "
                     "decision reasons."
                 ),
-                metric=cloudwatch.Metric(
-                    namespace=gate_metrics.GATE_NAMESPACE,
-                    metric_name=gate_metrics.CONSECUTIVE_REJECTIONS,
-                    dimensions_map=dimensions,
-                    statistic="Maximum",
-                    period=Duration.days(1),
+                metric=_gate_metric(
+                    gate_metrics.CONSECUTIVE_REJECTIONS, dimensions, statistic="Maximum"
                 ),
                 threshold=count,
                 comparison_operator=(
@@ -635,14 +645,7 @@ class MonitoringStack(Stack):
             def gate_metric(
                 name: str, label: str, statistic: str = "Maximum", dimensions=dimensions
             ) -> cloudwatch.Metric:
-                return cloudwatch.Metric(
-                    namespace=gate_metrics.GATE_NAMESPACE,
-                    metric_name=name,
-                    dimensions_map=dimensions,
-                    statistic=statistic,
-                    period=Duration.days(1),
-                    label=label,
-                )
+                return _gate_metric(name, dimensions, statistic=statistic, label=label)
 
             floor = environment.gate.for_package_type(package_type)["min_score"]
             drift_limit = self.settings.drift.for_package_type(package_type)["psi_limit"]
@@ -777,13 +780,8 @@ class MonitoringStack(Stack):
         """SageMaker pipelines: executions succeeded/failed and durations (not in the library)."""
 
         def metric(name: str, metric_name: str, statistic: str) -> cloudwatch.Metric:
-            return cloudwatch.Metric(
-                namespace=PIPELINE_NAMESPACE,
-                metric_name=metric_name,
-                dimensions_map={"PipelineName": name},
-                statistic=statistic,
-                period=Duration.hours(1),
-                label=name,
+            return _pipeline_metric(
+                name, metric_name, statistic=statistic, period=Duration.hours(1), label=name
             )
 
         ordered = sorted(pipelines.values())

@@ -20,6 +20,14 @@ WRITE = ("s3:PutObject",)
 READ_WRITE = ("s3:GetObject", "s3:PutObject")
 
 
+def service_of_this_account(scope: Stack, service: str) -> iam.ServicePrincipal:
+    """`service` (e.g. 'sagemaker.amazonaws.com') as a role's trust principal, only when it
+    acts for this stack's account (`aws:SourceAccount`: no confused deputy)."""
+    return iam.ServicePrincipal(
+        service, conditions={"StringEquals": {"aws:SourceAccount": scope.account}}
+    )
+
+
 def allow_objects(
     role: iam.Role, *, bucket_name: str, prefix: str, actions: Iterable[str], why: str
 ) -> None:

@@ -17,6 +17,7 @@ from stacks.components.access import (
     allow_key,
     allow_listing,
     allow_objects,
+    service_of_this_account,
 )
 from stacks.naming import ArtifactPrefixes, DataPrefixes
 
@@ -53,10 +54,7 @@ class SageMakerExecutionRole(Construct):
         self.role = iam.Role(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal(
-                "sagemaker.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-            ),
+            assumed_by=service_of_this_account(stack, "sagemaker.amazonaws.com"),
             description=f"{resource_prefix}: SageMaker pipelines and their jobs",
         )
         role = self.role

@@ -28,6 +28,7 @@ from stacks.components.access import (
     allow_listing,
     allow_objects,
     allow_put_events,
+    service_of_this_account,
 )
 from stacks.components.function import PlatformFunction
 from stacks.components.queues import dead_letter_queue
@@ -166,10 +167,7 @@ class ScheduledExtract(Construct):
         self.scheduler_role = iam.Role(
             self,
             "SchedulerRole",
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-            ),
+            assumed_by=service_of_this_account(stack, "scheduler.amazonaws.com"),
             description=f"{environment_name}: EventBridge Scheduler invokes the extract runner",
         )
         # The CDK's dead-letter grant is sqs:SendMessage only; the queue is SSE-KMS.

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, Final
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+
+# Every bucket: no public access, no ACLs (the owner owns every object), TLS 1.2 or later
+# only, and versioned (an overwrite or delete stays recoverable).
+_EVERY_BUCKET: Final[dict[str, Any]] = {
+    "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
+    "object_ownership": s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    "enforce_ssl": True,
+    "minimum_tls_version": 1.2,
+    "versioned": True,
+}
 
 
 class SecureBucket(Construct):
@@ -39,11 +50,7 @@ class SecureBucket(Construct):
             encryption=s3.BucketEncryption.KMS,
             encryption_key=encryption_key,
             bucket_key_enabled=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            versioned=True,
+            **_EVERY_BUCKET,
             server_access_logs_bucket=access_logs_bucket,
             server_access_logs_prefix=f"{construct_id.lower()}/",
             lifecycle_rules=[
@@ -95,12 +102,8 @@ class AccessLogsBucket(Construct):
             "Bucket",
             bucket_name=bucket_name,
             encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
             # Versioned, so a deleted or overwritten log stays recoverable for a while.
-            versioned=True,
+            **_EVERY_BUCKET,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-access-logs",

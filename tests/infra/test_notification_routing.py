@@ -2,8 +2,7 @@
 events (never SNS), the rules route them and this environment's alarms to notify, and only
 the alarms that watch the notifier itself keep a direct SNS action.
 
-Built without the ML stack (its pipeline definitions are the slow part): data,
-notifications, ingest and monitoring of dev, as the stage wires them.
+Read from dev's stacks in the session's synthesized app.
 """
 
 from __future__ import annotations
@@ -14,15 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App, Environment
+from aws_cdk import App
 from aws_cdk.assertions import Template
 from moto.events.models import EventPattern
 
 from stacks.data_stack import DataStack
-from stacks.ingest_stack import IngestStack
 from stacks.monitoring_stack import MonitoringStack
 from stacks.notifications_stack import NotificationsStack
-from stacks.settings import cdk_json_context, load_settings
+from stacks.settings import load_settings
 from tests.infra.iam_contract import applies, expand
 
 EVENTS = Path(__file__).resolve().parents[1] / "lambdas" / "events"
@@ -37,52 +35,13 @@ class Built:
 
 
 @pytest.fixture(scope="module")
-def built() -> Built:
-    context = cdk_json_context()
-    settings = load_settings(context)
-    dev = settings.environment("dev")
-    app = App(context=context, builtin_cloud_formation_validation=False)
-    env = Environment(account=dev.account, region=dev.region)
-    data = DataStack(app, "Data", project=settings.project, environment=dev, env=env)
-    notifications = NotificationsStack(
-        app,
-        "Notifications",
-        project=settings.project,
-        environment_name=dev.name,
-        settings=dev.notifications,
-        encryption_key=data.key,
-        env=env,
-    )
-    ingest = IngestStack(
-        app,
-        "Ingest",
-        project=settings.project,
-        package_types=settings.package_types,
-        environment=dev,
-        data_bucket=data.data_bucket,
-        data_bucket_name=data.data_bucket_name,
-        key=data.key,
-        redshift_role=data.redshift_role,
-        env=env,
-    )
-    monitoring = MonitoringStack(
-        app,
-        "Monitoring",
-        project=settings.project,
-        package_types=settings.package_types,
-        environment=dev,
-        key=data.key,
-        artifacts_bucket_name=data.artifacts_bucket_name,
-        alerts_topic=notifications.alerts_topic,
-        decisions_topic=notifications.decisions_topic,
-        functions=ingest.functions,
-        dead_letter_queues=ingest.dead_letter_queues,
-        env=env,
-    )
+def built(synthesized: Any) -> Built:
+    """Dev's stacks as the stage wires them (the session's one synthesized app)."""
+    dev = synthesized.stages["dev"]
     return Built(
-        monitoring=Template.from_stack(monitoring),
-        ingest=Template.from_stack(ingest),
-        notifications=Template.from_stack(notifications),
+        monitoring=Template.from_stack(dev.monitoring),
+        ingest=Template.from_stack(dev.ingest),
+        notifications=Template.from_stack(dev.notifications),
     )
 
 
@@ -221,7 +180,7 @@ def test_only_the_notifiers_own_alarms_act_on_the_alerts_topic(built: Built):
     for actions in direct.values():
         [action] = actions  # the alerts topic's ARN, from the notifications stack
         output = action["Fn::GetStackOutput"]
-        assert output["StackName"] == "Notifications"
+        assert output["StackName"] == "pkgml-dev-notifications"
         assert output["OutputName"].startswith("PublishOutputRefAlerts")
 
 
@@ -315,7 +274,7 @@ def test_emitters_know_their_project_and_no_topic(built: Built, handler: str):
 
 
 def test_the_ingest_stack_does_not_depend_on_the_topics(built: Built):
-    assert "Notifications" not in json.dumps(built.ingest.to_json())
+    assert "pkgml-dev-notifications" not in json.dumps(built.ingest.to_json())
 
 
 def test_only_cloudwatch_publishes_and_only_to_the_alerts_topic(built: Built):

@@ -30,6 +30,7 @@ from notify_format import format_event, route
 from notify_settings import ConfigError, Settings, load_settings
 
 from pkgml_contracts.notifications import SUBJECT_MAX
+from tests.odd_text import ODD_TEXT
 
 EVENTS_DIR = Path(__file__).resolve().parent / "events"
 ACCOUNT, REGION = "123456789012", "us-east-1"
@@ -700,20 +701,6 @@ def test_unserialisable_and_deep_input_never_raises() -> None:
 
 # --- subject constraints over odd inputs --------------------------------------------------
 
-ODD = [
-    "",
-    " ",
-    "\n\r\t",
-    "a" * 500,
-    "é" * 150,
-    "名前" * 60,
-    "line one\nline two\r\nline three",
-    "\x00\x07\x1b[31mred\x1b[0m",
-    "\u2028\u2029\u200b\ufeff",
-    "🚀" * 40,
-    "x\ud800y",
-]
-
 
 def _random_text(rng: random.Random) -> str:
     pools = [chr(c) for c in range(0, 0x250)] + ["\n", "\r", "\t", "名", "🚀", "\u2028", "\ud800"]
@@ -736,7 +723,7 @@ def test_subjects_stay_valid_for_random_field_values() -> None:
     for _ in range(60):
         for name, path in fields:
             text = _random_text(rng)
-            values = [text, ODD[rng.randrange(len(ODD))]]
+            values = [text, ODD_TEXT[rng.randrange(len(ODD_TEXT))]]
             if path[-1] == "alarmName":
                 values = [f"pkgml-dev-{v}" for v in values]
             for value in values:
