@@ -13,6 +13,7 @@ report downsamples curves before drawing them.
 from __future__ import annotations
 
 import io
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -90,7 +91,9 @@ class Figure:
         for op in self.ops:
             width = max(1, round(op.width * scale))
             if op.kind in ("line", "polyline") and len(op.points) >= 2:
-                draw.line([at(p) for p in op.points], fill=op.colour, width=width)
+                pieces = dash_segments(op.points) if op.dash else [list(op.points)]
+                for piece in pieces:
+                    draw.line([at(p) for p in piece], fill=op.colour, width=width)
             elif op.kind == "rect":
                 (x0, y0), (x1, y1) = (at(p) for p in op.points)
                 draw.rectangle(
@@ -114,8 +117,43 @@ class Figure:
         return buffer.getvalue()
 
 
+DASH_ON, DASH_OFF = 5.0, 4.0
+"""The dash pattern of both renderings (the SVG's stroke-dasharray="5,4"), in figure units."""
+
+
+def dash_segments(
+    points: Sequence[tuple[float, float]], *, on: float = DASH_ON, off: float = DASH_OFF
+) -> list[list[tuple[float, float]]]:
+    """The drawn pieces of a dashed polyline: `on` units drawn, `off` skipped, the pattern
+    carried across corners as SVG does (Pillow has no dashes)."""
+    pieces: list[list[tuple[float, float]]] = []
+    current: list[tuple[float, float]] = []
+    drawing, left = True, on  # in the pattern: drawing or not, and how far until it flips
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
+        length = math.hypot(x1 - x0, y1 - y0)
+        done = 0.0
+        while length - done > 1e-9:
+            step = min(left, length - done)
+            start = (x0 + (x1 - x0) * done / length, y0 + (y1 - y0) * done / length)
+            done += step
+            end = (x0 + (x1 - x0) * done / length, y0 + (y1 - y0) * done / length)
+            if drawing:
+                if not current:
+                    current.append((float(start[0]), float(start[1])))
+                current.append((float(end[0]), float(end[1])))
+            left -= step
+            if left <= 1e-9:
+                if drawing and current:
+                    pieces.append(current)
+                    current = []
+                drawing, left = not drawing, off if drawing else on
+    if current:
+        pieces.append(current)
+    return pieces
+
+
 def _svg_op(op: Op) -> str:
-    dash = ' stroke-dasharray="5,4"' if op.dash else ""
+    dash = f' stroke-dasharray="{DASH_ON:g},{DASH_OFF:g}"' if op.dash else ""
     title = f"<title>{escape(op.title)}</title>" if op.title else ""
     if op.kind in ("line", "polyline"):
         points = " ".join(f"{x:.1f},{y:.1f}" for x, y in op.points)

@@ -96,6 +96,31 @@ def test_the_png_has_the_figure_size_times_the_scale() -> None:
     assert struct.unpack(">II", png[16:24]) == (200, 100)
 
 
+def test_dashes_are_cut_along_the_path_as_the_svg_draws_them() -> None:
+    # stroke-dasharray="5,4": 5 drawn, 4 gap, carried across the corner at (10, 0).
+    assert charts.dash_segments([(0, 0), (10, 0), (10, 10)], on=5, off=4) == [
+        [(0.0, 0.0), (5.0, 0.0)],
+        [(9.0, 0.0), (10.0, 0.0), (10.0, 4.0)],
+        [(10.0, 8.0), (10.0, 10.0)],
+    ]
+    assert charts.dash_segments([(3, 3), (3, 3)], on=5, off=4) == []
+
+
+def test_a_dashed_line_leaves_gaps_in_the_png() -> None:
+    figure = charts.Figure(key="k", title="t", width=40, height=10)
+    figure.add(charts.Op("line", ((0, 5), (40, 5)), colour="#000000", width=1.0, dash=True))
+    png = figure.png(scale=1)
+    assert png is not None
+    from io import BytesIO
+
+    from PIL import Image
+
+    row = [Image.open(BytesIO(png)).convert("L").getpixel((x, 5)) for x in range(40)]
+    drawn = "".join("#" if value < 128 else "." for value in row)
+    # 5 on, 4 off; Pillow draws both end pixels of each dash (0-5, 9-14, 18-23).
+    assert drawn.startswith("######...######...######...")
+
+
 def test_the_page_shows_the_verdict_checks_both_models_and_the_history() -> None:
     page, figures = model_report.render(
         evaluation=EVALUATION, curves=CURVES, decision=DECISION, history=HISTORY
