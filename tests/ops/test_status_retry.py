@@ -173,9 +173,14 @@ def test_retry_failed_execution_with_a_stable_token(
 ) -> None:
     _, stub = stubbed
     arn = execution_arn(names, names.pipeline("training", "mailer"), "aaaa1111")
-    token = request_token(arn, T1)
-    assert len(token) == 64 and token == request_token(arn, T1)
-    assert token != request_token(arn, datetime(2026, 11, 24, tzinfo=UTC))
+    assert arn == (
+        "arn:aws:sagemaker:us-east-1:222222222222:pipeline/pkgml-dev-mailer-training/"
+        "execution/aaaa1111"
+    )
+    # sha256 of "<arn>|2026-11-23T03:42:07Z" (the failure's last-modified time), by hand:
+    # the same failure always sends this token; another failure of the run another one.
+    token = "c050e83bae48296904ca1f27293251ef7a93e5d1e0507e46e02f515e5058105a"
+    assert request_token(arn, datetime(2026, 11, 24, tzinfo=UTC)) != token
     stub.add_response("describe_pipeline_execution", describe(arn, "Failed"))
     stub.add_response("list_pipeline_execution_steps", steps(("Train", "Failed", "OOM")))
     stub.add_response(
