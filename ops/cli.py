@@ -170,8 +170,12 @@ def main(
     *,
     client_factory: ClientFactory = boto3_client,
     clock: Clock | None = None,
+    console: Any = None,
 ) -> int:
-    """Run one command; return the exit code (0 ok, 1 refused/failed, 2 usage)."""
+    """Run one command; return the exit code (0 ok, 1 refused/failed, 2 usage).
+
+    `console`: where live boards go (tests pass one); by default a rich Console when stdout
+    is a terminal and the output is not --json, else none (change lines only)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -196,6 +200,7 @@ def main(
             assume_yes=args.yes,
             client_factory=client_factory,
             clock=clock,
+            console=console if console is not None else _terminal(args.json),
         )
         result = args.handler(ctx, args)
     except OpsError as exc:
@@ -208,6 +213,15 @@ def main(
         return _fail(args.json, "interrupted", EXIT_FAILED)
     print(to_json(result.data) if args.json else result.text)
     return result.exit_code or EXIT_OK
+
+
+def _terminal(json_output: bool) -> Any:
+    """A rich Console on stdout when it is a terminal (and not --json); else None."""
+    if json_output or not sys.stdout.isatty():
+        return None
+    from rich.console import Console
+
+    return Console()
 
 
 def _fail(json_output: bool, message: str, code: int) -> int:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ops.errors import UsageError
+from ops.live import Board
 from ops.watch import Clock
 from pkgml_contracts.names import bucket_name, model_package_group_name, pipeline_name
 from pkgml_contracts.runs import PIPELINE_KINDS, PipelineKind
@@ -69,6 +70,8 @@ class OpsContext:
     assume_yes: bool = False
     client_factory: ClientFactory = boto3_client
     clock: Clock = field(default_factory=Clock)
+    console: Any = None
+    """A rich Console when stdout is a terminal (live boards); None for captured output."""
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # --- names ------------------------------------------------------------------------
@@ -130,6 +133,10 @@ class OpsContext:
         """Human-readable progress: stdout, or stderr under --json (stdout stays pure JSON)."""
         print(text, file=sys.stderr if self.json_output else sys.stdout, flush=True)
 
+    def board(self) -> Board:
+        """The live board of a `follow` (a terminal), or its change lines (otherwise)."""
+        return Board(self.console, fallback=self.say)
+
     def confirm(self, question: str) -> bool:
         """True when --yes was given or the operator types 'y'/'yes'; anything else is no."""
         if self.assume_yes:
@@ -153,6 +160,7 @@ def load_context(
     assume_yes: bool = False,
     client_factory: ClientFactory = boto3_client,
     clock: Clock | None = None,
+    console: Any = None,
 ) -> OpsContext:
     """Validate the configuration and the global options into an OpsContext (UsageError)."""
     context = cdk_json_context(cdk_json)
@@ -183,4 +191,5 @@ def load_context(
         assume_yes=assume_yes,
         client_factory=client_factory,
         clock=clock or Clock(),
+        console=console,
     )

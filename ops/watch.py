@@ -9,7 +9,7 @@ are injected, so tests follow a whole execution without waiting.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -30,11 +30,15 @@ class Clock:
 
 
 @dataclass
-class _Followed:
+class Followed:
+    """One execution being followed: its latest status, and each step's (in start order),
+    with the reason of each step that failed."""
+
     label: str
     arn: str
     status: str | None = None
     steps: dict[str, str] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
 
 
 def execution_steps(sagemaker: Any, arn: str, order: str = "Ascending") -> list[dict[str, Any]]:
@@ -58,13 +62,16 @@ def follow(
     clock: Clock | None = None,
     interval: float = DEFAULT_INTERVAL_SECONDS,
     timeout: float | None = None,
+    on_poll: Callable[[Sequence[Followed]], None] | None = None,
 ) -> dict[str, str]:
     """Follow {label: execution ARN} until every one ends; {label: final status}.
 
-    Raises OpsError when `timeout` seconds pass first (the executions go on running)."""
+    `say` gets a line per change; `on_poll`, if given, every execution after each poll (a
+    live display). Raises OpsError when `timeout` seconds pass first (the executions go on
+    running)."""
     clock = clock or Clock()
     started = clock.now()
-    followed = [_Followed(label, arn) for label, arn in executions.items()]
+    followed = [Followed(label, arn) for label, arn in executions.items()]
     while True:
         for item in followed:
             if item.status in TERMINAL:
@@ -75,12 +82,16 @@ def follow(
                 if item.steps.get(name) != status:
                     item.steps[name] = status
                     reason = step.get("FailureReason")
+                    if status == "Failed" and reason:
+                        item.reasons[name] = reason
                     detail = f": {reason}" if status == "Failed" and reason else ""
                     say(f"{_stamp(clock)} {item.label} {name}: {status}{detail}")
             status = described["PipelineExecutionStatus"]
             if status != item.status:
                 item.status = status
                 say(f"{_stamp(clock)} {item.label}: execution {status}")
+        if on_poll is not None:
+            on_poll(followed)
         if all(item.status in TERMINAL for item in followed):
             return {item.label: str(item.status) for item in followed}
         waited = (clock.now() - started).total_seconds()

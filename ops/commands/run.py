@@ -201,7 +201,15 @@ def _wait(
     ctx.say(f"Waiting for the trigger to start {len(pipelines)} execution(s) ...")
     sagemaker = ctx.client("sagemaker")
     arns = find_started(sagemaker, pipelines, run_id, say=ctx.say, clock=ctx.clock)
-    final = follow(sagemaker, arns, say=ctx.say, clock=ctx.clock, timeout=args.timeout * 60)
+    with ctx.board() as board:
+        final = follow(
+            sagemaker,
+            arns,
+            say=board.say,
+            clock=ctx.clock,
+            timeout=args.timeout * 60,
+            on_poll=board.update,
+        )
     data["executions"] = {p: {"arn": arns[p], "status": final[p]} for p in sorted(arns)}
     rows = [(p, final[p], arns[p]) for p in sorted(arns)]
     failed = [p for p in sorted(arns) if final[p] != "Succeeded"]

@@ -141,9 +141,15 @@ def status_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
         return Result(data=data, text="\n".join(lines))
     ctx.say("\n".join(lines))
     ctx.say("")
-    final = follow(
-        ctx.client("sagemaker"), running, say=ctx.say, clock=ctx.clock, interval=args.interval
-    )
+    with ctx.board() as board:
+        final = follow(
+            ctx.client("sagemaker"),
+            running,
+            say=board.say,
+            clock=ctx.clock,
+            interval=args.interval,
+            on_poll=board.update,
+        )
     data["watched"] = final
     ended = [f"{label}: {status}" for label, status in final.items()]
     failed = any(status != "Succeeded" for status in final.values())

@@ -65,13 +65,14 @@ Runner = Callable[..., Outcome]
 def make_runner(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> Callable[[Callable[[str, str], Any]], Runner]:
-    """make_runner(client_factory[, clock]) -> run(*argv, stdin='') -> Outcome."""
+    """make_runner(client_factory[, clock][, console=terminal]) -> run(*argv, stdin='')
+    -> Outcome. Without a console the CLI sees no terminal (captured output)."""
 
-    def make(factory: Callable[[str, str], Any], clock: Any = None) -> Runner:
+    def make(factory: Callable[[str, str], Any], clock: Any = None, console: Any = None) -> Runner:
         def run(*argv: str, stdin: str = "") -> Outcome:
             monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
             capsys.readouterr()
-            code = main(list(argv), client_factory=factory, clock=clock)
+            code = main(list(argv), client_factory=factory, clock=clock, console=console)
             captured = capsys.readouterr()
             return Outcome(code=code, out=captured.out, err=captured.err)
 
