@@ -161,6 +161,59 @@ def test_the_dashboard_graphs_the_rows_each_inference_run_loads(stages):
         assert published <= dashboard, (env, sorted(published - dashboard))
 
 
+def published_by_the_load_step(package_types: list[str]) -> set[MetricRead]:
+    """What load.py puts into CloudWatch (moto) for a drifted, loaded run of each package
+    type and inference kind: the rows loaded and every drift metric."""
+    from pipeline_defs.steps import drift, load
+
+    measured = {
+        "verdict": "drift",
+        "loaded": True,
+        "drifted": ["weight_kg"],
+        "max_psi": 0.4,
+        "score_psi": 0.05,
+        "top": ["weight_kg"],
+        "features": {"weight_kg": {"psi": 0.4}},
+    }
+    with mock_aws():
+        cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+        for package_type in package_types:
+            for run_kind in ("inference-daily", "inference-monthly"):
+                summary = {"package_type": package_type, "rows_inserted": 10}
+                load.publish_loaded(cloudwatch, summary, run_kind)
+                data = drift.drift_metrics(measured, package_type, run_kind)
+                cloudwatch.put_metric_data(Namespace=metrics.INFERENCE_NAMESPACE, MetricData=data)
+        listed = cloudwatch.list_metrics(Namespace=metrics.INFERENCE_NAMESPACE)["Metrics"]
+    return {
+        (
+            metrics.INFERENCE_NAMESPACE,
+            m["MetricName"],
+            frozenset((d["Name"], d["Value"]) for d in m["Dimensions"]),
+        )
+        for m in listed
+    }
+
+
+def test_every_inference_metric_the_monitoring_reads_is_one_the_load_step_publishes(stages):
+    for env, stage in stages.items():
+        package_types = list(groups_of(stage))
+        published = published_by_the_load_step(package_types)
+        # the contract's names and dimensions are what the Load step really publishes
+        assert {name for _, name, _ in published} == {
+            metrics.PREDICTIONS_LOADED,
+            *metrics.DRIFT_METRIC_NAMES,
+        }
+        for _, name, dimensions in published:
+            names = {key for key, _ in dimensions}
+            extra = {metrics.FEATURE} if name == metrics.FEATURE_PSI else set()
+            assert names == {*metrics.INFERENCE_DIMENSIONS, *extra}, name
+        template = Template.from_stack(stage.monitoring)
+        alarms = {r for r in alarm_reads(template) if r[0] == metrics.INFERENCE_NAMESPACE}
+        dashboard = {r for r in dashboard_reads(template) if r[0] == metrics.INFERENCE_NAMESPACE}
+        assert alarms and alarms <= published, (env, sorted(alarms - published))
+        assert dashboard <= published, (env, sorted(dashboard - published))
+
+
 def test_the_pipelines_may_publish_into_their_namespaces_only(stages):
     for env, stage in stages.items():
         template = Template.from_stack(stage.ml)
