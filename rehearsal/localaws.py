@@ -145,11 +145,7 @@ class LocalS3:
 
 
 class _Body(io.BytesIO):
-    """A StreamingBody stand-in (read, iter_lines, close)."""
-
-    def iter_lines(self) -> Iterator[bytes]:
-        """Lines without their line ends."""
-        yield from self.read().splitlines()
+    """A StreamingBody stand-in (read, close)."""
 
 
 class _SinglePagePaginator:

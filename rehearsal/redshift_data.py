@@ -17,7 +17,6 @@ Anything else is passed to DuckDB as written; what DuckDB rejects fails the stat
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import re
@@ -352,11 +351,3 @@ def _field(value: Any) -> dict[str, Any]:
     if isinstance(value, float):
         return {"doubleValue": value}
     return {"stringValue": str(value)}
-
-
-def statement_log() -> list[dict[str, Any]]:
-    """Every statement this process ran (for reports and tests), oldest first."""
-    return [
-        {k: v for k, v in record.items() if not k.startswith("_")}
-        for record in itertools.chain(_STATEMENTS.values())
-    ]

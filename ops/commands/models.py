@@ -35,7 +35,6 @@ from pkgml_contracts import registry
 
 APPROVED = "Approved"
 REJECTED = "Rejected"
-PENDING = "PendingManualApproval"
 # CustomerMetadataProperties written by the training pipeline's register steps.
 EVALUATION_URI_KEY = "evaluation_s3_uri"  # = pipeline_defs.steps.compare.EVALUATION_URI_KEY
 DECISION_KEY = "gate_decision"

@@ -231,22 +231,6 @@ def model_quality_section(metrics: dict[str, Any]) -> dict[str, Any]:
     return section
 
 
-def champion_section(
-    validation: pa.Table,
-    labels: np.ndarray,
-    challenger_scores: np.ndarray,
-    champion_dir: Path,
-    *,
-    threshold: float,
-) -> dict[str, Any]:
-    """`champion`, `paired` and (when there is no paired comparison) `paired_unavailable`.
-
-    champion_dir is ScoreChampion's output: champion.json, and the champion's scores of
-    the same validation rows in the same order (validation.csv.out).
-    """
-    return _champion(validation, labels, challenger_scores, champion_dir, threshold=threshold)[0]
-
-
 def _champion(
     validation: pa.Table,
     labels: np.ndarray,
@@ -255,7 +239,12 @@ def _champion(
     *,
     threshold: float,
 ) -> tuple[dict[str, Any], tuple[np.ndarray, np.ndarray] | None]:
-    """(champion_section's document, the champion's (labels, scores) when it has a model)."""
+    """(`champion`, `paired` and, when there is no paired comparison, `paired_unavailable`;
+    the champion's (labels, scores) when it has a model).
+
+    champion_dir is ScoreChampion's output: champion.json, and the champion's scores of
+    the same validation rows in the same order (validation.csv.out).
+    """
     summary = json.loads((champion_dir / "champion.json").read_text())
     if not summary.get("model_package_arn"):
         reason = str(summary.get("reason") or "no champion")

@@ -16,7 +16,6 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 
 READ = ("s3:GetObject",)
-WRITE = ("s3:PutObject",)
 READ_WRITE = ("s3:GetObject", "s3:PutObject")
 
 
