@@ -75,6 +75,14 @@ def dashboard_reads(template: Template) -> set[MetricRead]:
     return reads
 
 
+def listed_metrics(cloudwatch: Any, namespace: str) -> set[MetricRead]:
+    """Every metric put into `namespace` (moto's ListMetrics), as the readers name them."""
+    return {
+        (namespace, m["MetricName"], frozenset((d["Name"], d["Value"]) for d in m["Dimensions"]))
+        for m in cloudwatch.list_metrics(Namespace=namespace)["Metrics"]
+    }
+
+
 def published_by_the_gate(package_types_and_groups: dict[str, str]) -> set[MetricRead]:
     """What compare.py puts into CloudWatch (moto) for a decision of each package type."""
     with mock_aws():
@@ -87,15 +95,7 @@ def published_by_the_gate(package_types_and_groups: dict[str, str]) -> set[Metri
                 model_package_group=group,
                 consecutive_rejections=1,
             )
-        listed = cloudwatch.list_metrics(Namespace=compare.METRIC_NAMESPACE)["Metrics"]
-    return {
-        (
-            compare.METRIC_NAMESPACE,
-            m["MetricName"],
-            frozenset((d["Name"], d["Value"]) for d in m["Dimensions"]),
-        )
-        for m in listed
-    }
+        return listed_metrics(cloudwatch, compare.METRIC_NAMESPACE)
 
 
 @pytest.fixture(scope="module")
@@ -148,15 +148,7 @@ def test_the_dashboard_graphs_the_rows_each_inference_run_loads(stages):
                 for run_kind in ("inference-daily", "inference-monthly"):
                     summary = {"package_type": package_type, "rows_inserted": 10}
                     load.publish_loaded(cloudwatch, summary, run_kind)
-            listed = cloudwatch.list_metrics(Namespace=metrics.INFERENCE_NAMESPACE)["Metrics"]
-        published = {
-            (
-                metrics.INFERENCE_NAMESPACE,
-                m["MetricName"],
-                frozenset((d["Name"], d["Value"]) for d in m["Dimensions"]),
-            )
-            for m in listed
-        }
+            published = listed_metrics(cloudwatch, metrics.INFERENCE_NAMESPACE)
         assert len(published) == 2 * len(groups_of(stage))
         assert published <= dashboard, (env, sorted(published - dashboard))
 
@@ -183,15 +175,7 @@ def published_by_the_load_step(package_types: list[str]) -> set[MetricRead]:
                 load.publish_loaded(cloudwatch, summary, run_kind)
                 data = drift.drift_metrics(measured, package_type, run_kind)
                 cloudwatch.put_metric_data(Namespace=metrics.INFERENCE_NAMESPACE, MetricData=data)
-        listed = cloudwatch.list_metrics(Namespace=metrics.INFERENCE_NAMESPACE)["Metrics"]
-    return {
-        (
-            metrics.INFERENCE_NAMESPACE,
-            m["MetricName"],
-            frozenset((d["Name"], d["Value"]) for d in m["Dimensions"]),
-        )
-        for m in listed
-    }
+        return listed_metrics(cloudwatch, metrics.INFERENCE_NAMESPACE)
 
 
 def test_every_inference_metric_the_monitoring_reads_is_one_the_load_step_publishes(stages):

@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
 
 from ops.cli import main
@@ -172,3 +173,12 @@ def make_group(names: Names, sagemaker: Any, clients: Clients) -> Callable[..., 
         return arns
 
     return make
+
+
+@pytest.fixture
+def sagemaker_stub() -> Iterator[tuple[Any, Stubber]]:
+    """A SageMaker client with a Stubber (a fake clock's polls): every call stubbed, in order."""
+    client = boto3.client("sagemaker", region_name="us-east-1")
+    with Stubber(client) as stub:
+        yield client, stub
+        stub.assert_no_pending_responses()

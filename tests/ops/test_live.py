@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import boto3
-import pytest
-from botocore.stub import Stubber
 from rich.console import Console
 
 from ops.live import Board, board_table
 from ops.watch import Followed, follow
 from tests.ops.conftest import Clients, Names, Runner
-from tests.ops.test_watch import ARN, FakeClock, poll
-
-
-@pytest.fixture
-def stubbed() -> Iterator[tuple[Any, Stubber]]:
-    client = boto3.client("sagemaker", region_name="us-east-1")
-    with Stubber(client) as stub:
-        yield client, stub
-        stub.assert_no_pending_responses()
+from tests.ops.test_watch import ARN, FakeClock, poll, trigger_started, with_sagemaker
 
 
 def text_of(renderable: Any, width: int = 110) -> str:
@@ -57,8 +46,8 @@ def test_the_board_has_a_row_per_execution_with_its_progress() -> None:
     assert lines[5] == ["box", "training", "e3", "(waiting)", "0/0"]
 
 
-def test_on_a_terminal_the_board_follows_each_poll_and_lines_go_above_it(stubbed) -> None:
-    client, stub = stubbed
+def test_on_a_terminal_the_board_follows_each_poll_and_lines_go_above_it(sagemaker_stub) -> None:
+    client, stub = sagemaker_stub
     poll(stub, "Executing", ("Split", "Executing", ""))
     poll(stub, "Succeeded", ("Split", "Succeeded", ""), ("Train", "Succeeded", ""))
     console, out = terminal()
@@ -89,26 +78,15 @@ def test_run_wait_on_a_terminal_shows_the_board(
     s3: Any,
     names: Names,
     clients: Clients,
-    stubbed,
+    sagemaker_stub,
     make_runner: Callable[..., Runner],
 ) -> None:
-    client, stub = stubbed
+    client, stub = sagemaker_stub
     arn = ARN.replace("222222222222", names.env.account)
-    stub.add_response(
-        "list_pipeline_executions",
-        {
-            "PipelineExecutionSummaries": [
-                {"PipelineExecutionArn": arn, "PipelineExecutionDisplayName": "w-2-mailer"}
-            ]
-        },
-    )
+    trigger_started(stub, arn, "w-2-mailer")
     poll(stub, "Succeeded", ("Split", "Succeeded", ""), arn=arn)
-
-    def factory(service: str, region: str) -> Any:
-        return client if service == "sagemaker" else clients(service, region)
-
     console, out = terminal()
-    run = make_runner(factory, FakeClock(), console=console)
+    run = make_runner(with_sagemaker(client, clients), FakeClock(), console=console)
     result = run(
         "run", "--kind", "training", "--manifest", names.manifest(), "--run-id", "w-2",
         "--package-type", "mailer", "--wait",

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
@@ -31,14 +30,6 @@ class FakeClock(Clock):
         self.moment += timedelta(seconds=seconds)
 
 
-@pytest.fixture
-def stubbed() -> Iterator[tuple[Any, Stubber]]:
-    client = boto3.client("sagemaker", region_name="us-east-1")
-    with Stubber(client) as stub:
-        yield client, stub
-        stub.assert_no_pending_responses()
-
-
 def poll(stub: Stubber, status: str, *steps: tuple[str, str, str], arn: str = ARN) -> None:
     """One poll's two responses: the execution, then its steps."""
     stub.add_response(
@@ -58,8 +49,19 @@ def poll(stub: Stubber, status: str, *steps: tuple[str, str, str], arn: str = AR
     )
 
 
-def test_each_change_is_said_once_until_the_execution_ends(stubbed) -> None:
-    client, stub = stubbed
+def trigger_started(stub: Stubber, arn: str, display_name: str) -> None:
+    """The trigger's execution, as ListPipelineExecutions shows it."""
+    summary = {"PipelineExecutionArn": arn, "PipelineExecutionDisplayName": display_name}
+    stub.add_response("list_pipeline_executions", {"PipelineExecutionSummaries": [summary]})
+
+
+def with_sagemaker(client: Any, clients: Clients) -> Callable[[str, str], Any]:
+    """The CLI's client factory: the stubbed SageMaker client, moto for the rest."""
+    return lambda service, region: client if service == "sagemaker" else clients(service, region)
+
+
+def test_each_change_is_said_once_until_the_execution_ends(sagemaker_stub) -> None:
+    client, stub = sagemaker_stub
     poll(stub, "Executing", ("Split", "Executing", ""))
     poll(stub, "Executing", ("Split", "Succeeded", ""), ("Train", "Executing", ""))
     poll(stub, "Executing", ("Split", "Succeeded", ""), ("Train", "Executing", ""))
@@ -79,8 +81,8 @@ def test_each_change_is_said_once_until_the_execution_ends(stubbed) -> None:
     assert clock.slept == [30, 30, 30]
 
 
-def test_a_failed_step_is_said_with_its_reason(stubbed) -> None:
-    client, stub = stubbed
+def test_a_failed_step_is_said_with_its_reason(sagemaker_stub) -> None:
+    client, stub = sagemaker_stub
     poll(stub, "Failed", ("Split", "Succeeded", ""), ("Train", "Failed", "AlgorithmError: OOM"))
     said: list[str] = []
     final = follow(client, {"mailer": ARN}, say=said.append, clock=FakeClock())
@@ -88,8 +90,8 @@ def test_a_failed_step_is_said_with_its_reason(stubbed) -> None:
     assert "03:00:00 mailer Train: Failed: AlgorithmError: OOM" in said
 
 
-def test_waiting_stops_at_the_timeout_and_says_how_to_go_on(stubbed) -> None:
-    client, stub = stubbed
+def test_waiting_stops_at_the_timeout_and_says_how_to_go_on(sagemaker_stub) -> None:
+    client, stub = sagemaker_stub
     for _ in range(3):
         poll(stub, "Executing", ("Train", "Executing", ""))
     clock = FakeClock()
@@ -98,8 +100,8 @@ def test_waiting_stops_at_the_timeout_and_says_how_to_go_on(stubbed) -> None:
     assert clock.slept == [30, 30]
 
 
-def test_the_triggers_execution_is_found_by_its_display_name(stubbed) -> None:
-    client, stub = stubbed
+def test_the_triggers_execution_is_found_by_its_display_name(sagemaker_stub) -> None:
+    client, stub = sagemaker_stub
     request = {
         "PipelineName": "pkgml-dev-mailer-training",
         "SortBy": "CreationTime",
@@ -122,8 +124,8 @@ def test_the_triggers_execution_is_found_by_its_display_name(stubbed) -> None:
     assert said == [f"03:00:10 mailer: started {ARN}"]
 
 
-def test_an_execution_that_never_starts_points_at_the_quarantine(stubbed) -> None:
-    client, stub = stubbed
+def test_an_execution_that_never_starts_points_at_the_quarantine(sagemaker_stub) -> None:
+    client, stub = sagemaker_stub
     for _ in range(2):
         stub.add_response("list_pipeline_executions", {"PipelineExecutionSummaries": []})
     where = r"no execution started for run t-9 .*and quarantine/ in the data bucket"
@@ -143,27 +145,16 @@ def test_run_wait_writes_then_follows_to_the_end(
     s3: Any,
     names: Names,
     clients: Clients,
-    stubbed,
+    sagemaker_stub,
     make_runner: Callable[..., Runner],
 ) -> None:
-    client, stub = stubbed
+    client, stub = sagemaker_stub
     pipeline = names.pipeline("training", "mailer")
     arn = ARN.replace("222222222222", names.env.account)
-    stub.add_response(
-        "list_pipeline_executions",
-        {
-            "PipelineExecutionSummaries": [
-                {"PipelineExecutionArn": arn, "PipelineExecutionDisplayName": "w-1-mailer"}
-            ]
-        },
-    )
+    trigger_started(stub, arn, "w-1-mailer")
     poll(stub, "Executing", ("Split", "Executing", ""), arn=arn)
     poll(stub, "Failed", ("Split", "Failed", "no rows"), arn=arn)
-
-    def factory(service: str, region: str) -> Any:
-        return client if service == "sagemaker" else clients(service, region)
-
-    run = make_runner(factory, FakeClock())
+    run = make_runner(with_sagemaker(client, clients), FakeClock())
     result = run(
         "run", "--kind", "training", "--manifest", names.manifest(), "--run-id", "w-1",
         "--package-type", "mailer", "--wait",
