@@ -22,8 +22,10 @@ def main(argv: list[str]) -> int:
         if wanted and script.stem not in wanted:
             continue
         print(f"\n=== {script.stem} ===", flush=True)
+        # As modules of the bench package from the project root, so they import each other
+        # (bench.scratch) and the project the same way however they were started.
         result = subprocess.run(  # noqa: S603 - our own scripts, fixed interpreter
-            [sys.executable, str(script)], cwd=HERE.parent, check=False
+            [sys.executable, "-m", f"bench.{script.stem}"], cwd=HERE.parent, check=False
         )
         if result.returncode != 0:
             failures.append(script.stem)
