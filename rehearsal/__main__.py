@@ -144,11 +144,12 @@ def configs(args: argparse.Namespace, workdir: Path) -> list[tuple[str, Scenario
 
 
 def copy_reports(reports: list[Path], destination: Path) -> list[Path]:
-    """Copy each report folder (report.html, charts/) to <destination>/<run id>/; the
-    copies' report.html paths. A report is at .../<run id>/Compare/decision/report.html."""
+    """Copy each report folder (report.html, charts/) to <destination>/<pipeline>/<run id>/
+    (the run ids repeat across package types); the copies' report.html paths. A report is
+    at .../<pipeline>/<run id>/Compare/decision/report.html."""
     copies = []
     for page in reports:
-        target = destination / page.parents[2].name
+        target = destination / page.parents[3].name / page.parents[2].name
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(page.parent, target)
         copies.append(target / page.name)

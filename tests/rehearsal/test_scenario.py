@@ -29,7 +29,7 @@ import pytest
 
 from rehearsal import plan as plan_module
 from rehearsal import scenario
-from rehearsal.__main__ import configs, parse_args
+from rehearsal.__main__ import configs, copy_reports, parse_args
 from rehearsal.gate_scores import gate_scores
 from rehearsal.plan import (
     APPROVE,
@@ -427,3 +427,21 @@ def test_rehearsal_cross_architecture_end_to_end(
         f"{elapsed:.0f} s",
         file=sys.stderr,
     )
+
+
+def test_report_copies_of_package_types_with_the_same_run_id_stay_apart(tmp_path: Path) -> None:
+    pages = []
+    for pipeline in ("pkgml-rehearsal-mailer-training", "pkgml-rehearsal-bag-training"):
+        folder = tmp_path / "s3" / pipeline / "training-week-1" / "Compare" / "decision"
+        (folder / "charts").mkdir(parents=True)
+        (folder / "report.html").write_text(pipeline)
+        pages.append(folder / "report.html")
+    copies = copy_reports(pages, tmp_path / "reports")
+    assert [c.relative_to(tmp_path / "reports").as_posix() for c in copies] == [
+        "pkgml-rehearsal-mailer-training/training-week-1/report.html",
+        "pkgml-rehearsal-bag-training/training-week-1/report.html",
+    ]
+    assert [c.read_text() for c in copies] == [
+        "pkgml-rehearsal-mailer-training",
+        "pkgml-rehearsal-bag-training",
+    ]
