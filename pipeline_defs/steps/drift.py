@@ -31,16 +31,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 if __package__:
-    from . import drift_stats, profile_limits, score_stats
+    from . import drift_stats, profile_limits, quality_counter, score_stats
 else:  # run as a script: the sibling modules sit on PYTHONPATH or in the script's directory
     _HERE = str(Path(__file__).resolve().parent)
     if _HERE not in sys.path:
         sys.path.insert(0, _HERE)
     import drift_stats  # type: ignore[no-redef]
     import profile_limits  # type: ignore[no-redef]
+    import quality_counter  # type: ignore[no-redef]
     import score_stats  # type: ignore[no-redef]
 
 from pkgml_contracts import metrics
@@ -55,23 +56,45 @@ class DriftBlockedError(RuntimeError):
     """The batch drifted and the policy is `block`: nothing was loaded."""
 
 
-def read_profiles(profiles_dir: Path) -> tuple[dict[str, Any] | None, Any, int]:
-    """(baseline, merged histogram, hosts) over every `<host>/profile.json` under the dir.
+class DataQualityError(RuntimeError):
+    """The whole run, merged over Prepare's hosts, failed a data-quality check: nothing was
+    loaded."""
 
-    The histogram is None when no host had a baseline; hosts that disagree on the baseline
-    (impossible within one execution) are refused rather than mixed.
+
+class Profiles(NamedTuple):
+    """Prepare's `<host>/profile.json` files of one run, merged."""
+
+    baseline: dict[str, Any] | None
+    """The champion's training baseline the hosts histogrammed against (None: it has none)."""
+    histogram: Any
+    """The hosts' merged `DriftHistogram` (None without a baseline)."""
+    hosts: int
+    quality: dict[str, Any] | None
+    """With several hosts, the whole run's quality report from their merged counts: each
+    host checked its own rows but not the run's minimum row count, nor ids repeated across
+    hosts. None for one host (it checked the whole run itself)."""
+
+
+def read_profiles(profiles_dir: Path) -> Profiles:
+    """Every `<host>/profile.json` under the dir, merged (`Profiles`).
+
+    Hosts that disagree on the baseline or on having one (impossible within one
+    execution) are refused rather than mixed.
     """
     paths = sorted(profiles_dir.glob(f"*/{PROFILE_FILE}"))
     if not paths:
         raise ValueError(f"no Prepare profile ({PROFILE_FILE}) under {profiles_dir}")
     baseline: dict[str, Any] | None = None
     merged: Any = None
+    unprofiled: Path | None = None
+    quality: Any = None
     for path in paths:
         document = json.loads(path.read_text())
+        counts = quality_counter.QualityCounter.from_dict(document["quality"])
+        quality = counts if quality is None else quality.merge(counts)
         host_baseline, histogram = document.get("baseline"), document.get("histogram")
         if host_baseline is None or histogram is None:
-            if merged is not None:
-                raise ValueError(f"{path} has no histogram while other hosts have one")
+            unprofiled = path
             continue
         if baseline is None:
             baseline = host_baseline
@@ -79,7 +102,21 @@ def read_profiles(profiles_dir: Path) -> tuple[dict[str, Any] | None, Any, int]:
             raise ValueError(f"{path} was profiled against a different baseline")
         part = drift_stats.DriftHistogram.from_dict(baseline, histogram)
         merged = part if merged is None else merged.merge(part)
-    return baseline, merged, len(paths)
+    if unprofiled is not None and merged is not None:
+        raise ValueError(f"{unprofiled} has no histogram while other hosts have one")
+    report = quality.report(check_rows=True) if len(paths) > 1 else None
+    return Profiles(baseline, merged, len(paths), report)
+
+
+def quality_failure(profiles: Profiles) -> str | None:
+    """The ExitMessage of a run whose hosts passed their own checks but not the whole run's
+    (too few rows in all, ids repeated across hosts), else None."""
+    if profiles.quality is None or profiles.quality["passed"]:
+        return None
+    return (
+        f"Data quality check failed across the {profiles.hosts} Prepare hosts: "
+        f"{profiles.quality['reason']}. Nothing was loaded."
+    )
 
 
 def predicted_scores(predictions_dir: Path, edges: Any) -> tuple[Any, float | None, float | None]:
@@ -144,7 +181,7 @@ def _with_scores(
 
 
 def judge(
-    profiles_dir: Path,
+    profiles: Profiles,
     *,
     limits_json: str,
     action: str,
@@ -159,7 +196,7 @@ def judge(
     if action not in DRIFT_ACTIONS:
         raise ValueError(f"drift action must be one of {', '.join(DRIFT_ACTIONS)}, got {action!r}")
     limits = profile_limits.DriftLimits.from_json(limits_json)
-    baseline, histogram, hosts = read_profiles(profiles_dir)
+    baseline, histogram, hosts, _ = profiles
     if baseline is None or histogram is None:
         report: dict[str, Any] = {
             "verdict": "not_measured",

@@ -586,8 +586,9 @@ def main(
 
                 s3 = boto3.client("s3", region_name=args.region)
             score_baseline = drift.read_s3_json(s3, args.score_baseline_uri)
+        profiles = drift.read_profiles(args.profiles_dir)
         judged = drift.judge(
-            args.profiles_dir,
+            profiles,
             limits_json=args.drift_limits,
             action=args.drift_action,
             execution_arn=args.execution_arn,
@@ -600,6 +601,10 @@ def main(
             data = drift.drift_metrics(judged, args.package_type, args.run_kind)
             if data:
                 cloudwatch.put_metric_data(Namespace=metrics.INFERENCE_NAMESPACE, MetricData=data)
+        failure = drift.quality_failure(profiles)
+        if failure is not None:
+            _write_message(args.message_file, failure)
+            raise drift.DataQualityError(failure)
         if not judged["loaded"]:
             message = drift.blocked_message(judged)
             _write_message(args.message_file, message)

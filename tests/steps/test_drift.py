@@ -11,7 +11,16 @@ import numpy as np
 import pytest
 
 from pipeline_defs import synthetic_data
-from pipeline_defs.steps import drift, drift_stats, feature_baseline, features, load, score_stats
+from pipeline_defs.steps import (
+    drift,
+    drift_stats,
+    feature_baseline,
+    features,
+    load,
+    profile_limits,
+    quality_counter,
+    score_stats,
+)
 from tests.steps.test_load import ARN, FakeDataApi, RecordingCloudWatch
 
 LIMITS = '{"category_distance":0.2,"min_rows":100,"psi":0.25,"psi_moderate":0.1}'
@@ -24,19 +33,28 @@ def baseline() -> dict[str, Any]:
     return feature_baseline.build_baseline(training, package_type="box")
 
 
-def _profiles(folder: Path, baseline: dict[str, Any] | None, *, drift_level: float) -> Path:
-    """Two Prepare hosts' profile.json, 1,000 products each (seeds 2 and 3)."""
-    for host, seed in (("algo-1", 2), ("algo-2", 3)):
+def _profiles(
+    folder: Path,
+    baseline: dict[str, Any] | None,
+    *,
+    drift_level: float,
+    seeds: tuple[int, int] = (2, 3),
+    min_rows: int = 100,
+) -> Path:
+    """Two Prepare hosts' profile.json, 1,000 products each (seeds 2 and 3), with their
+    quality counts as Prepare writes them."""
+    for host, seed in zip(("algo-1", "algo-2"), seeds, strict=True):
+        batch = synthetic_data.generate_products(1_000, seed=seed, drift=drift_level)
+        quality = quality_counter.QualityCounter(profile_limits.QualityBounds(min_rows=min_rows))
+        quality.update(batch)
         histogram = None
         if baseline is not None:
-            batch = synthetic_data.generate_products(1_000, seed=seed, drift=drift_level)
             counted = drift_stats.DriftHistogram(baseline)
             counted.update(features.compute_features(batch))
             histogram = counted.to_dict()
         (folder / host).mkdir(parents=True)
-        (folder / host / "profile.json").write_text(
-            json.dumps({"quality": {}, "histogram": histogram, "baseline": baseline})
-        )
+        document = {"quality": quality.to_dict(), "histogram": histogram, "baseline": baseline}
+        (folder / host / "profile.json").write_text(json.dumps(document))
     return folder
 
 
@@ -65,8 +83,9 @@ def test_two_hosts_merge_into_what_one_host_would_count(
     tmp_path: Path, baseline: dict[str, Any]
 ) -> None:
     profiles = _profiles(tmp_path / "p", baseline, drift_level=0.0)
-    merged_baseline, merged, hosts = drift.read_profiles(profiles)
+    merged_baseline, merged, hosts, quality = drift.read_profiles(profiles)
     assert hosts == 2 and merged_baseline == baseline
+    assert quality is not None and quality["passed"] and quality["rows"] == 2_000
     whole = drift_stats.DriftHistogram(baseline)
     for seed in (2, 3):
         batch = synthetic_data.generate_products(1_000, seed=seed)
@@ -145,6 +164,39 @@ def test_a_champion_without_baseline_is_not_measured_and_loads(tmp_path: Path) -
     assert [c["MetricData"][0]["MetricName"] for c in cloudwatch.calls] == ["PredictionsLoaded"]
 
 
+def test_hosts_that_pass_alone_can_fail_the_whole_runs_checks(tmp_path: Path) -> None:
+    """Each host skips the run's minimum row count and sees only its own ids; merged in
+    Load, 2,000 rows are under a minimum of 2,500 and the same products on both hosts
+    (the same seed) are repeats: nothing is loaded, the message says why."""
+    profiles = _profiles(tmp_path / "p", None, drift_level=0.0, seeds=(2, 2), min_rows=2_500)
+    failure = drift.quality_failure(drift.read_profiles(profiles))
+    assert failure is not None
+    assert failure.startswith("Data quality check failed across the 2 Prepare hosts: ")
+    assert "rows: 2,000 rows, fewer than the minimum 2,500" in failure
+    assert "product_id: 1,000 duplicate ids (allowed 0)" in failure
+    with pytest.raises(drift.DataQualityError, match="across the 2 Prepare hosts"):
+        _main(tmp_path, profiles, "warn", NoRedshift(), RecordingCloudWatch())
+    assert (tmp_path / "message").read_text() == failure  # NoRedshift: nothing loaded
+
+
+def test_one_host_leaves_the_whole_run_to_its_own_checks(tmp_path: Path) -> None:
+    profiles = _profiles(tmp_path / "p", None, drift_level=0.0, min_rows=2_500)
+    (tmp_path / "p" / "algo-2" / "profile.json").unlink()
+    (tmp_path / "p" / "algo-2").rmdir()
+    assert drift.read_profiles(profiles).quality is None
+
+
+def test_a_host_without_a_histogram_is_refused_whatever_its_name(
+    tmp_path: Path, baseline: dict[str, Any]
+) -> None:
+    profiles = _profiles(tmp_path / "p", baseline, drift_level=0.0)
+    document = json.loads((profiles / "algo-1" / "profile.json").read_text())
+    document["histogram"] = None  # sorts first: the hosts after it have histograms
+    (profiles / "algo-1" / "profile.json").write_text(json.dumps(document))
+    with pytest.raises(ValueError, match=r"algo-1/profile\.json has no histogram while other"):
+        drift.read_profiles(profiles)
+
+
 def test_no_profiles_is_an_error_naming_the_folder(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match=r"no Prepare profile \(profile.json\) under .*empty"):
@@ -154,7 +206,7 @@ def test_no_profiles_is_an_error_naming_the_folder(tmp_path: Path) -> None:
 def test_an_unknown_action_is_refused(tmp_path: Path, baseline: dict[str, Any]) -> None:
     profiles = _profiles(tmp_path / "p", baseline, drift_level=0.0)
     with pytest.raises(ValueError, match="drift action must be one of warn, block, got 'stop'"):
-        drift.judge(profiles, limits_json=LIMITS, action="stop")
+        drift.judge(drift.read_profiles(profiles), limits_json=LIMITS, action="stop")
 
 
 def test_metrics_are_published_only_for_a_measured_run() -> None:
@@ -234,7 +286,7 @@ def test_score_drift_alone_publishes_no_feature_psi(tmp_path: Path) -> None:
     score_baseline = score_stats.score_baseline(validation)
     predictions = _predictions(tmp_path / "predictions", [0.95] * 2_000)
     document = drift.judge(
-        _profiles(tmp_path / "p", None, drift_level=0.0),
+        drift.read_profiles(_profiles(tmp_path / "p", None, drift_level=0.0)),
         limits_json=LIMITS,
         action="warn",
         predictions_dir=predictions,
