@@ -91,6 +91,10 @@ DRIFT_METRIC_NAMES: Final = (
 )
 """What the Load step publishes about drift (namespace INFERENCE_NAMESPACE)."""
 
+PIPELINE_NAMESPACE: Final = "AWS/Sagemaker/ModelBuildingPipeline"
+"""SageMaker Pipelines' own metrics (ExecutionFailed, ExecutionSucceeded, ...; PipelineName):
+what the monitoring alarms on and the notifier recognises in an alarm."""
+
 NAMESPACES: Final = (GATE_NAMESPACE, INFERENCE_NAMESPACE)
 """Every namespace the pipelines publish into (their role may put data only there)."""
 

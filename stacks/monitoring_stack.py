@@ -40,10 +40,8 @@ from constructs import Construct
 from pkgml_contracts import metrics as gate_metrics
 from pkgml_contracts.notifications import (
     NOTIFIER,
-    ExtractFailed,
-    RunFileNotStarted,
-    RunFileQuarantined,
     alarm_prefix,
+    detail_types,
     event_source,
     notifier_alarm_prefix,
     through_notify,
@@ -67,7 +65,7 @@ from stacks.naming import (
 )
 from stacks.settings import EnvironmentSettings
 
-PIPELINE_NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"
+PIPELINE_NAMESPACE = gate_metrics.PIPELINE_NAMESPACE
 INFERENCE_RUN_KINDS = tuple(sorted(INFERENCE_KINDS))
 SCHEDULER_NAMESPACE = "AWS/Scheduler"
 
@@ -139,11 +137,6 @@ class MonitoringStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         env_name = environment.name
-        if NOTIFIER in package_types:
-            raise ValueError(
-                f"package type {NOTIFIER!r}: its alarms would read as the notifier's own "
-                f"({notifier_alarm_prefix(project, env_name)}...); choose another name"
-            )
         self.project, self.environment_name = project, env_name
         self.prefix = resource_prefix(project, env_name)
         self.settings = environment.monitoring
@@ -419,12 +412,12 @@ class MonitoringStack(Stack):
             # pkgml_contracts.notifications: the trigger's and the extract runner's events
             "TriggerEvents": events.EventPattern(
                 source=[event_source(project, "trigger")],
-                detail_type=[RunFileQuarantined.DETAIL_TYPE, RunFileNotStarted.DETAIL_TYPE],
+                detail_type=list(detail_types("trigger")),
                 detail={"environment": [env_name]},
             ),
             "ExtractEvents": events.EventPattern(
                 source=[event_source(project, "extract")],
-                detail_type=[ExtractFailed.DETAIL_TYPE],
+                detail_type=list(detail_types("extract")),
                 detail={"environment": [env_name]},
             ),
             # This environment's alarms (their ARN: this account, region and name prefix),

@@ -58,6 +58,7 @@ from pkgml_contracts import data_quality as dq_contract
 from pkgml_contracts import gate as gate_contract
 from pkgml_contracts.architectures import Architecture, ArchitectureError
 from pkgml_contracts.instance_types import InstanceTypeError, check_instance_type
+from pkgml_contracts.notifications import NOTIFIER
 
 # Keys owned by the CDK itself (feature flags, CLI-injected settings): never ours.
 _CDK_KEY_PREFIXES = ("@", "aws:", "aws-cdk:", "cdk:", "cdk-")
@@ -595,6 +596,12 @@ class AppSettings(_Frozen):
     def _package_type_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for name in value:
             check_package_type(name)
+            if name == NOTIFIER or name.startswith(f"{NOTIFIER}-"):
+                raise ValueError(
+                    f"must not be {NOTIFIER!r} or start with '{NOTIFIER}-': the notifier's "
+                    f"own alarms are named <project>-<env>-{NOTIFIER}-... and a package "
+                    f"type's would read as theirs, e.g. 'mailer' (got {name!r})"
+                )
         duplicates = sorted({n for n in value if value.count(n) > 1})
         if duplicates:
             raise ValueError(f"duplicate package types: {', '.join(duplicates)}")

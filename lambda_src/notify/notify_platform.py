@@ -49,7 +49,7 @@ from pkgml_contracts.notifications import (
     through_notify,
 )
 
-PIPELINE_NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"
+PIPELINE_NAMESPACE = metrics.PIPELINE_NAMESPACE
 _DRIFT_METRICS = frozenset(
     {metrics.MAX_FEATURE_PSI, metrics.DRIFTED_FEATURES, metrics.SCORE_PSI, metrics.DRIFT_BLOCKED}
 )

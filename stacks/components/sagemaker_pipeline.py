@@ -12,7 +12,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IDependable
 
-from pipeline_defs.placeholders import code_placeholder, placeholder_values
+from pipeline_defs.placeholders import Placeholders, code_placeholder, placeholder_values
 from stacks.components.execution_role import SageMakerExecutionRole
 
 _IMAGE = re.compile(r"(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([a-z0-9._/-]+):")
@@ -74,7 +74,7 @@ def resolve_placeholders(definition: str, replacements: Mapping[str, str]) -> st
     )
     if left:
         bundles = sorted(
-            set(re.findall(r"pkgml-placeholder-code-hash-([A-Za-z0-9_-]+)", definition))
+            set(re.findall(re.escape(Placeholders.CODE_PREFIX) + r"-([A-Za-z0-9_-]+)", definition))
         )
         detail = f" (step code bundles not shipped: {', '.join(bundles)})" if bundles else ""
         raise ValueError(f"placeholders without a value: {', '.join(left)}{detail}")

@@ -116,6 +116,8 @@ def test_cdk_own_context_keys_are_ignored(base_context):
         ({"package_types": "Mailer"}, "package_types", "lowercase"),
         ({"package_types": "[]"}, "package_types", "at least 1"),
         ({"package_types": "box,box"}, "package_types", "duplicate"),
+        ({"package_types": "notifier"}, "package_types", "must not be 'notifier'"),
+        ({"package_types": "mailer,notifier-eu"}, "package_types", "got 'notifier-eu'"),
         ({"project": "Bad Name"}, "project", "lowercase"),
         # one instance-type allowlist (pkgml_contracts): family named, reason given
         (

@@ -9,22 +9,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App
 from aws_cdk.assertions import Template
-from moto.events.models import EventPattern
 
-from stacks.data_stack import DataStack
-from stacks.monitoring_stack import MonitoringStack
-from stacks.notifications_stack import NotificationsStack
-from stacks.settings import load_settings
+from tests.infra.events import DEV_ACCOUNT as ACCOUNT
+from tests.infra.events import DEV_REGION as REGION
+from tests.infra.events import alarm_state_change, matching_rules, recorded
 from tests.infra.iam_contract import applies, expand
-
-EVENTS = Path(__file__).resolve().parents[1] / "lambdas" / "events"
-ACCOUNT, REGION = "222222222222", "us-east-1"  # dev in cdk.json
 
 
 @dataclass(frozen=True)
@@ -45,21 +38,8 @@ def built(synthesized: Any) -> Built:
     )
 
 
-def recorded(name: str) -> dict[str, Any]:
-    """A recorded sample event, re-homed into the dev account."""
-    return json.loads((EVENTS / f"{name}.json").read_text().replace("123456789012", ACCOUNT))
-
-
 def rules(template: Template) -> dict[str, dict[str, Any]]:
     return template.find_resources("AWS::Events::Rule")
-
-
-def matching(template: Template, event: dict[str, Any]) -> list[str]:
-    return sorted(
-        logical_id
-        for logical_id, rule in rules(template).items()
-        if EventPattern.load(json.dumps(rule["Properties"]["EventPattern"])).matches_event(event)
-    )
 
 
 def alarms(template: Template) -> dict[str, dict[str, Any]]:
@@ -67,15 +47,6 @@ def alarms(template: Template) -> dict[str, dict[str, Any]]:
         a["Properties"]["AlarmName"]: a["Properties"]
         for a in template.find_resources("AWS::CloudWatch::Alarm").values()
     }
-
-
-def state_change(alarm_name: str, value: str = "ALARM") -> dict[str, Any]:
-    """The "CloudWatch Alarm State Change" event this alarm would send."""
-    event = recorded("cloudwatch_alarm_state_change")
-    event["resources"] = [f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{alarm_name}"]
-    event["detail"]["alarmName"] = alarm_name
-    event["detail"]["state"]["value"] = value
-    return event
 
 
 def role_statements(template: Template, handler: str) -> list[dict[str, Any]]:
@@ -111,7 +82,7 @@ def listed(value: Any) -> list[Any]:
     ],
 )
 def test_the_platforms_events_and_alarms_reach_notify(built: Built, sample: str, rule: str):
-    [matched] = matching(built.monitoring, recorded(sample))
+    [matched] = matching_rules(built.monitoring, recorded(sample))
     assert matched.startswith(rule)
     target = rules(built.monitoring)[matched]["Properties"]["Targets"]
     [notify] = [
@@ -144,40 +115,21 @@ def test_other_environments_and_states_stay_out(built: Built, sample: str, chang
     if event["source"] == "aws.cloudwatch":
         name = event["detail"]["alarmName"]
         event["resources"] = [f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}"]
-    assert matching(built.monitoring, event) == []
+    assert matching_rules(built.monitoring, event) == []
 
 
 def test_an_alarm_of_another_account_stays_out(built: Built):
-    event = state_change("pkgml-dev-mailer-training-execution-failed")
+    event = alarm_state_change("pkgml-dev-mailer-training-execution-failed")
     event["resources"] = [event["resources"][0].replace(ACCOUNT, "999999999999")]
-    assert matching(built.monitoring, event) == []
+    assert matching_rules(built.monitoring, event) == []
 
 
-def test_every_alarm_reaches_people_exactly_one_way(built: Built):
-    """Each alarm is matched by the notify rule or has the direct SNS action on the alerts
-    topic: never neither (silence), never both (two messages)."""
-    found = alarms(built.monitoring)
-    assert len(found) >= 40
-    for name, alarm in found.items():
-        routed = matching(built.monitoring, state_change(name)) != []
-        direct = alarm.get("AlarmActions", [])
-        assert routed != bool(direct), name
-        assert routed == bool(matching(built.monitoring, state_change(name, "OK"))), name
-
-
-def test_only_the_notifiers_own_alarms_act_on_the_alerts_topic(built: Built):
-    direct = {
-        name: alarm["AlarmActions"]
-        for name, alarm in alarms(built.monitoring).items()
-        if alarm.get("AlarmActions")
-    }
-    assert sorted(direct) == [
-        "pkgml-dev-notifier-Fault-Count-Errors",
-        "pkgml-dev-notifier-Throttled-Count-Throttles",
-        "pkgml-dev-notifier-failed-invocations-Queue-Message-Count-Max-NotEmpty",
-        "pkgml-dev-notifier-undelivered-events-Queue-Message-Count-Max-NotEmpty",
-    ]
-    for actions in direct.values():
+def test_direct_alarm_actions_publish_to_the_alerts_topic(built: Built):
+    """Which alarms act directly (only the notifier's own) is
+    test_monitoring_stack.test_every_alarm_in_every_stack_reaches_people_one_way."""
+    direct = [a["AlarmActions"] for a in alarms(built.monitoring).values() if a.get("AlarmActions")]
+    assert len(direct) == 4
+    for actions in direct:
         [action] = actions  # the alerts topic's ARN, from the notifications stack
         output = action["Fn::GetStackOutput"]
         assert output["StackName"] == "pkgml-dev-notifications"
@@ -190,36 +142,6 @@ def test_the_notifiers_alarms_say_what_to_do_in_their_own_words(built: Built):
         if name.startswith("pkgml-dev-notifier-"):
             description = json.dumps(alarm["AlarmDescription"])
             assert "aws logs tail" in description or "aws sqs receive-message" in description
-
-
-def test_a_package_type_named_like_the_notifiers_alarms_is_refused(base_context):
-    context = {**base_context, "package_types": '["notifier"]'}
-    settings = load_settings(context)
-    dev = settings.environment("dev")
-    app = App(context=context, builtin_cloud_formation_validation=False)
-    data = DataStack(app, "Data", project=settings.project, environment=dev)
-    topics = NotificationsStack(
-        app,
-        "Topics",
-        project=settings.project,
-        environment_name=dev.name,
-        settings=dev.notifications,
-        encryption_key=data.key,
-    )
-    with pytest.raises(ValueError, match="package type 'notifier'"):
-        MonitoringStack(
-            app,
-            "Monitoring",
-            project=settings.project,
-            package_types=settings.package_types,
-            environment=dev,
-            key=data.key,
-            artifacts_bucket_name="b",
-            alerts_topic=topics.alerts_topic,
-            decisions_topic=topics.decisions_topic,
-            functions=[],
-            dead_letter_queues={},
-        )
 
 
 # --- the emitters ------------------------------------------------------------------------
