@@ -210,12 +210,11 @@ def decision_scores(document: Mapping[str, Any]) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class DriftNews:
-    """What a run's drift.json says (the Load step's judgement of the batch)."""
+    """What a run's drift.json says (the Load step's judgement of the batch). Only a
+    succeeded run is asked, so its batch was loaded (a blocked one fails the Load step)."""
 
     verdict: str
     summary: str
-    action: str
-    loaded: bool
     uri: str
 
 

@@ -23,6 +23,8 @@ Environment variables (validated at import; a bad value fails init naming the va
                                       RunId and decision.json reasons when an event lacks them
     DECISION_MAX_BYTES      optional  largest decision.json read (default 65536)
     LOOKUP_TIMEOUT_SECONDS  optional  connect/read timeout of each lookup call (default 3)
+    ARTIFACTS_BUCKET        optional  the artifacts bucket: an inference run's drift.json is
+                                      read from it for the drift news (none without it)
     LOG_LEVEL               optional  DEBUG | INFO | WARNING | ERROR (default INFO)
 """
 

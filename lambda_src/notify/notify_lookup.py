@@ -110,8 +110,6 @@ class AwsLookup:
             return DriftNews(
                 verdict=str(document["verdict"]),
                 summary=str(document.get("summary", ""))[:2000],
-                action=str(document.get("action", "")),
-                loaded=bool(document.get("loaded", True)),
                 uri=uri,
             )
         except Exception as exc:

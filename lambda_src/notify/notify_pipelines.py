@@ -81,7 +81,7 @@ def _drift_warning(
         ("Pipeline", f"{pipeline.name} ({pipeline.kind})"),
         ("Run id", run_id),
         ("Drifted", news.summary),
-        ("Loaded", "yes (drift action warn)" if news.loaded else "no"),
+        ("Loaded", "yes (drift action warn)"),
         ("Report", news.uri),
         ("Execution", execution_arn),
         ("Console", execution_link(s, pipeline.name, execution_id)),
@@ -139,19 +139,14 @@ def _data_lines(s: Settings, execution_arn: str, failure: StepFailure | None) ->
     return []
 
 
-def _job_log_command(job_arn: str | None) -> str | None:
-    """`aws logs tail` for a processing, training or transform job ARN."""
-    if not job_arn:
+def _job_log_command(
+    s: Settings, execution_arn: str, step_name: str, job_arn: str | None
+) -> str | None:
+    """`ops logs` of a failed step that ran a processing, training or transform job (the
+    CLI finds the job and its log group); None for a step without a job log."""
+    if not job_arn or not re.search(r":(processing|training|transform)-job/", job_arn):
         return None
-    groups = {
-        "processing-job": "/aws/sagemaker/ProcessingJobs",
-        "training-job": "/aws/sagemaker/TrainingJobs",
-        "transform-job": "/aws/sagemaker/TransformJobs",
-    }
-    match = re.fullmatch(r"arn:aws[a-z-]*:sagemaker:[^:]*:\d{12}:([a-z-]+)/(.+)", job_arn)
-    if match is None or match[1] not in groups:
-        return None
-    return f"aws logs tail {groups[match[1]]} --log-stream-name-prefix {sh(match[2])} --since 1d"
+    return ops_command(s, "logs", "--execution-arn", sh(execution_arn), "--step", sh(step_name))
 
 
 def _metadata_arn(metadata: Any) -> str | None:
@@ -210,7 +205,9 @@ def execution(
         at = f" at {failure.name}" if failure else ""
         subject = f"FAILED {pipeline.who} pipeline{at}{run}"
         headline = f"A {pipeline.who} pipeline execution FAILED in {s.environment}."
-        logs = _job_log_command(failure.job_arn) if failure else None
+        logs = (
+            _job_log_command(s, execution_arn, failure.name, failure.job_arn) if failure else None
+        )
         action = _data_lines(s, execution_arn, failure) or _retry_lines(
             s, pipeline, execution_arn, logs
         )
@@ -280,6 +277,8 @@ def step(
             "separately)."
         ),
         rows=rows,
-        action=_retry_lines(s, pipeline, execution_arn, _job_log_command(job_arn)),
+        action=_retry_lines(
+            s, pipeline, execution_arn, _job_log_command(s, execution_arn, step_name, job_arn)
+        ),
         package_type=pipeline.package_type,
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from pkgml_env import (
+    BUCKET,
     NAME,
     TOPIC_ARN,
     ConfigError,
@@ -21,13 +22,13 @@ from pkgml_env import (
     integer,
     log_level,
     matching,
+    optional,
     package_types,
 )
 
 Topic = Literal["alerts", "decisions"]
 
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
-_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _CONSOLE_BASE = re.compile(r"https://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~%/-]*)?")
 
 
@@ -58,13 +59,6 @@ class Settings:
         return self.decisions_topic_arn if topic == "decisions" else self.alerts_topic_arn
 
 
-def _optional_bucket(value: str | None) -> str | None:
-    """ARTIFACTS_BUCKET: a bucket name, or None when unset (no drift news then)."""
-    if not value:
-        return None
-    return check(value, "ARTIFACTS_BUCKET", _BUCKET, "an S3 bucket name")
-
-
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build Settings from environment variables; ConfigError names the bad variable."""
     region = get(env, "REGION") or get(env, "AWS_REGION")
@@ -87,5 +81,5 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         decision_max_bytes=integer(env, "DECISION_MAX_BYTES", 65536, 1024, 1024 * 1024),
         lookup_timeout_seconds=integer(env, "LOOKUP_TIMEOUT_SECONDS", 3, 1, 20),
         log_level=level,
-        artifacts_bucket=_optional_bucket(get(env, "ARTIFACTS_BUCKET")),
+        artifacts_bucket=optional(env, "ARTIFACTS_BUCKET", BUCKET, "an S3 bucket name"),
     )

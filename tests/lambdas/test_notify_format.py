@@ -136,10 +136,7 @@ def test_execution_failed_with_lookup() -> None:
     assert row(n, "Status") == "Failed (was Executing)"
     assert row(n, "Execution") == EXECUTION
     assert f"python -m ops --env dev retry --execution-arn {EXECUTION}" in lines(n)
-    assert (
-        "aws logs tail /aws/sagemaker/TrainingJobs --log-stream-name-prefix "
-        "pipelines-p4jn9xou8a8s-Train-Wq1z7ZLd0x --since 1d"
-    ) in lines(n)
+    assert f"python -m ops --env dev logs --execution-arn {EXECUTION} --step Train" in lines(n)
     assert "NEXT ACTION" in lines(n)
     assert any("resumes the execution from the failed step" in line for line in lines(n))
     assert lookup.calls == [("failed_step", EXECUTION)]
@@ -204,7 +201,7 @@ def test_a_loaded_batch_that_drifted_is_news_in_words() -> None:
     uri = "s3://art/pipelines/pkgml-dev-mailer-inference/r/Load/drift/drift.json"
     lookup = FakeLookup(
         run_id="inference-daily-2026-11-23-mailer",
-        drift=DriftNews("drift", summary, "warn", True, uri),
+        drift=DriftNews("drift", summary, uri),
     )
     n = render(_inference_succeeded(), lookup=lookup)
     assert n.kind == "input_drift" and route(n) == "alerts"
@@ -219,7 +216,7 @@ def test_a_loaded_batch_that_drifted_is_news_in_words() -> None:
 
 @pytest.mark.parametrize("verdict", ["ok", "moderate", "insufficient_rows", "not_measured"])
 def test_a_succeeded_run_without_drift_says_nothing(verdict: str) -> None:
-    news = DriftNews(verdict, "", "warn", True, "s3://a/b")
+    news = DriftNews(verdict, "", "s3://a/b")
     lookup = FakeLookup(run_id="r", drift=news)
     assert format_event(_inference_succeeded(), SETTINGS, lookup) is None
     assert format_event(_inference_succeeded(), SETTINGS, FakeLookup(run_id="r")) is None

@@ -83,8 +83,6 @@ CASES: dict[str, tuple[Callable[[], Any], FakeLookup]] = {
             drift=DriftNews(
                 "drift",
                 "weight_kg: PSI 0.41 (limit 0.25); the batch's median is 3.1x the training median",
-                "warn",
-                True,
                 DRIFT_URI,
             )
         ),
