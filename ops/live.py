@@ -59,7 +59,6 @@ class Board:
         self._console = console
         self._fallback = fallback
         self._live: Live | None = None
-        self.updates = 0
 
     def __enter__(self) -> Board:
         if self._console is not None:
@@ -93,4 +92,3 @@ class Board:
         """Redraw the board from the executions' state after a poll."""
         if self._live is not None:
             self._live.update(board_table(followed), refresh=True)
-            self.updates += 1

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
 import pytest
 from aws_cdk import Stack
 from aws_cdk.assertions import Template
-from moto.events.models import EventPattern
 
 from tests.conftest import synthesize_stage
+from tests.infra.events import alarm_state_change, matching_rules, recorded, rule_patterns
 from tools import dashboard_layout as layout
 
-EVENTS = Path(__file__).resolve().parents[1] / "lambdas" / "events"
 TYPES = ("mailer", "bag", "box", "sioc")
 
 
@@ -33,26 +31,10 @@ def all_templates(synthesized) -> dict[str, Template]:
     }
 
 
-def recorded(name: str, account: str = "222222222222") -> dict:
-    """A recorded sample event, re-homed into the dev account."""
-    return json.loads((EVENTS / f"{name}.json").read_text().replace("123456789012", account))
-
-
-def rule_patterns(template: Template) -> dict[str, EventPattern]:
-    return {
-        logical_id: EventPattern.load(json.dumps(rule["Properties"]["EventPattern"]))
-        for logical_id, rule in template.find_resources("AWS::Events::Rule").items()
-    }
-
-
-def matching_rules(template: Template, event: dict) -> list[str]:
-    return sorted(lid for lid, p in rule_patterns(template).items() if p.matches_event(event))
-
-
 def test_every_alarm_in_every_stack_reaches_people_one_way(synthesized):
-    """In both environments: each alarm's state change is routed to notify by its stage's
-    rule, or (the notifier's own alarms) it has a direct SNS action; never neither, never
-    both (test_notification_routing: the same on dev alone, and what routes where)."""
+    """In both environments: each alarm's state changes (ALARM and OK) are routed to notify
+    by its stage's rule, or (the notifier's own alarms) it has a direct SNS action; never
+    neither (silence), never both (two messages)."""
     count = 0
     for env, stage in synthesized.stages.items():
         where = synthesized.settings.environment(env)
@@ -63,15 +45,20 @@ def test_every_alarm_in_every_stack_reaches_people_one_way(synthesized):
                 continue
             for alarm in template.find_resources("AWS::CloudWatch::Alarm").values():
                 alarm_name = alarm["Properties"]["AlarmName"]
-                event = recorded("cloudwatch_alarm_state_change", where.account)
-                event["region"] = where.region
-                event["resources"] = [
-                    f"arn:aws:cloudwatch:{where.region}:{where.account}:alarm:{alarm_name}"
+                routed = [
+                    any(
+                        p.matches_event(
+                            alarm_state_change(
+                                alarm_name, value, account=where.account, region=where.region
+                            )
+                        )
+                        for p in rules.values()
+                    )
+                    for value in ("ALARM", "OK")
                 ]
-                event["detail"]["alarmName"] = alarm_name
-                routed = any(p.matches_event(event) for p in rules.values())
                 actions = alarm["Properties"].get("AlarmActions", [])
-                assert routed != bool(actions), f"{name}: {alarm_name}"
+                assert routed in ([True, True], [False, False]), f"{name}: {alarm_name}"
+                assert routed[0] != bool(actions), f"{name}: {alarm_name}"
                 direct += [alarm_name] if actions else []
                 count += 1
         assert sorted(direct) == [

@@ -175,10 +175,29 @@ def make_group(names: Names, sagemaker: Any, clients: Clients) -> Callable[..., 
     return make
 
 
+@pytest.fixture(scope="session")
+def stub_client(names: Names) -> Any:
+    """One SageMaker client for the Stubber tests (building one costs 50-300 ms)."""
+    return boto3.session.Session().client("sagemaker", region_name=names.env.region)
+
+
 @pytest.fixture
-def sagemaker_stub() -> Iterator[tuple[Any, Stubber]]:
-    """A SageMaker client with a Stubber (a fake clock's polls): every call stubbed, in order."""
-    client = boto3.client("sagemaker", region_name="us-east-1")
-    with Stubber(client) as stub:
-        yield client, stub
-        stub.assert_no_pending_responses()
+def stubbed(stub_client: Any) -> Iterator[tuple[Any, Stubber]]:
+    """The SageMaker client with a Stubber: every call must be stubbed, in order, and used."""
+    with Stubber(stub_client) as stubber:
+        yield stub_client, stubber
+        stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def stub_cli(
+    stubbed: tuple[Any, Stubber], make_runner: Callable[[Callable[[str, str], Any]], Runner]
+) -> Runner:
+    """The CLI with the stubbed SageMaker client as its only AWS client."""
+    client, _ = stubbed
+
+    def factory(service: str, region: str) -> Any:
+        assert service == "sagemaker"
+        return client
+
+    return make_runner(factory)

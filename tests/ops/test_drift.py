@@ -8,14 +8,7 @@ import pytest
 from botocore.stub import Stubber
 
 from tests.ops.conftest import Names, Runner
-from tests.ops.test_status_retry import (  # noqa: F401  (fixtures)
-    describe,
-    execution_arn,
-    steps,
-    stub_cli,
-    stub_client,
-    stubbed,
-)
+from tests.ops.test_status_retry import describe, execution_arn, steps
 
 
 def _blocked(stub: Stubber, arn: str) -> None:
@@ -42,8 +35,8 @@ def _blocked(stub: Stubber, arn: str) -> None:
 
 
 def test_accept_runs_only_load_with_the_same_parameters_and_warn(
-    stub_cli: Runner,  # noqa: F811
-    stubbed: tuple[Any, Stubber],  # noqa: F811
+    stub_cli: Runner,
+    stubbed: tuple[Any, Stubber],
     names: Names,
 ) -> None:
     _, stub = stubbed
@@ -80,7 +73,7 @@ def test_accept_runs_only_load_with_the_same_parameters_and_warn(
 
 
 def test_accept_refuses_a_training_execution(
-    stub_cli: Runner,  # noqa: F811
+    stub_cli: Runner,
     names: Names,
 ) -> None:
     arn = execution_arn(names, names.pipeline("training", "mailer"), "aaaa1111")
@@ -97,8 +90,8 @@ def test_accept_refuses_a_training_execution(
     ],
 )
 def test_accept_refuses_when_nothing_was_blocked(
-    stub_cli: Runner,  # noqa: F811
-    stubbed: tuple[Any, Stubber],  # noqa: F811
+    stub_cli: Runner,
+    stubbed: tuple[Any, Stubber],
     names: Names,
     status: str,
     load: str,

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
@@ -16,21 +15,14 @@ JOB = "pipelines-p4jn9xou8a8s-Train-Wq1z7ZLd0x"
 
 
 @pytest.fixture
-def steps_stub() -> Iterator[tuple[Any, Stubber]]:
-    client = boto3.client("sagemaker", region_name="us-east-1")
-    with Stubber(client) as stub:
-        yield client, stub
-
-
-@pytest.fixture
 def run_logs(
     aws: None,
     clients: Clients,
     names: Names,
-    steps_stub: tuple[Any, Stubber],
+    stubbed: tuple[Any, Stubber],
     make_runner: Callable[..., Runner],
 ) -> Runner:
-    client, _ = steps_stub
+    client, _ = stubbed
 
     def factory(service: str, region: str) -> Any:
         return client if service == "sagemaker" else clients(service, region)
@@ -76,9 +68,9 @@ def write_log(clients: Clients, names: Names, lines: list[str]) -> None:
 
 
 def test_the_failed_steps_job_log_is_printed(
-    run_logs: Runner, steps_stub, clients: Clients, names: Names
+    run_logs: Runner, stubbed, clients: Clients, names: Names
 ) -> None:
-    _, stub = steps_stub
+    _, stub = stubbed
     stub.add_response("list_pipeline_execution_steps", steps(names))
     write_log(clients, names, ["loading data", "MemoryError", "exit 1"])
     result = run_logs("logs", "--execution-arn", arn(names), "--lines", "2")
@@ -92,25 +84,25 @@ def test_the_failed_steps_job_log_is_printed(
 
 
 def test_a_step_without_a_job_says_so_with_its_reason(
-    run_logs: Runner, steps_stub, names: Names
+    run_logs: Runner, stubbed, names: Names
 ) -> None:
-    _, stub = steps_stub
+    _, stub = stubbed
     stub.add_response("list_pipeline_execution_steps", steps(names))
     result = run_logs("logs", "--execution-arn", arn(names), "--step", "Gate")
     assert result.code == 1
     assert "step Gate (Succeeded) ran no processing, training or transform job" in result.err
 
 
-def test_an_unknown_step_lists_the_steps(run_logs: Runner, steps_stub, names: Names) -> None:
-    _, stub = steps_stub
+def test_an_unknown_step_lists_the_steps(run_logs: Runner, stubbed, names: Names) -> None:
+    _, stub = stubbed
     stub.add_response("list_pipeline_execution_steps", steps(names))
     result = run_logs("logs", "--execution-arn", arn(names), "--step", "Trian")
     assert result.code == 2
     assert "no such step; its steps: Compare, Gate, Train" in result.err
 
 
-def test_a_job_without_log_events_is_explained(run_logs: Runner, steps_stub, names: Names) -> None:
-    _, stub = steps_stub
+def test_a_job_without_log_events_is_explained(run_logs: Runner, stubbed, names: Names) -> None:
+    _, stub = stubbed
     stub.add_response("list_pipeline_execution_steps", steps(names))
     result = run_logs("--json", "logs", "--execution-arn", arn(names))
     assert result.code == 0, result.err

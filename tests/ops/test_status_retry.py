@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
@@ -15,34 +13,6 @@ from tests.ops.conftest import Clients, Names, Runner
 
 T0 = datetime(2026, 11, 23, 3, 0, 0, tzinfo=UTC)
 T1 = datetime(2026, 11, 23, 3, 42, 7, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def stub_client(names: Names) -> Any:
-    """One SageMaker client for the Stubber tests (building one costs 50-300 ms)."""
-    return boto3.session.Session().client("sagemaker", region_name=names.env.region)
-
-
-@pytest.fixture
-def stubbed(stub_client: Any) -> Iterator[tuple[Any, Stubber]]:
-    """The SageMaker client with a Stubber: every call must be stubbed, in order."""
-    client = stub_client
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
-
-
-@pytest.fixture
-def stub_cli(
-    stubbed: tuple[Any, Stubber], make_runner: Callable[[Callable[[str, str], Any]], Runner]
-) -> Runner:
-    client, _ = stubbed
-
-    def factory(service: str, region: str) -> Any:
-        assert service == "sagemaker"
-        return client
-
-    return make_runner(factory)
 
 
 def execution_arn(names: Names, pipeline: str, execution: str) -> str:

@@ -60,8 +60,8 @@ def with_sagemaker(client: Any, clients: Clients) -> Callable[[str, str], Any]:
     return lambda service, region: client if service == "sagemaker" else clients(service, region)
 
 
-def test_each_change_is_said_once_until_the_execution_ends(sagemaker_stub) -> None:
-    client, stub = sagemaker_stub
+def test_each_change_is_said_once_until_the_execution_ends(stubbed) -> None:
+    client, stub = stubbed
     poll(stub, "Executing", ("Split", "Executing", ""))
     poll(stub, "Executing", ("Split", "Succeeded", ""), ("Train", "Executing", ""))
     poll(stub, "Executing", ("Split", "Succeeded", ""), ("Train", "Executing", ""))
@@ -81,8 +81,8 @@ def test_each_change_is_said_once_until_the_execution_ends(sagemaker_stub) -> No
     assert clock.slept == [30, 30, 30]
 
 
-def test_a_failed_step_is_said_with_its_reason(sagemaker_stub) -> None:
-    client, stub = sagemaker_stub
+def test_a_failed_step_is_said_with_its_reason(stubbed) -> None:
+    client, stub = stubbed
     poll(stub, "Failed", ("Split", "Succeeded", ""), ("Train", "Failed", "AlgorithmError: OOM"))
     said: list[str] = []
     final = follow(client, {"mailer": ARN}, say=said.append, clock=FakeClock())
@@ -90,8 +90,8 @@ def test_a_failed_step_is_said_with_its_reason(sagemaker_stub) -> None:
     assert "03:00:00 mailer Train: Failed: AlgorithmError: OOM" in said
 
 
-def test_waiting_stops_at_the_timeout_and_says_how_to_go_on(sagemaker_stub) -> None:
-    client, stub = sagemaker_stub
+def test_waiting_stops_at_the_timeout_and_says_how_to_go_on(stubbed) -> None:
+    client, stub = stubbed
     for _ in range(3):
         poll(stub, "Executing", ("Train", "Executing", ""))
     clock = FakeClock()
@@ -100,8 +100,8 @@ def test_waiting_stops_at_the_timeout_and_says_how_to_go_on(sagemaker_stub) -> N
     assert clock.slept == [30, 30]
 
 
-def test_the_triggers_execution_is_found_by_its_display_name(sagemaker_stub) -> None:
-    client, stub = sagemaker_stub
+def test_the_triggers_execution_is_found_by_its_display_name(stubbed) -> None:
+    client, stub = stubbed
     request = {
         "PipelineName": "pkgml-dev-mailer-training",
         "SortBy": "CreationTime",
@@ -124,8 +124,8 @@ def test_the_triggers_execution_is_found_by_its_display_name(sagemaker_stub) -> 
     assert said == [f"03:00:10 mailer: started {ARN}"]
 
 
-def test_an_execution_that_never_starts_points_at_the_quarantine(sagemaker_stub) -> None:
-    client, stub = sagemaker_stub
+def test_an_execution_that_never_starts_points_at_the_quarantine(stubbed) -> None:
+    client, stub = stubbed
     for _ in range(2):
         stub.add_response("list_pipeline_executions", {"PipelineExecutionSummaries": []})
     where = r"no execution started for run t-9 .*and quarantine/ in the data bucket"
@@ -145,10 +145,10 @@ def test_run_wait_writes_then_follows_to_the_end(
     s3: Any,
     names: Names,
     clients: Clients,
-    sagemaker_stub,
+    stubbed,
     make_runner: Callable[..., Runner],
 ) -> None:
-    client, stub = sagemaker_stub
+    client, stub = stubbed
     pipeline = names.pipeline("training", "mailer")
     arn = ARN.replace("222222222222", names.env.account)
     trigger_started(stub, arn, "w-1-mailer")
