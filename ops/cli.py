@@ -14,6 +14,7 @@ from typing import Any
 
 import shtab
 from botocore.exceptions import BotoCoreError, ClientError
+from rich.console import Console
 
 from ops.commands import drift, logs, models, report, retry, run, status
 from ops.context import CDK_JSON, ClientFactory, boto3_client, load_context
@@ -219,8 +220,6 @@ def _terminal(json_output: bool) -> Any:
     """A rich Console on stdout when it is a terminal (and not --json); else None."""
     if json_output or not sys.stdout.isatty():
         return None
-    from rich.console import Console
-
     return Console()
 
 

@@ -19,6 +19,7 @@ from ops.commands.retry import checked_execution
 from ops.context import OpsContext
 from ops.errors import OpsError
 from ops.formatting import Result, shorten, table
+from ops.watch import execution_steps
 
 LOAD_STEP = "Load"
 DRIFT_ACTION = "DriftAction"
@@ -51,13 +52,9 @@ def request_token(arn: str) -> str:
 
 
 def _load_step(sagemaker: Any, arn: str) -> dict[str, Any]:
-    pages = sagemaker.get_paginator("list_pipeline_execution_steps").paginate(
-        PipelineExecutionArn=arn
-    )
-    for page in pages:
-        for step in page.get("PipelineExecutionSteps", []):
-            if step.get("StepName") == LOAD_STEP:
-                return dict(step)
+    for step in execution_steps(sagemaker, arn):
+        if step.get("StepName") == LOAD_STEP:
+            return dict(step)
     raise OpsError(f"refused: the execution has no {LOAD_STEP} step record (did it get there?)")
 
 

@@ -220,7 +220,9 @@ def add_parsers(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None
         help="with show: download the version's model report (ROC, PR, calibration, lift, "
         "gate checks, history) to --out/<group>-v<VERSION>/report.html",
     )
-    models.add_argument("--out", type=Path, default=Path("reports"), help="folder (reports/)")
+    models.add_argument(
+        "--out", type=Path, help="with --report: the folder to download into (default reports/)"
+    )
     models.set_defaults(handler=models_command)
 
     approve = subparsers.add_parser(
@@ -258,12 +260,15 @@ def add_parsers(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None
 
 def models_command(ctx: OpsContext, args: argparse.Namespace) -> Result:
     """The version history of each selected package type (or `show VERSION`)."""
+    if args.out is not None and not args.report:
+        raise UsageError("--out goes with --report (`models show VERSION --report --out DIR`)")
     if args.action == "show":
         if args.version is None:
             raise UsageError(
                 "models show needs a VERSION, e.g. `models show 7 --package-type mailer`"
             )
-        return show_command(ctx, args.version, report_to=args.out if args.report else None)
+        report_to = (args.out or Path("reports")) if args.report else None
+        return show_command(ctx, args.version, report_to=report_to)
     if args.report:
         raise UsageError("--report goes with `models show VERSION`")
     if args.version is not None:
@@ -445,9 +450,9 @@ def show_command(ctx: OpsContext, number: int, *, report_to: Path | None = None)
         )
     else:
         page, why = download_report(ctx, report_uri, report_to / f"{group}-v{target.version}")
-        data["report_path"] = str(page) if page else None
         if page is None:
             raise OpsError(f"model report of {group} v{target.version}: {why}")
+        data["report_path"] = str(page)
         lines.append(f"Model report: {page} (open it in a browser)")
     return Result(data=data, text="\n".join(lines))
 

@@ -19,7 +19,7 @@ def _blocked(stub: Stubber, arn: str) -> None:
             ("Load", "Failed", "AlgorithmError: Input drift blocked the load"),
             ("Predict", "Succeeded", ""),
         ),
-        {"PipelineExecutionArn": arn},
+        {"PipelineExecutionArn": arn, "SortOrder": "Ascending"},
     )
     stub.add_response(
         "list_pipeline_parameters_for_execution",

@@ -465,3 +465,6 @@ def test_models_show_report_without_a_recorded_report_fails_and_says_why(
     assert result.code == 1
     assert "no report_s3_uri on the model package" in result.err
     assert cli("models", *MAILER, "--report").code == 2
+    ignored = cli("models", "show", "1", *MAILER, "--out", str(tmp_path))
+    assert ignored.code == 2 and "--out goes with --report" in ignored.err
+    assert not any(tmp_path.iterdir())
