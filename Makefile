@@ -33,6 +33,8 @@ took = @echo "    $(1) done in $$(( $$(date +%s) - $$(cat $(VENV)/.step-started)
 APP_STAMP := $(VENV)/.app-requirements
 DEV_STAMP := $(VENV)/.dev-requirements
 NODE_STAMP := node_modules/.installed
+# Chromium is looked for (and installed where possible) once per venv: `make browser` again.
+BROWSER_STAMP := $(VENV)/.browser-tried
 CDK_OUT := cdk.out
 
 .PHONY: help setup setup-dev browser lock synth diff test lint typecheck checks unit test-containers bench rehearse diagrams docs new-architecture clean
@@ -78,6 +80,11 @@ $(DEV_STAMP): requirements-dev.lock pyproject.toml $(APP_STAMP)
 # this machine may install packages; otherwise `make test` says loudly that they did not run.
 browser: $(DEV_STAMP)
 	@python tools/browser.py --install
+	@touch $(BROWSER_STAMP)
+
+$(BROWSER_STAMP): | $(DEV_STAMP)
+	@python tools/browser.py --install
+	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json $(APP_STAMP)
 	$(call say,installing the CDK CLI (package-lock.json))
@@ -95,7 +102,7 @@ lock: $(UV)
 
 setup: $(APP_STAMP) $(NODE_STAMP)
 
-setup-dev: setup $(DEV_STAMP) browser
+setup-dev: setup $(DEV_STAMP) $(BROWSER_STAMP)
 
 synth: setup
 	rm -rf $(CDK_OUT)

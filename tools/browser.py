@@ -2,8 +2,8 @@
 
 `python tools/browser.py --install`: find Chromium, or install Debian's `chromium`
 package where this machine can (root, or password-less sudo); says what it does and how
-long it took. `--check`: exit 0 when a browser is usable, 1 with the reason (`--reason`
-prints only the reason). Playwright's own browser download needs a host this network
+long it took. `--check`: exit 0 when a browser is usable, else 1 (silent, like
+`containers.preflight --quiet`); `--reason` prints why not (empty when usable). Playwright's own browser download needs a host this network
 cannot reach, so the browser is the distribution's, found by its executable path:
 `PKGML_CHROMIUM` if set, else `chromium` / `chromium-browser` on PATH.
 
@@ -75,6 +75,8 @@ def install() -> str | None:
     """Install Debian's Chromium when missing and possible; the reason when not."""
     if find() is not None:
         return None
+    if os.environ.get("PKGML_CHROMIUM"):  # the operator chose the browser: fix the path
+        return reason()
     if shutil.which("apt-get") is None:
         return "no apt-get: install Chromium yourself and set PKGML_CHROMIUM"
     sudo = shutil.which("sudo")
