@@ -430,7 +430,7 @@ class DataQualitySettings(_Frozen):
         )
 
 
-DriftAction = Literal["warn", "block"]
+DriftAction = dq_contract.DriftAction
 """`pkgml_contracts.data_quality.DRIFT_ACTIONS`."""
 
 

@@ -612,11 +612,17 @@ HISTORY_VERSIONS = 12
 
 
 def group_history(
-    clients: AwsClients, model_package_group: str, *, metric: str, limit: int = HISTORY_VERSIONS
+    clients: AwsClients,
+    model_package_group: str,
+    *,
+    metric: str,
+    champion: str | None,
+    limit: int = HISTORY_VERSIONS,
 ) -> tuple[list[dict[str, Any]], str]:
     """The group's newest `limit` versions, oldest first, as the report's rows (version,
-    status, created, gate, run, the primary metric from each evaluation.json, the champion
-    flagged), and a note naming what could not be read ('' when everything was)."""
+    status, created, gate, run, the primary metric from each evaluation.json, `champion`'s
+    ARN flagged: the one the gate judged against), and a note naming what could not be
+    read ('' when everything was)."""
     sagemaker, s3 = clients.get("sagemaker"), clients.get("s3")
     response = sagemaker.list_model_packages(
         ModelPackageGroupName=model_package_group,
@@ -625,7 +631,6 @@ def group_history(
         SortOrder="Descending",
         MaxResults=limit,
     )
-    champion = find_champion_arn(sagemaker, model_package_group)
     rows: list[dict[str, Any]] = []
     unread: list[str] = []
     for summary in reversed(response.get("ModelPackageSummaryList") or []):
@@ -673,7 +678,12 @@ def report(
     path = args.output_dir / model_report.REPORT_FILE
     try:
         metric = str(decision["criteria"]["primary_metric"])
-        history, note = group_history(clients, args.model_package_group, metric=metric)
+        history, note = group_history(
+            clients,
+            args.model_package_group,
+            metric=metric,
+            champion=decision.get("champion_model_package_arn"),
+        )
         history.append(
             {
                 "label": "this run",

@@ -9,7 +9,8 @@ positive rate, share of the positives captured so far).
 `feature_association`: |Spearman rank correlation| of each input column with the score,
 strongest first (model-agnostic: Evaluate has the scores, not the model).
 
-numpy only, like the processing image's other step code; `model_report` draws the page.
+numpy only (and paired.midranks), like the processing image's other step code;
+`model_report` draws the page.
 """
 
 from __future__ import annotations
@@ -18,6 +19,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+
+if __package__:
+    from . import paired
+else:  # run as a script's sibling module: it sits in the script's own directory
+    import paired  # type: ignore[no-redef]
 
 CURVES_FILE = "curves.json"
 CURVE_POINTS = 101  # ROC / PR points kept per model
@@ -101,17 +107,6 @@ def curve_data(labels: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
     }
 
 
-def _ranks(values: np.ndarray) -> np.ndarray:
-    """Average ranks (ties share their mean rank)."""
-    order = np.argsort(values, kind="mergesort")
-    sorted_values = values[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(sorted_values)) + 1]
-    ends = np.r_[starts[1:], len(values)]
-    ranks = np.empty(len(values), dtype=np.float64)
-    ranks[order] = np.repeat((starts + ends - 1) / 2.0, ends - starts)
-    return ranks
-
-
 def spearman(x: np.ndarray, y: np.ndarray) -> float | None:
     """Spearman's rank correlation of the pairs where both are finite (None when either
     side is constant or fewer than 3 pairs remain)."""
@@ -120,7 +115,7 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float | None:
     x, y = x[finite], y[finite]
     if len(x) < 3:
         return None
-    rx, ry = _ranks(x), _ranks(y)
+    rx, ry = paired.midranks(x), paired.midranks(y)
     sx, sy = rx.std(), ry.std()
     if sx == 0 or sy == 0:
         return None

@@ -47,9 +47,8 @@ else:  # run as a script: the sibling modules sit on PYTHONPATH or in the script
 from pkgml_contracts import metrics
 from pkgml_contracts.data_quality import DRIFT_ACTIONS
 
-PROFILE_FILE = "profile.json"
+PROFILE_FILE = drift_stats.PROFILE_FILE
 DRIFT_FILE = "drift.json"
-TOP_FEATURES = 5
 
 
 class DriftBlockedError(RuntimeError):
@@ -295,7 +294,7 @@ def drift_metrics(document: dict[str, Any], package_type: str, run_kind: str) ->
         data.insert(0, datum(metrics.MAX_FEATURE_PSI, document["max_psi"]))
     if document.get("score_psi") is not None:
         data.append(datum(metrics.SCORE_PSI, document["score_psi"]))
-    for name in document["top"][:TOP_FEATURES]:
+    for name in document["top"][: drift_stats.TOP_FEATURES]:
         data.append(
             datum(
                 metrics.FEATURE_PSI,

@@ -7,6 +7,8 @@ histogrammed against), and by drift.py, which merges the hosts' histograms and w
 `drift_report`. The baseline is feature_baseline.build_baseline's, the limits
 profile_limits.DriftLimits.
 
+`DriftHistogram(baseline)` counts a batch's rows in the baseline's bins or values (a value
+never seen in training counts in a last `(other)` bucket) and keeps each numeric feature's
 min and max: O(features x bins) memory, never O(rows), and `merge` adds counts up.
 `update(matrix)` takes the feature matrix, `update_columns` the same values as one array per
 feature column (Prepare's CSV columns, no copy); `to_dict()` and `from_dict(baseline, data)`
@@ -46,6 +48,10 @@ else:  # run as a script: the sibling modules sit on PYTHONPATH or in the script
     import profile_limits  # type: ignore[no-redef]
 
 OTHER_VALUE = "(other)"
+PROFILE_FILE = "profile.json"
+"""What each Prepare host writes into its summary output and drift.py merges."""
+TOP_FEATURES = 5
+"""The most drifted features a report names in `top` (the FeaturePSI metrics)."""
 
 
 def ratio_text(ratio: float) -> str:
@@ -343,7 +349,7 @@ def drift_report(
         (n for n in order if report[n]["drifted"]), key=lambda n: (-severity[n], order.index(n))
     )
     measured = [n for n in order if report[n]["psi"] is not None]
-    top = sorted(measured, key=lambda n: (-report[n]["psi"], order.index(n)))[:5]
+    top = sorted(measured, key=lambda n: (-report[n]["psi"], order.index(n)))[:TOP_FEATURES]
     if not judged:
         verdict = "insufficient_rows"
         summary = (

@@ -5,7 +5,6 @@ A library without a CLI, imported as a sibling module by split.py, which writes
 `baseline/baseline.json` (`build_baseline` over the train rows' feature matrix), and by
 drift_stats.py, which counts batches in the baseline's bins.
 
--------------------------------------------------------
 Profiled features (`PROFILE_FEATURES`), from the float32 matrix of
 `features.compute_features` (columns features.FEATURE_COLUMNS):
 - continuous (`CONTINUOUS_FEATURES`: dimensions, weight, sides, volume, girth, density,
@@ -21,9 +20,7 @@ numeric spec is `{"kind": "numeric", "edges", "counts", "median", "min", "max"}`
 the interior cut points (the 1/bins .. (bins-1)/bins quantiles, deduplicated: strictly
 increasing, at most bins - 1), bin i holding edges[i-1] <= x < edges[i] (so len(edges) + 1
 counts); a categorical spec is `{"kind": "categorical", "values", "counts"}` over the values
-seen in training (strings).
-
-`DriftHistogram(baseline)` counts a batch's rows in the baseline's bins or values (a value
+seen in training (strings). drift_stats.DriftHistogram counts a batch in these bins.
 """
 
 from __future__ import annotations

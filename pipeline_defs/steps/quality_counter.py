@@ -4,7 +4,8 @@ A library without a CLI, imported as a sibling module by split.py (training's fi
 the whole table in memory) and prepare.py (inference's first step: record batches streamed,
 possibly on several Processing instances). It reads and writes no files; the steps write
 what it computes: Split `quality/quality.json` (`QualityCounter.report()`), Prepare the
-`QualityCounter.to_dict()` in `<host>/profile.json`, which drift.py merges across hosts.
+`QualityCounter.to_dict()` in `<host>/profile.json`, which drift.py merges across hosts
+(the whole run's minimum row count and ids repeated across hosts are checked there).
 
 - `QualityCounter.update(batch)` counts, over the rows it is given: rows; per raw column of
   features.REQUIRED_COLUMNS its nulls (NaN counts as null) and, for the columns with a
@@ -40,6 +41,7 @@ so the sample is an early warning, not the last line.
 Every count is a sum and every kept example or sample is the smallest by a fixed order, so
 `merge` is order-independent: merged per-batch or per-host counters hold what one counter
 over all rows would (up to the repeated-id sampling above). For worker threads, `spawn()`
+gives an empty counter for one batch, merged back by the main thread.
 """
 
 from __future__ import annotations
