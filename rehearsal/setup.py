@@ -317,7 +317,7 @@ def run_counts(aws: LocalAws, package_type: str) -> dict[str, int]:
 
 def metric_lines(aws: LocalAws) -> list[dict[str, Any]]:
     """Every put_metric_data call the steps made (the local CloudWatch's JSON lines)."""
-    path = aws.root / "metrics.jsonl"
+    path = aws.metrics_file
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -327,7 +327,7 @@ def model_container(aws: LocalAws, record: ExecutionRecord, step: str) -> dict[s
     """The PrimaryContainer of the model a Model step created ({} if none)."""
     created = record.steps.get(step)
     name = created.outputs.get("model_name") if created else None
-    models_file = aws.root / "models.json"
+    models_file = aws.models_file
     if not name or not models_file.is_file():
         return {}
     model = json.loads(models_file.read_text()).get(name) or {}

@@ -3,8 +3,9 @@
 `python tools/browser.py --install`: find Chromium, or install Debian's `chromium`
 package where this machine can (root, or password-less sudo); says what it does and how
 long it took. `--check`: exit 0 when a browser is usable, else 1 (silent, like
-`containers.preflight --quiet`); `--reason` prints why not (empty when usable). Playwright's own browser download needs a host this network
-cannot reach, so the browser is the distribution's, found by its executable path:
+`containers.preflight --quiet`); `--reason` prints why not (empty when usable).
+Playwright's own browser download needs a host this network cannot reach, so the
+browser is the distribution's, found by its executable path:
 `PKGML_CHROMIUM` if set, else `chromium` / `chromium-browser` on PATH.
 
 `open_browser()` launches it headless with the flags a closed network needs (no

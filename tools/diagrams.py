@@ -28,7 +28,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,14 +139,6 @@ def build_definitions() -> dict[str, dict[str, Any]]:
     }
     inputs = sample_inputs()
     return {kind: json.loads(builders[kind](inputs[kind])) for kind in PIPELINE_KINDS}
-
-
-def all_steps(steps: Sequence[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
-    """Every step of a Steps list, including those inside condition branches, in document
-    order (`pipeline_defs.definition_graph.iter_steps`)."""
-    from pipeline_defs.definition_graph import iter_steps
-
-    return iter_steps(steps)
 
 
 def reference_label(path: str) -> str:

@@ -48,37 +48,11 @@ ready steps); retry policies are not applied (a local failure is deterministic).
 
 from __future__ import annotations
 
-from rehearsal.executor.cache import CACHEABLE_TYPES, StepCache, parse_duration
-from rehearsal.executor.errors import DefinitionError, StepError, UnsupportedError
-from rehearsal.executor.expressions import Expressions, parameter_values, render, walk_path
-from rehearsal.executor.graph import ExecutionPlan, load_definition
-from rehearsal.executor.jobs import CONTAINER_ROOT, LAUNCHER, JobRunner
+# What the rehearsal and its tests use; the modules hold the rest.
+from rehearsal.executor.errors import DefinitionError
+from rehearsal.executor.graph import load_definition
 from rehearsal.executor.pipeline import PipelineExecutor
-from rehearsal.executor.records import ExecutionRecord, StepRecord
-from rehearsal.executor.steps import SUPPORTED_TYPES
-from rehearsal.executor.steps.lambda_step import LambdaFunction
+from rehearsal.executor.records import ExecutionRecord
 from rehearsal.executor.world import LocalAws
 
-__all__ = [
-    "CACHEABLE_TYPES",
-    "CONTAINER_ROOT",
-    "LAUNCHER",
-    "SUPPORTED_TYPES",
-    "DefinitionError",
-    "ExecutionPlan",
-    "ExecutionRecord",
-    "Expressions",
-    "JobRunner",
-    "LambdaFunction",
-    "LocalAws",
-    "PipelineExecutor",
-    "StepCache",
-    "StepError",
-    "StepRecord",
-    "UnsupportedError",
-    "load_definition",
-    "parameter_values",
-    "parse_duration",
-    "render",
-    "walk_path",
-]
+__all__ = ["DefinitionError", "ExecutionRecord", "LocalAws", "PipelineExecutor", "load_definition"]

@@ -48,7 +48,6 @@ class _Run:
     """State of one execution while it runs."""
 
     record: ExecutionRecord
-    plan: ExecutionPlan
     expressions: Expressions
     work_root: Path
 
@@ -112,7 +111,6 @@ class PipelineExecutor:
         )
         run = _Run(
             record=record,
-            plan=plan,
             expressions=Expressions(
                 parameters=values,
                 variables=execution_variables(execution_id, arn, pipeline_name, started),

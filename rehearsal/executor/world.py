@@ -40,6 +40,11 @@ class LocalAws:
         return self.root / "warehouse.duckdb"
 
     @property
+    def metrics_file(self) -> Path:
+        """put_metric_data calls of the steps, one JSON line each (root/metrics.jsonl)."""
+        return self.root / "metrics.jsonl"
+
+    @property
     def models_file(self) -> Path:
         """The models created by Model steps (root/models.json), read by Transform steps."""
         return self.root / "models.json"
@@ -49,7 +54,7 @@ class LocalAws:
         return {
             ENV_S3_ROOT: str(self.root / "s3"),
             ENV_REGISTRY: str(self.root / "registry.json"),
-            ENV_METRICS: str(self.root / "metrics.jsonl"),
+            ENV_METRICS: str(self.metrics_file),
             ENV_WAREHOUSE: str(self.warehouse),
             ENV_REGION: self.region,
         }

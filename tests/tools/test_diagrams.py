@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from pipeline_defs import definition_graph
 from tools import diagrams
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,7 +38,7 @@ def test_every_step_of_every_definition_is_drawn(definitions: dict[str, dict[str
         "inference": inference.STEP_NAMES,
     }
     for kind in ("training", "inference"):
-        steps = [s["Name"] for s in diagrams.all_steps(definitions[kind]["Steps"])]
+        steps = [s["Name"] for s in definition_graph.all_steps(definitions[kind])]
         assert sorted(steps) == sorted(expected[kind])
         drawn = declared_nodes(files[f"pipelines/{kind}.mmd"])
         assert sorted(drawn) == sorted(f"step_{name}" for name in steps)
