@@ -63,17 +63,3 @@ def build_app(
     stages = {env.name: make_stage(app, env) for env in settings.environments}
     return app, settings, stages
 
-
-def build_stage(
-    *, context: Mapping[str, Any], environment: str, outdir: str | None = None
-) -> PlatformStage:
-    """One environment's stage alone (no CI/CD stack, no other environment, no cdk-nag,
-    no built-in validation): what a test of one setting of one stack needs. Its stacks
-    are those `build_app` makes for the environment, from the same settings."""
-    app = App(context=dict(context), outdir=outdir, builtin_cloud_formation_validation=False)
-    settings = load_settings(app.node.get_all_context())
-    chosen = [env for env in settings.environments if env.name == environment]
-    if not chosen:
-        known = ", ".join(env.name for env in settings.environments)
-        raise ValueError(f"environment must be one of {known}, got {environment!r}")
-    return PlatformStage(app, environment.capitalize(), settings=settings, environment=chosen[0])

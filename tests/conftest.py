@@ -42,11 +42,18 @@ def synthesize(context: dict[str, Any], outdir: Path) -> Synthesized:
 
 
 def synthesize_stage(context: dict[str, Any], environment: str, outdir: Path) -> Any:
-    """One environment's stage alone (stacks.app_factory.build_stage): for a test of one
-    setting of one stack, a fraction of a whole-app synth. Template.from_stack(stage.ml)."""
-    from stacks.app_factory import build_stage
+    """One environment's stage alone (no CI/CD stack, no other environment, no cdk-nag, no
+    built-in validation), the same stacks build_app makes for it: for a test of one setting
+    of one stack, a fraction of a whole-app synth. Template.from_stack(stage.ml)."""
+    from aws_cdk import App
 
-    return build_stage(context=context, environment=environment, outdir=str(outdir))
+    from stacks.settings import load_settings
+    from stacks.stage import PlatformStage
+
+    app = App(context=dict(context), outdir=str(outdir), builtin_cloud_formation_validation=False)
+    settings = load_settings(app.node.get_all_context())
+    chosen = settings.environment(environment)
+    return PlatformStage(app, environment.capitalize(), settings=settings, environment=chosen)
 
 
 @pytest.fixture(scope="session")

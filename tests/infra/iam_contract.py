@@ -302,7 +302,8 @@ def _statements(template: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, An
                 yield logical_id, statement
 
 
-def _listed(value: Any) -> list[Any]:
+def listed(value: Any) -> list[Any]:
+    """A policy field that may be one value or a list of them, as a list."""
     return value if isinstance(value, list) else [value]
 
 
@@ -315,9 +316,9 @@ def check_stacks(stacks: list[Stack]) -> list[Finding]:
             if statement.get("Effect") != "Allow" or "Resource" not in statement:
                 continue
             resources = tuple(
-                str(_resolve(r, stack, exports)) for r in _listed(statement["Resource"])
+                str(_resolve(r, stack, exports)) for r in listed(statement["Resource"])
             )
-            for action in _listed(statement.get("Action", [])):
+            for action in listed(statement.get("Action", [])):
                 expanded = expand(action)
                 only_star = [a for a, formats in expanded.items() if formats == ("*",)]
                 fits = [

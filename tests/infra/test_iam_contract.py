@@ -131,7 +131,7 @@ def test_control_cross_stack_references_are_resolved(app_stacks):
     exports = iam_contract.exports_of(app_stacks)
     by_name = {s.name: s for s in app_stacks}
     for stack_name, statement in crossing:
-        for resource in iam_contract._listed(statement["Resource"]):
+        for resource in iam_contract.listed(statement["Resource"]):
             resolved = iam_contract._resolve(resource, by_name[stack_name], exports)
             assert resolved == "*" or resolved.startswith("arn:aws:"), resolved
 

@@ -17,7 +17,7 @@ from aws_cdk.assertions import Template
 from tests.infra.events import DEV_ACCOUNT as ACCOUNT
 from tests.infra.events import DEV_REGION as REGION
 from tests.infra.events import alarm_state_change, matching_rules, recorded
-from tests.infra.iam_contract import applies, expand
+from tests.infra.iam_contract import applies, expand, listed
 
 
 @dataclass(frozen=True)
@@ -63,10 +63,6 @@ def role_statements(template: Template, handler: str) -> list[dict[str, Any]]:
         if {"Ref": role} in policy["Properties"]["Roles"]
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
     ]
-
-
-def listed(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
 
 
 # --- the rules ---------------------------------------------------------------------------

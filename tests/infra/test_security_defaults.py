@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from tests.infra.iam_contract import listed
+
 # CloudFormation invokes these synchronously during deploys (an on-failure destination
 # applies to asynchronous invocations only); their code and log group are the CDK's own.
 CDK_DEPLOY_HANDLERS = {
@@ -140,10 +142,6 @@ def _padding(count: int) -> dict[str, Any]:
     return {f"pad{i}": {"Resources": {f"Q{i}": good}} for i in range(count)}
 
 
-def _listed(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
 def test_every_sender_to_an_encrypted_queue_may_use_its_key(templates):
     """sqs:SendMessage to an SSE-KMS queue fails without kms:GenerateDataKey on its key.
 
@@ -156,13 +154,13 @@ def test_every_sender_to_an_encrypted_queue_may_use_its_key(templates):
         key_resources = [
             json.dumps(resource, sort_keys=True)
             for s in statements
-            if "kms:GenerateDataKey" in _listed(s["Action"])
-            for resource in _listed(s["Resource"])
+            if "kms:GenerateDataKey" in listed(s["Action"])
+            for resource in listed(s["Resource"])
         ]
         for statement in statements:
-            if "sqs:SendMessage" not in _listed(statement["Action"]):
+            if "sqs:SendMessage" not in listed(statement["Action"]):
                 continue
-            for resource in _listed(statement["Resource"]):
+            for resource in listed(statement["Resource"]):
                 queue_id = (
                     resource.get("Fn::GetAtt", [None])[0] if isinstance(resource, dict) else None
                 )

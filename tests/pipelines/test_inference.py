@@ -148,23 +148,18 @@ def test_builder_is_importable_lazily() -> None:
     assert inference_inputs().redshift.database == "analytics"
 
 
-def _argument(step: dict[str, Any], flag: str) -> Any:
-    arguments = step["Arguments"]["AppSpecification"]["ContainerArguments"]
-    return arguments[arguments.index(flag) + 1]
-
-
 def test_prepare_checks_quality_and_histograms_against_the_champions_baseline(
     inference: dict[str, Built],
 ) -> None:
     prepare = steps_by_name(_doc(inference))["Prepare"]
-    assert json.loads(_argument(prepare, "--quality-bounds")) == {
+    assert json.loads(_flag(_arguments(prepare), "--quality-bounds")) == {
         "max_duplicate_ids": 0,
         "max_invalid_rate": 0.01,
         "max_null_rate": 0.05,
         "min_rows": 1,
         "null_rates": {},
     }
-    assert _argument(prepare, "--baseline-uri") == {
+    assert _flag(_arguments(prepare), "--baseline-uri") == {
         "Get": "Steps.Resolve.OutputParameters['baseline_s3_uri']"
     }
 
@@ -178,21 +173,21 @@ def test_load_judges_drift_on_every_prepare_host_before_loading(
         "Get": "Steps.Prepare.ProcessingOutputConfig.Outputs['summary'].S3Output.S3Uri"
     }
     assert inputs["profiles"]["S3Input"]["LocalPath"] == "/opt/ml/processing/input/profiles"
-    assert _argument(load, "--profiles-dir") == "/opt/ml/processing/input/profiles"
-    assert _argument(load, "--drift-action") == {"Get": "Parameters.DriftAction"}
-    assert json.loads(_argument(load, "--drift-limits")) == {
+    assert _flag(_arguments(load), "--profiles-dir") == "/opt/ml/processing/input/profiles"
+    assert _flag(_arguments(load), "--drift-action") == {"Get": "Parameters.DriftAction"}
+    assert json.loads(_flag(_arguments(load), "--drift-limits")) == {
         "category_distance": 0.2,
         "min_rows": 1000,
         "psi": 0.25,
         "psi_moderate": 0.1,
     }
-    assert _argument(load, "--execution-arn") == {"Get": "Execution.PipelineExecutionArn"}
+    assert _flag(_arguments(load), "--execution-arn") == {"Get": "Execution.PipelineExecutionArn"}
     # the predicted scores, judged against the champion's validation scores
     assert inputs["predictions"]["S3Input"]["S3Uri"] == {
         "Get": "Steps.Predict.TransformOutput.S3OutputPath"
     }
-    assert _argument(load, "--predictions-dir") == "/opt/ml/processing/input/predictions"
-    assert _argument(load, "--score-baseline-uri") == {
+    assert _flag(_arguments(load), "--predictions-dir") == "/opt/ml/processing/input/predictions"
+    assert _flag(_arguments(load), "--score-baseline-uri") == {
         "Get": "Steps.Resolve.OutputParameters['score_baseline_s3_uri']"
     }
     outputs = {o["OutputName"] for o in load["Arguments"]["ProcessingOutputConfig"]["Outputs"]}

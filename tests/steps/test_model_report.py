@@ -72,9 +72,9 @@ def test_ticks_are_round_numbers_within_the_range() -> None:
 
 def test_a_plot_maps_data_onto_its_frame() -> None:
     plot = charts.Plot("k", "t", x_label="x", y_label="y", x_range=(0, 1), y_range=(0, 10))
-    assert (plot.x(0), plot.x(1)) == (charts.MARGIN_LEFT, charts.WIDTH - charts.MARGIN_RIGHT)
-    assert (plot.y(0), plot.y(10)) == (charts.HEIGHT - charts.MARGIN_BOTTOM, charts.MARGIN_TOP)
-    assert plot.y(5) == (charts.HEIGHT - charts.MARGIN_BOTTOM + charts.MARGIN_TOP) / 2
+    # a 560 x 340 figure, margins left 64, right 16, top 48, bottom 52
+    assert (plot.x(0), plot.x(0.5), plot.x(1)) == (64, 304, 544)
+    assert (plot.y(0), plot.y(5), plot.y(10)) == (288, 168, 48)
 
 
 def test_the_svg_escapes_text_and_draws_every_operation() -> None:
