@@ -49,6 +49,7 @@ from pipeline_defs.step_builders import (
     transform_step,
     vpc_config,
 )
+from pkgml_contracts import exit_message
 
 PARAMETER_NAMES = (
     "InputManifestUri",
@@ -71,7 +72,7 @@ RESOLVE_OUTPUTS = (
 
 _IN = "/opt/ml/processing/input"
 # SageMaker copies the first 1 KB of this file into the Processing job's ExitMessage.
-EXIT_MESSAGE_FILE = "/opt/ml/output/message"
+EXIT_MESSAGE_FILE = exit_message.FILE
 _OUT = "/opt/ml/processing/output"
 _MAX_RUNTIME_SECONDS = 86400
 

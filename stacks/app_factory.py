@@ -62,4 +62,3 @@ def build_app(
         return app, settings, delivery.stages
     stages = {env.name: make_stage(app, env) for env in settings.environments}
     return app, settings, stages
-

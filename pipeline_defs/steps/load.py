@@ -52,12 +52,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pkgml_contracts import metrics
+from pkgml_contracts import exit_message, metrics
 from pkgml_contracts.data_quality import DRIFT_ACTIONS
 
 DEFAULT_DRIFT_DIR = "/opt/ml/processing/output/drift"
 # SageMaker copies the first 1 KB of this file into the Processing job's ExitMessage.
-DEFAULT_MESSAGE_FILE = "/opt/ml/output/message"
+DEFAULT_MESSAGE_FILE = exit_message.FILE
 
 Dialect = Literal["redshift", "duckdb"]
 
@@ -603,11 +603,11 @@ def main(
                 cloudwatch.put_metric_data(Namespace=metrics.INFERENCE_NAMESPACE, MetricData=data)
         failure = drift.quality_failure(profiles)
         if failure is not None:
-            _write_message(args.message_file, failure)
+            exit_message.write(args.message_file, failure)
             raise drift.DataQualityError(failure)
         if not judged["loaded"]:
             message = drift.blocked_message(judged)
-            _write_message(args.message_file, message)
+            exit_message.write(args.message_file, message)
             raise drift.DriftBlockedError(message)
     if client is None:
         import boto3
@@ -636,15 +636,6 @@ def _drift_module() -> Any:
     else:  # run as a script: the sibling modules sit on PYTHONPATH (the code bundle)
         import drift  # type: ignore[no-redef]
     return drift
-
-
-def _write_message(path: Path, message: str) -> None:
-    """The first 1,000 bytes of `message` into the ExitMessage file (best effort)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(message.encode()[:1000])
-    except OSError as error:
-        print(f"could not write {path}: {error}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -92,6 +92,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from pkgml_contracts import exit_message
+
 if __package__:
     from . import (
         drift_stats,
@@ -120,8 +122,7 @@ DEFAULT_SUMMARY_DIR = "/opt/ml/processing/output/summary"
 DEFAULT_REJECTED_DIR = "/opt/ml/processing/output/rejected"
 DEFAULT_BASELINE_DIR = "/opt/ml/processing/input/baseline"
 # SageMaker copies the first 1 KB of this file into the Processing job's ExitMessage.
-DEFAULT_MESSAGE_FILE = "/opt/ml/output/message"
-MESSAGE_BYTES = 1000
+DEFAULT_MESSAGE_FILE = exit_message.FILE
 BASELINE_FILE = "baseline.json"
 PROFILE_FILE = drift_stats.PROFILE_FILE
 DEFAULT_BATCH_ROWS = 65_536
@@ -460,18 +461,6 @@ def load_baseline(
     return dict(baseline)
 
 
-def write_message(path: Path, message: str) -> str:
-    """The message cut to MESSAGE_BYTES of UTF-8 (whole characters) into `path` (SageMaker
-    shows it as the job's ExitMessage; best effort); returns the text written."""
-    text = message.encode()[:MESSAGE_BYTES].decode(errors="ignore")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    except OSError as error:
-        print(f"could not write {path}: {error}", file=sys.stderr)
-    return text
-
-
 def run(
     *,
     package_type: str,
@@ -630,7 +619,7 @@ def run(
     elif failed and not (empty and only_rows):
         assert report is not None
         reason = f"Data quality check failed on {shard.host}: {report['reason']}"
-        failure = DataQualityError(reason.encode()[:MESSAGE_BYTES].decode(errors="ignore"))
+        failure = DataQualityError(exit_message.cut(reason))
     elif empty:
         failure = ValueError(
             f"no rows to score in {input_dir} ({rows_in} read, {rejected.count} rejected, "
@@ -641,7 +630,7 @@ def run(
             prefix = (
                 "" if isinstance(failure, DataQualityError) else f"Prepare failed on {shard.host}: "
             )
-            write_message(message_file, prefix + str(failure))
+            exit_message.write(message_file, prefix + str(failure))
         raise failure
     return summary
 

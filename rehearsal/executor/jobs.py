@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pkgml_contracts import exit_message
 from rehearsal.executor.errors import StepError, UnsupportedError
 from rehearsal.executor.records import StepRecord
 from rehearsal.executor.world import LocalAws
@@ -22,7 +23,7 @@ from rehearsal.localaws import ACCOUNT_ID
 
 LAUNCHER = Path(__file__).resolve().parent.parent / "_launch.py"
 CONTAINER_ROOT = "/opt/ml"
-EXIT_MESSAGE_FILE = f"{CONTAINER_ROOT}/output/message"
+EXIT_MESSAGE_FILE = exit_message.FILE
 _DROPPED_VARIABLES = (
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",

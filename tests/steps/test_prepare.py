@@ -491,12 +491,6 @@ def test_a_quality_failure_raises_after_writing_the_summary_and_the_message(
     assert (tmp_path / "out" / "summary" / "local" / "profile.json").is_file()
 
 
-def test_the_message_file_holds_at_most_1000_bytes(tmp_path: Path) -> None:
-    text = prepare.write_message(tmp_path / "message", "é" * 600)  # 1,200 bytes
-    assert text == "é" * 500
-    assert (tmp_path / "message").read_bytes() == ("é" * 500).encode()
-
-
 def test_a_file_with_a_bad_schema_is_not_read_and_named(tmp_path: Path, products: pa.Table) -> None:
     synthetic_data.write_parquet(products.slice(0, 1_000), tmp_path / "in", rows_per_file=500)
     bad = products.slice(1_000, 500)
