@@ -278,6 +278,46 @@ def binned_median(
     return float(left + (half - before) / counts[index] * (right - left))
 
 
+def numeric_drift(
+    name: str,
+    baseline: Mapping[str, Any],
+    edges: Sequence[float] | np.ndarray,
+    counts: np.ndarray,
+    low: float | None,
+    high: float | None,
+    limits: profile_limits.DriftLimits,
+    *,
+    judged: bool,
+    against: str,
+) -> tuple[dict[str, Any], float | None]:
+    """One numeric value's drift entry (a feature, or the predicted scores) and its
+    unrounded PSI: PSI of the batch's `counts` against the baseline's in the same bins,
+    the batch median (from its bins, within `low`..`high`) over the baseline's `median`,
+    drifted / moderate by `limits` when the batch is `judged` (enough rows), and the
+    message ("...x the <against> median")."""
+    counts = np.asarray(counts, dtype=np.float64)
+    expected = np.asarray(baseline["counts"], dtype=np.float64)
+    value = psi(expected, counts) if counts.sum() else None
+    median = binned_median(edges, counts, low, high)
+    reference = float(baseline["median"])
+    ratio = None if median is None or reference == 0 else median / reference
+    drifted = judged and value is not None and value > limits.psi
+    message = f"{name}: " + (
+        "no rows" if value is None else f"PSI {value:.2f} (limit {limits.psi:g})"
+    )
+    if ratio is not None:
+        message += f"; the batch's median is {ratio_text(ratio)}x the {against} median"
+    entry = {
+        "kind": "numeric",
+        "psi": None if value is None else round(value, 6),
+        "median_ratio": None if ratio is None else round(ratio, 6),
+        "drifted": drifted,
+        "moderate": judged and not drifted and value is not None and value > limits.psi_moderate,
+        "message": message,
+    }
+    return entry, value
+
+
 def drift_report(
     baseline: Mapping[str, Any], histogram: DriftHistogram, limits: profile_limits.DriftLimits
 ) -> dict[str, Any]:
@@ -302,43 +342,40 @@ def drift_report(
     severity: dict[str, float] = {}
     for name, spec in specs.items():
         counts = histogram.counts[name]
-        entry: dict[str, Any] = {"kind": spec["kind"]}
         if spec["kind"] == "numeric":
-            expected = np.asarray(spec["counts"], dtype=np.float64)
-            value = psi(expected, counts) if rows else None
-            median = binned_median(
-                histogram.edges[name], counts, histogram.minimum[name], histogram.maximum[name]
+            report[name], value = numeric_drift(
+                name,
+                spec,
+                histogram.edges[name],
+                counts,
+                histogram.minimum[name],
+                histogram.maximum[name],
+                limits,
+                judged=judged,
+                against="training",
             )
-            training_median = float(spec["median"])
-            ratio = None if median is None or training_median == 0 else median / training_median
-            entry.update(psi=value, median_ratio=None if ratio is None else round(ratio, 6))
-            drifted = judged and value is not None and value > limits.psi
-            message = f"{name}: " + (
-                "no rows" if value is None else f"PSI {value:.2f} (limit {limits.psi:g})"
-            )
-            if ratio is not None:
-                message += f"; the batch's median is {ratio_text(ratio)}x the training median"
             severity[name] = 0.0 if value is None else value / limits.psi
-        else:
-            expected = np.asarray([*spec["counts"], 0], dtype=np.float64)
-            value = psi(expected, counts) if rows else None
-            distance = total_variation(expected, counts) if rows else None
-            entry.update(psi=value, distance=None if distance is None else round(distance, 6))
-            drifted = judged and (
-                (value is not None and value > limits.psi)
-                or (distance is not None and distance > limits.category_distance)
-            )
-            message = f"{name}: " + (
-                "no rows"
-                if value is None or distance is None
-                else f"PSI {value:.2f} (limit {limits.psi:g}), distance {distance:.2f} "
-                f"(limit {limits.category_distance:g})"
-            )
-            severity[name] = (
-                0.0
-                if value is None or distance is None
-                else max(value / limits.psi, distance / limits.category_distance)
-            )
+            continue
+        entry: dict[str, Any] = {"kind": spec["kind"]}
+        expected = np.asarray([*spec["counts"], 0], dtype=np.float64)
+        value = psi(expected, counts) if rows else None
+        distance = total_variation(expected, counts) if rows else None
+        entry.update(psi=value, distance=None if distance is None else round(distance, 6))
+        drifted = judged and (
+            (value is not None and value > limits.psi)
+            or (distance is not None and distance > limits.category_distance)
+        )
+        message = f"{name}: " + (
+            "no rows"
+            if value is None or distance is None
+            else f"PSI {value:.2f} (limit {limits.psi:g}), distance {distance:.2f} "
+            f"(limit {limits.category_distance:g})"
+        )
+        severity[name] = (
+            0.0
+            if value is None or distance is None
+            else max(value / limits.psi, distance / limits.category_distance)
+        )
         if entry["psi"] is not None:
             entry["psi"] = round(entry["psi"], 6)
         moderate = judged and not drifted and value is not None and value > limits.psi_moderate

@@ -54,10 +54,11 @@ def score_baseline(scores: np.ndarray, *, bins: int = 10) -> dict[str, Any]:
 
 
 def score_counts(edges: Sequence[float] | np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Scores per bin of `edges` (bin i: edges[i-1] <= s < edges[i]; NaN in the last)."""
-    values = np.asarray(scores, dtype=np.float64)
-    below = [np.count_nonzero(values < edge) for edge in np.asarray(edges, dtype=np.float64)]
-    return np.diff(np.asarray([0, *below, len(values)], dtype=np.int64))
+    """Scores per bin of `edges` (bin i: edges[i-1] <= s < edges[i]; NaN in the last), in
+    float64 (feature_baseline.bin_counts)."""
+    return feature_baseline.bin_counts(
+        np.asarray(edges, dtype=np.float64), np.asarray(scores, dtype=np.float64)
+    )
 
 
 def score_drift(
@@ -78,25 +79,15 @@ def score_drift(
     rows = int(counts.sum())
     if len(counts) != len(baseline["edges"]) + 1:
         raise ValueError("the scores were not counted in this baseline's bins")
-    value = (
-        drift_stats.psi(np.asarray(baseline["counts"], dtype=np.float64), counts) if rows else None
+    entry, _ = drift_stats.numeric_drift(
+        SCORE_FEATURE,
+        baseline,
+        baseline["edges"],
+        counts,
+        low,
+        high,
+        limits,
+        judged=rows >= limits.min_rows,
+        against="validation",
     )
-    median = drift_stats.binned_median(baseline["edges"], counts, low, high)
-    trained = float(baseline["median"])
-    ratio = None if median is None or trained == 0 else median / trained
-    judged = rows >= limits.min_rows
-    drifted = judged and value is not None and value > limits.psi
-    message = f"{SCORE_FEATURE}: " + (
-        "no rows" if value is None else f"PSI {value:.2f} (limit {limits.psi:g})"
-    )
-    if ratio is not None:
-        message += f"; the batch's median is {drift_stats.ratio_text(ratio)}x the validation median"
-    return {
-        "kind": "numeric",
-        "psi": None if value is None else round(value, 6),
-        "median_ratio": None if ratio is None else round(ratio, 6),
-        "drifted": drifted,
-        "moderate": judged and not drifted and value is not None and value > limits.psi_moderate,
-        "message": message,
-        "rows": rows,
-    }
+    return {**entry, "rows": rows}
