@@ -222,6 +222,16 @@ def _job_instance_type(job: str) -> AfterValidator:
 _ISO_DURATION = r"^P(\d+D|T\d+H|\d+DT\d+H)$"
 
 
+def _with_overrides(settings: Any, package_type: str) -> dict[str, Any]:
+    """`settings`' fields (its `by_package_type` left out) with that package type's
+    overrides, the fields it sets, on top."""
+    values: dict[str, Any] = settings.model_dump(exclude={"by_package_type"})
+    override = settings.by_package_type.get(package_type)
+    if override is not None:
+        values.update(override.model_dump(exclude_none=True))
+    return values
+
+
 def _gate_limit(name: str, *, optional: bool = False) -> Any:
     """A gate criterion's field: its default (None if `optional`) and accepted range, from
     `pkgml_contracts.gate`, the definition the trigger and the pipelines read too."""
@@ -259,11 +269,7 @@ class GateSettings(_Frozen):
 
     def for_package_type(self, package_type: str) -> dict[str, Any]:
         """Effective criteria of one package type: its overrides on top of the defaults."""
-        base = self.model_dump(exclude={"by_package_type"})
-        override = self.by_package_type.get(package_type)
-        if override is not None:
-            base.update(override.model_dump(exclude_none=True))
-        return base
+        return _with_overrides(self, package_type)
 
 
 def _known_architecture(name: str) -> Architecture:
@@ -417,10 +423,7 @@ class DataQualitySettings(_Frozen):
 
     def bounds_json(self, package_type: str, *, training: bool) -> str:
         """The steps' `--quality-bounds` of one package type (its overrides applied)."""
-        values = self.model_dump(exclude={"by_package_type"})
-        override = self.by_package_type.get(package_type)
-        if override is not None:
-            values.update(override.model_dump(exclude_none=True))
+        values = _with_overrides(self, package_type)
         return dq_contract.quality_bounds_json(
             min_rows=values["min_rows_training" if training else "min_rows_inference"],
             max_null_rate=values["max_null_rate"],
@@ -466,11 +469,7 @@ class DriftSettings(_Frozen):
 
     def for_package_type(self, package_type: str) -> dict[str, Any]:
         """Effective policy of one package type: its overrides on top of the defaults."""
-        values = self.model_dump(exclude={"by_package_type"})
-        override = self.by_package_type.get(package_type)
-        if override is not None:
-            values.update(override.model_dump(exclude_none=True))
-        return values
+        return _with_overrides(self, package_type)
 
     def limits_json(self, package_type: str) -> str:
         """load.py's `--drift-limits` of one package type."""
@@ -610,15 +609,11 @@ class AppSettings(_Frozen):
     @model_validator(mode="after")
     def _gate_overrides_name_known_package_types(self) -> AppSettings:
         for env in self.environments:
-            unknown = sorted(set(env.gate.by_package_type) - set(self.package_types))
-            if unknown:
-                raise ValueError(
-                    f"environments.{env.name}.gate.by_package_type: unknown package type(s) "
-                    f"{', '.join(unknown)}; configured: {', '.join(self.package_types)}"
-                )
             for key, overrides in (
+                ("gate.by_package_type", env.gate.by_package_type),
                 ("data_quality.by_package_type", env.data_quality.by_package_type),
                 ("monitoring.drift.by_package_type", env.monitoring.drift.by_package_type),
+                ("models", env.models),
             ):
                 unknown = sorted(set(overrides) - set(self.package_types))
                 if unknown:
@@ -626,12 +621,6 @@ class AppSettings(_Frozen):
                         f"environments.{env.name}.{key}: unknown package type(s) "
                         f"{', '.join(unknown)}; configured: {', '.join(self.package_types)}"
                     )
-            unknown = sorted(set(env.models) - set(self.package_types))
-            if unknown:
-                raise ValueError(
-                    f"environments.{env.name}.models: unknown package type(s) "
-                    f"{', '.join(unknown)}; configured: {', '.join(self.package_types)}"
-                )
         return self
 
     def environment(self, name: str) -> EnvironmentSettings:
