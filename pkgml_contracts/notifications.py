@@ -96,14 +96,16 @@ def _text(value: Any) -> Any:
     return value
 
 
-def _required(holder: Mapping[str, Any], key: str, where: str = "detail") -> str:
+def required_text(holder: Mapping[str, Any], key: str, where: str = "detail") -> str:
+    """A non-empty string field, else EventShapeError naming it (`<where>.<key>`)."""
     value = holder.get(key)
     if not isinstance(value, str) or not value.strip():
         raise EventShapeError(f"{where}.{key}: missing, empty or not a string")
     return value
 
 
-def _optional(holder: Mapping[str, Any], key: str, where: str = "detail") -> str | None:
+def optional_text(holder: Mapping[str, Any], key: str, where: str = "detail") -> str | None:
+    """A string field, None when absent or empty, else EventShapeError naming it."""
     value = holder.get(key)
     if value is None or value == "":
         return None
@@ -163,17 +165,17 @@ class RunFileQuarantined:
         original = _object(detail, "original")
         where = "detail.original"
         return cls(
-            environment=_required(detail, "environment"),
-            reason=_required(detail, "reason"),
-            message=_required(detail, "message"),
-            bucket=_required(original, "bucket", where),
-            key=_required(original, "key", where),
-            version=_optional(original, "version", where),
-            etag=_optional(original, "etag", where),
-            field=_optional(detail, "field"),
-            quarantined_copy=_optional(detail, "quarantined_copy"),
-            report=_optional(detail, "report"),
-            time=_optional(detail, "time"),
+            environment=required_text(detail, "environment"),
+            reason=required_text(detail, "reason"),
+            message=required_text(detail, "message"),
+            bucket=required_text(original, "bucket", where),
+            key=required_text(original, "key", where),
+            version=optional_text(original, "version", where),
+            etag=optional_text(original, "etag", where),
+            field=optional_text(detail, "field"),
+            quarantined_copy=optional_text(detail, "quarantined_copy"),
+            report=optional_text(detail, "report"),
+            time=optional_text(detail, "time"),
         )
 
 
@@ -214,13 +216,13 @@ class RunFileNotStarted:
             raise EventShapeError("detail.running: not an object of package type -> ARN")
         where = "detail.run_file"
         return cls(
-            environment=_required(detail, "environment"),
-            run_id=_required(detail, "run_id"),
-            bucket=_required(run_file, "bucket", where),
-            key=_required(run_file, "key", where),
+            environment=required_text(detail, "environment"),
+            run_id=required_text(detail, "run_id"),
+            bucket=required_text(run_file, "bucket", where),
+            key=required_text(run_file, "key", where),
             running=dict(running),
-            version=_optional(run_file, "version", where),
-            time=_optional(detail, "time"),
+            version=optional_text(run_file, "version", where),
+            time=optional_text(detail, "time"),
         )
 
 
@@ -264,20 +266,20 @@ class ExtractFailed:
     @classmethod
     def from_detail(cls, detail: Mapping[str, Any]) -> ExtractFailed:
         """The event from its detail; EventShapeError names a missing or mistyped field."""
-        outcome = _optional(detail, "outcome") or "failed"
+        outcome = optional_text(detail, "outcome") or "failed"
         if outcome not in ("failed", "empty"):
             raise EventShapeError("detail.outcome: must be 'failed' or 'empty'")
         return cls(
-            environment=_required(detail, "environment"),
-            kind=_required(detail, "kind"),
-            run_id=_required(detail, "run_id"),
-            problem=_required(detail, "problem"),
+            environment=required_text(detail, "environment"),
+            kind=required_text(detail, "kind"),
+            run_id=required_text(detail, "run_id"),
+            problem=required_text(detail, "problem"),
             outcome="empty" if outcome == "empty" else "failed",
-            run_date=_optional(detail, "run_date"),
-            statement_id=_optional(detail, "statement_id"),
-            statement_name=_optional(detail, "statement_name"),
-            started_at=_optional(detail, "started_at"),
-            function_name=_optional(detail, "function_name"),
+            run_date=optional_text(detail, "run_date"),
+            statement_id=optional_text(detail, "statement_id"),
+            statement_name=optional_text(detail, "statement_name"),
+            started_at=optional_text(detail, "started_at"),
+            function_name=optional_text(detail, "function_name"),
         )
 
 

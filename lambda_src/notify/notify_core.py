@@ -29,7 +29,11 @@ from notify_settings import Settings
 
 from pkgml_contracts.names import owned, parse_group_name
 from pkgml_contracts.names import parse_pipeline_name as parse_name
-from pkgml_contracts.notifications import sns_subject
+from pkgml_contracts.notifications import EventShapeError, sns_subject
+
+# The contract's field readers, re-exported for the formatters (they raise EventShapeError).
+from pkgml_contracts.notifications import optional_text as optional_text
+from pkgml_contracts.notifications import required_text as required_text
 
 VALUE_MAX = 2000  # characters of any one field shown in a body
 BODY_MAX_BYTES = 200_000  # SNS allows 256 KiB per message, attributes included
@@ -42,8 +46,9 @@ _PIPELINE_ARN = re.compile(
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-class Malformed(ValueError):
-    """The event lacks a field this formatter needs, or has it with the wrong type."""
+class Malformed(EventShapeError):
+    """The event lacks a field this formatter needs, or has it with the wrong type (field
+    reads raise the contract's EventShapeError, its base: catch that)."""
 
 
 # --- the message -------------------------------------------------------------------------
@@ -264,24 +269,6 @@ def ask(call: Callable[..., _T | None], *arguments: str) -> _T | None:
 
 
 # --- field access ------------------------------------------------------------------------
-
-
-def required_text(holder: Mapping[str, Any], key: str, where: str) -> str:
-    """A non-empty string field, else Malformed naming it."""
-    value = holder.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise Malformed(f"{where}.{key}: missing, empty or not a string")
-    return value
-
-
-def optional_text(holder: Mapping[str, Any], key: str, where: str) -> str | None:
-    """A string field, None when absent or empty, else Malformed naming it."""
-    value = holder.get(key)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise Malformed(f"{where}.{key}: not a string")
-    return value
 
 
 def resources(event: Mapping[str, Any]) -> list[str]:

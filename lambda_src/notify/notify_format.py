@@ -38,6 +38,7 @@ from notify_core import NO_LOOKUP, Lookup, Malformed, Notification, notification
 from notify_settings import Settings, Topic
 
 from pkgml_contracts.notifications import (
+    EventShapeError,
     ExtractFailed,
     RunFileNotStarted,
     RunFileQuarantined,
@@ -70,7 +71,7 @@ def format_event(event: Any, settings: Settings, lookup: Lookup = NO_LOOKUP) -> 
     """Render `event`, None to ignore it; malformed input gives a generic notification."""
     try:
         return _dispatch(event, settings, lookup)
-    except Malformed as exc:
+    except EventShapeError as exc:  # Malformed included
         return generic_notification(event, settings, str(exc))
     except Exception as exc:  # a formatter bug must still tell someone, never loop retries
         return generic_notification(event, settings, f"formatter error ({type(exc).__name__})")

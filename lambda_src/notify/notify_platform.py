@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 from notify_core import (
@@ -42,7 +42,6 @@ from notify_settings import Settings
 
 from pkgml_contracts import metrics
 from pkgml_contracts.notifications import (
-    EventShapeError,
     ExtractFailed,
     RunFileNotStarted,
     RunFileQuarantined,
@@ -246,22 +245,11 @@ def alarm(
 # --- the trigger's and the extract runner's events ---------------------------------------
 
 
-_Event = TypeVar("_Event", RunFileQuarantined, RunFileNotStarted, ExtractFailed)
-
-
-def _read(shape: type[_Event], detail: Mapping[str, Any]) -> _Event:
-    """The contract's class read from the detail; a shape error is a Malformed event."""
-    try:
-        return shape.from_detail(detail)
-    except EventShapeError as exc:
-        raise Malformed(str(exc)) from None
-
-
 def quarantined(
     event: Mapping[str, Any], detail: Mapping[str, Any], s: Settings, lookup: Lookup
 ) -> Notification | None:
     """The trigger quarantined a run file: nothing started."""
-    q = _read(RunFileQuarantined, detail)
+    q = RunFileQuarantined.from_detail(detail)
     if q.environment != s.environment:
         return None
     location = f"s3://{q.bucket}/{q.key}"
@@ -310,7 +298,7 @@ def not_started(
     event: Mapping[str, Any], detail: Mapping[str, Any], s: Settings, lookup: Lookup
 ) -> Notification | None:
     """The trigger did not start a run file beside the same run's running execution."""
-    n = _read(RunFileNotStarted, detail)
+    n = RunFileNotStarted.from_detail(detail)
     if n.environment != s.environment:
         return None
     location = f"s3://{n.bucket}/{n.key}"
@@ -353,7 +341,7 @@ def extract_failed(
     event: Mapping[str, Any], detail: Mapping[str, Any], s: Settings, lookup: Lookup
 ) -> Notification | None:
     """An extract wrote no run file: failed, lost, or empty where rows are expected."""
-    x = _read(ExtractFailed, detail)
+    x = ExtractFailed.from_detail(detail)
     if x.environment != s.environment:
         return None
     statement = x.statement_id and x.statement_id + (
