@@ -43,7 +43,8 @@ DEFAULT_DRIFT_MIN_ROWS: Final = 1000
 DEFAULT_PSI_MODERATE: Final = 0.1
 
 
-def _compact(document: Mapping[str, object]) -> str:
+def compact_json(document: Mapping[str, object]) -> str:
+    """Compact JSON, keys sorted: the same values give the same text (definitions, steps)."""
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
 
 
@@ -56,7 +57,7 @@ def quality_bounds_json(
     max_duplicate_ids: int,
 ) -> str:
     """The `--quality-bounds` argument of split.py and prepare.py (deterministic JSON)."""
-    return _compact(
+    return compact_json(
         {
             "min_rows": min_rows,
             "max_null_rate": max_null_rate,
@@ -71,7 +72,7 @@ def drift_limits_json(
     *, psi: float, category_distance: float, min_rows: int, psi_moderate: float
 ) -> str:
     """The `--drift-limits` argument of load.py (deterministic JSON)."""
-    return _compact(
+    return compact_json(
         {
             "psi": psi,
             "category_distance": category_distance,

@@ -11,9 +11,10 @@
   `min_rows` rows is not judged.
 
 Both validate every field (ValueError naming it) and go to and from compact JSON with sorted
-keys (`to_json` / `from_json`; missing keys keep their defaults): the JSON that
-pkgml_contracts.data_quality puts into the pipeline definitions. A library without a CLI
-(pyarrow and the standard library), imported as a sibling module by the step scripts.
+keys (`to_json` / `from_json`; missing keys keep their defaults, pkgml_contracts.data_quality's,
+the same as the configuration's): the JSON that pkgml_contracts.data_quality puts into the
+pipeline definitions. A library without a CLI (pyarrow, the standard library and
+pkgml_contracts), imported as a sibling module by the step scripts.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pyarrow as pa
+
+from pkgml_contracts import data_quality as dq
 
 if __package__:
     from . import features
@@ -95,8 +98,7 @@ def parse_object(text: str, what: str, known: Sequence[str]) -> dict[str, Any]:
     return data
 
 
-def compact_json(data: Mapping[str, Any]) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+compact_json = dq.compact_json
 
 
 def range_text(bounds: Range) -> str:
@@ -118,12 +120,12 @@ class QualityBounds:
     bound) replaces DEFAULT_RANGES as a whole when given.
     """
 
-    min_rows: int = 1
-    max_null_rate: float = 0.05
+    min_rows: int = dq.DEFAULT_MIN_ROWS_INFERENCE
+    max_null_rate: float = dq.DEFAULT_MAX_NULL_RATE
     null_rates: dict[str, float] = field(default_factory=dict)
-    max_invalid_rate: float = 0.01
+    max_invalid_rate: float = dq.DEFAULT_MAX_INVALID_RATE
     ranges: dict[str, Range] = field(default_factory=lambda: dict(DEFAULT_RANGES))
-    max_duplicate_ids: int = 0
+    max_duplicate_ids: int = dq.DEFAULT_MAX_DUPLICATE_IDS
 
     KEYS: ClassVar[tuple[str, ...]] = (
         "min_rows",
@@ -230,10 +232,10 @@ class QualityBounds:
 class DriftLimits:
     """When a feature counts as drifted, and the smallest batch worth judging."""
 
-    psi: float = 0.25
-    category_distance: float = 0.2
-    min_rows: int = 1000
-    psi_moderate: float = 0.1
+    psi: float = dq.DEFAULT_PSI_LIMIT
+    category_distance: float = dq.DEFAULT_CATEGORY_DISTANCE_LIMIT
+    min_rows: int = dq.DEFAULT_DRIFT_MIN_ROWS
+    psi_moderate: float = dq.DEFAULT_PSI_MODERATE
 
     KEYS: ClassVar[tuple[str, ...]] = ("psi", "category_distance", "min_rows", "psi_moderate")
 
